@@ -1,0 +1,41 @@
+//! The `solution-02` server: parse the flags, create the store, serve it.
+//!
+//! Try it: `cargo run -p solution-02`, then in another terminal
+//! `curl -X PUT localhost:8888/kv/kenya:capital -d Nairobi`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use solution_02::{Store, http};
+
+/// little-kv, step 02: a sorted memtable with tombstones.
+#[derive(Parser)]
+struct Args {
+    /// The TCP port to listen on, on 127.0.0.1.
+    #[arg(long, default_value_t = 8888)]
+    port: u16,
+
+    /// The directory for the store's files. Every step accepts it so that all
+    /// steps take the same flags; this one keeps everything in memory.
+    #[arg(long, default_value = "data")]
+    working_dir: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt().with_target(false).init();
+    tracing::info!(
+        "keeping everything in memory; --working-dir {} is used from step 03 on",
+        args.working_dir.display()
+    );
+    let store = Arc::new(Store::new());
+    match http::run(args.port, store) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
