@@ -1,0 +1,126 @@
+//! Starts a solution's real server as a child process and stops it with a signal.
+//!
+//! The server is started with `--port 0`, so the kernel picks a free port, and
+//! the harness reads the address from the server's `listening on` log line.
+//! Everything the server logs is kept, so that a failing test can show it.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+/// A running server process. Dropping it kills the process.
+pub struct Server {
+    child: Child,
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `binary` (a path from `env!("CARGO_BIN_EXE_...")`) on a free
+    /// port, with its data in `working_dir`, and waits until it listens.
+    pub fn start(binary: &str, working_dir: &Path, extra_args: &[&str]) -> Server {
+        let mut child = Command::new(binary)
+            .arg("--port=0")
+            .arg("--working-dir")
+            .arg(working_dir)
+            .args(extra_args)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
+        let log = Arc::new(Mutex::new(String::new()));
+        // The server may also log to stderr: collect it so it never fills
+        // the pipe and blocks the server.
+        let stderr = child.stderr.take().expect("stderr is piped");
+        collect(stderr, Arc::clone(&log));
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let addr = loop {
+            let mut line = String::new();
+            let read = stdout.read_line(&mut line).expect("read the server's log");
+            log.lock().unwrap().push_str(&line);
+            if read == 0 {
+                let status = child.wait().expect("wait for the server");
+                panic!(
+                    "{binary} exited ({status}) before listening:\n{}",
+                    log.lock().unwrap()
+                );
+            }
+            if let Some(addr) = listening_address(&line) {
+                break addr;
+            }
+        };
+        collect(stdout, Arc::clone(&log));
+        Server { child, addr, log }
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) and waits for the process to
+    /// exit. Returns its exit status and everything it logged.
+    pub fn stop_with(mut self, signal: libc::c_int) -> (ExitStatus, String) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
+        // SAFETY: `kill` has no memory-safety preconditions; the pid is our
+        // own child, which has not been waited for, so it is not reused.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "kill({pid}, {signal}) failed");
+        let status = self.child.wait().expect("wait for the server");
+        // The output threads end when the process closes its pipes.
+        let log = self.log.lock().unwrap().clone();
+        (status, log)
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Harmless if the process has already exited and been waited for.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies everything `source` produces into `log`, on a thread of its own.
+fn collect(mut source: impl Read + Send + 'static, log: Arc<Mutex<String>>) {
+    thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(read) = source.read(&mut buffer) {
+            if read == 0 {
+                break;
+            }
+            log.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buffer[..read]));
+        }
+    });
+}
+
+/// Finds the address in a log line such as `... listening on http://127.0.0.1:8888`.
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    let (_, after) = line.split_once("listening on http://")?;
+    let addr = after
+        .split(|c: char| c.is_whitespace() || c == '\u{1b}')
+        .next()?;
+    addr.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_is_read_from_the_log_line() {
+        let line = "2026-11-24T05:29:51Z  INFO listening on http://127.0.0.1:8891\n";
+        assert_eq!(
+            listening_address(line),
+            Some("127.0.0.1:8891".parse().unwrap())
+        );
+        assert_eq!(listening_address("INFO flushed 4 entries"), None);
+    }
+}

@@ -1,0 +1,276 @@
+//! The HTTP API, checked against each solution's real server process.
+//!
+//! Every step serves the same API, so one contract runs against all of them:
+//! the exact status codes and bodies, the keys and values that must survive
+//! the trip (percent-encoded paths, newlines, `→`, `†`, 1 MiB values), a burst
+//! of concurrent connections, and, from step 03 on, a graceful stop that
+//! flushes and a restart that reads the data back.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use cross_step_tests::client::{Response, kv_path, send};
+use cross_step_tests::server::Server;
+
+/// How many clients connect at once in the burst test.
+const BURST_CONNECTIONS: usize = 10_000;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("start a tokio runtime")
+}
+
+/// Sends one request and returns the response.
+fn request(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Response {
+    runtime()
+        .block_on(send(addr, method, path, body))
+        .unwrap_or_else(|error| panic!("{method} {path}: {error}"))
+}
+
+fn ok(body: &str) -> Response {
+    Response {
+        status: 200,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn error(status: u16, message: &str) -> Response {
+    Response {
+        status,
+        body: format!("{message}\n").into_bytes(),
+    }
+}
+
+/// The walkthrough of Part 1 of the series, with its exact answers.
+fn walkthrough(addr: SocketAddr) {
+    let put = |key: &str, value: &str| request(addr, "PUT", &kv_path(key), value.as_bytes());
+    assert_eq!(put("kenya:capital", "Nairobi"), ok(""));
+    assert_eq!(put("uganda:capital", "Kampala"), ok(""));
+    assert_eq!(put("tanzania:capital", "Dar es Salaam"), ok(""));
+    assert_eq!(put("tanzania:capital", "Dodoma"), ok(""));
+    // The key written as is, not percent-encoded, names the same key.
+    assert_eq!(
+        request(addr, "GET", "/kv/kenya:capital", b""),
+        ok("Nairobi")
+    );
+    assert_eq!(
+        request(addr, "GET", &kv_path("tanzania:capital"), b""),
+        ok("Dodoma")
+    );
+    assert_eq!(
+        request(addr, "DELETE", &kv_path("tanzania:capital"), b""),
+        ok("")
+    );
+    assert_eq!(
+        request(addr, "GET", &kv_path("tanzania:capital"), b""),
+        error(404, "key not found")
+    );
+    // Deleting is idempotent.
+    assert_eq!(
+        request(addr, "DELETE", &kv_path("tanzania:capital"), b""),
+        ok("")
+    );
+}
+
+/// Bad input answers 400 with a one-line reason, and other methods 405.
+fn bad_requests(addr: SocketAddr) {
+    assert_eq!(
+        request(addr, "PUT", "/kv/", b"Nairobi"),
+        error(400, "key cannot be empty")
+    );
+    assert_eq!(
+        request(addr, "GET", "/kv/", b""),
+        error(400, "key cannot be empty")
+    );
+    assert_eq!(
+        request(addr, "DELETE", "/kv/", b""),
+        error(400, "key cannot be empty")
+    );
+    assert_eq!(
+        request(addr, "PUT", "/kv/k", b""),
+        error(400, "value cannot be empty")
+    );
+    assert_eq!(
+        request(addr, "PUT", "/kv/k", b"\xff\xfe"),
+        error(400, "value is not valid UTF-8")
+    );
+    assert_eq!(
+        request(addr, "GET", "/kv/%FF", b""),
+        error(400, "key is not valid UTF-8")
+    );
+    for (method, path) in [
+        ("POST", "/kv/k"),
+        ("PATCH", "/kv/"),
+        ("GET", "/clear"),
+        ("PUT", "/clear"),
+    ] {
+        assert_eq!(
+            request(addr, method, path, b"x"),
+            error(405, "method not allowed"),
+            "{method} {path}"
+        );
+    }
+    // Nothing of the refused requests was stored.
+    assert_eq!(
+        request(addr, "GET", "/kv/k", b""),
+        error(404, "key not found")
+    );
+}
+
+/// Keys and values with every character a text format could trip on.
+const AWKWARD: [(&str, &str); 9] = [
+    ("emoji 🦀", "🌍 value"),
+    ("spaces and\ttabs", "a value\twith\ttabs"),
+    ("new\nline", "line one\nline two\r\n"),
+    ("arrow→key", "value→with→arrows"),
+    ("cross†", "†"),
+    ("back\\slash", "\\n is not a newline\\"),
+    ("a/b/c", "slashes in the key"),
+    ("percent%20", "%41"),
+    ("question?mark#hash", "?#&="),
+];
+
+/// Every awkward key and value comes back exactly as it was written.
+fn awkward_round_trips(addr: SocketAddr) {
+    for (key, value) in AWKWARD {
+        assert_eq!(
+            request(addr, "PUT", &kv_path(key), value.as_bytes()),
+            ok(""),
+            "{key:?}"
+        );
+    }
+    for (key, value) in AWKWARD {
+        assert_eq!(
+            request(addr, "GET", &kv_path(key), b""),
+            ok(value),
+            "{key:?}"
+        );
+    }
+    // A slash in a key may be written as is or encoded.
+    assert_eq!(
+        request(addr, "GET", "/kv/a/b/c", b""),
+        ok("slashes in the key")
+    );
+    let big = "0123456789abcdef".repeat(64 * 1024);
+    assert_eq!(request(addr, "PUT", "/kv/big", big.as_bytes()), ok(""));
+    assert_eq!(request(addr, "GET", "/kv/big", b"").body.len(), big.len());
+}
+
+/// `DELETE /clear` removes every key.
+fn clear(addr: SocketAddr) {
+    assert_eq!(request(addr, "PUT", "/kv/before-clear", b"x"), ok(""));
+    assert_eq!(request(addr, "DELETE", "/clear", b""), ok(""));
+    assert_eq!(
+        request(addr, "GET", "/kv/before-clear", b""),
+        error(404, "key not found")
+    );
+    assert_eq!(
+        request(addr, "GET", &kv_path("emoji 🦀"), b""),
+        error(404, "key not found")
+    );
+}
+
+/// The whole contract against the server `binary`.
+fn contract(binary: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let server = Server::start(binary, directory.path(), &[]);
+    walkthrough(server.addr);
+    bad_requests(server.addr);
+    awkward_round_trips(server.addr);
+    clear(server.addr);
+    let (status, log) = server.stop_with(libc::SIGTERM);
+    assert!(
+        status.success(),
+        "{binary} exited with {status} after SIGTERM:\n{log}"
+    );
+}
+
+/// Many clients at once: every PUT is acknowledged and then readable.
+fn burst(binary: &str, working_dir: &Path) {
+    rlimit::increase_nofile_limit(u64::MAX).expect("raise the open-file limit");
+    let server = Server::start(binary, working_dir, &[]);
+    let addr = server.addr;
+    let runtime = runtime();
+    let answers = runtime.block_on(async {
+        let puts: Vec<_> = (0..BURST_CONNECTIONS)
+            .map(|n| {
+                tokio::spawn(async move {
+                    send(
+                        addr,
+                        "PUT",
+                        &format!("/kv/burst-{n}"),
+                        n.to_string().as_bytes(),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for put in puts {
+            answers.push(put.await.expect("the client task panicked"));
+        }
+        answers
+    });
+    for (n, answer) in answers.into_iter().enumerate() {
+        let answer =
+            answer.unwrap_or_else(|error| panic!("PUT burst-{n}: {error}\n{}", server.log()));
+        assert_eq!(answer, ok(""), "PUT burst-{n}");
+    }
+    // Read back in batches, so that the check itself is not another burst.
+    runtime.block_on(async {
+        for batch in (0..BURST_CONNECTIONS).collect::<Vec<_>>().chunks(500) {
+            let gets: Vec<_> = batch
+                .iter()
+                .map(|&n| {
+                    tokio::spawn(async move {
+                        (n, send(addr, "GET", &format!("/kv/burst-{n}"), b"").await)
+                    })
+                })
+                .collect();
+            for get in gets {
+                let (n, answer) = get.await.expect("the client task panicked");
+                assert_eq!(
+                    answer.expect("GET after the burst"),
+                    ok(&n.to_string()),
+                    "GET burst-{n}"
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn solution_01_keeps_the_contract() {
+    contract(env!("CARGO_BIN_EXE_serve-solution-01"));
+}
+
+#[test]
+fn solution_02_keeps_the_contract() {
+    contract(env!("CARGO_BIN_EXE_serve-solution-02"));
+}
+
+#[test]
+fn solution_03_keeps_the_contract() {
+    contract(env!("CARGO_BIN_EXE_serve-solution-03"));
+}
+
+#[test]
+fn solution_01_survives_a_burst_of_connections() {
+    burst(
+        env!("CARGO_BIN_EXE_serve-solution-01"),
+        &tempfile::tempdir().unwrap().path().join("data"),
+    );
+}
+
+#[test]
+fn solution_02_survives_a_burst_of_connections() {
+    burst(
+        env!("CARGO_BIN_EXE_serve-solution-02"),
+        &tempfile::tempdir().unwrap().path().join("data"),
+    );
+}
+
+#[test]
+fn solution_03_survives_a_burst_of_connections() {
+    let directory = tempfile::tempdir().unwrap();
+    burst(env!("CARGO_BIN_EXE_serve-solution-03"), directory.path());
+}
