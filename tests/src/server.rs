@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 /// A running server process. Dropping it kills the process.
 pub struct Server {
@@ -17,6 +18,8 @@ pub struct Server {
     /// Where the server listens.
     pub addr: SocketAddr,
     log: Arc<Mutex<String>>,
+    /// The threads that copy the server's output into `log`.
+    collectors: Vec<JoinHandle<()>>,
 }
 
 impl Server {
@@ -37,7 +40,7 @@ impl Server {
         // The server may also log to stderr: collect it so it never fills
         // the pipe and blocks the server.
         let stderr = child.stderr.take().expect("stderr is piped");
-        collect(stderr, Arc::clone(&log));
+        let mut collectors = vec![collect(stderr, Arc::clone(&log))];
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let addr = loop {
             let mut line = String::new();
@@ -54,22 +57,54 @@ impl Server {
                 break addr;
             }
         };
-        collect(stdout, Arc::clone(&log));
-        Server { child, addr, log }
+        collectors.push(collect(stdout, Arc::clone(&log)));
+        Server {
+            child,
+            addr,
+            log,
+            collectors,
+        }
     }
 
     /// Sends `signal` (e.g. `libc::SIGTERM`) and waits for the process to
     /// exit. Returns its exit status and everything it logged.
-    pub fn stop_with(mut self, signal: libc::c_int) -> (ExitStatus, String) {
+    pub fn stop_with(self, signal: libc::c_int) -> (ExitStatus, String) {
+        self.signal(signal);
+        self.wait()
+    }
+
+    /// Waits for the process to exit. Returns its exit status and everything
+    /// it logged.
+    pub fn wait(mut self) -> (ExitStatus, String) {
+        let status = self.child.wait().expect("wait for the server");
+        // The process has closed its pipes, so the collectors reach the end
+        // of its output and finish.
+        for collector in self.collectors.drain(..) {
+            collector.join().expect("a log collector panicked");
+        }
+        (status, self.log())
+    }
+
+    /// Sends `signal` without waiting for the process to exit.
+    pub fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
         // SAFETY: `kill` has no memory-safety preconditions; the pid is our
         // own child, which has not been waited for, so it is not reused.
         let sent = unsafe { libc::kill(pid, signal) };
         assert_eq!(sent, 0, "kill({pid}, {signal}) failed");
-        let status = self.child.wait().expect("wait for the server");
-        // The output threads end when the process closes its pipes.
-        let log = self.log.lock().unwrap().clone();
-        (status, log)
+    }
+
+    /// Waits until the server's log contains `text`, for at most ten seconds.
+    pub fn wait_for_log(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.log().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "the server never logged {text:?}:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Everything the server has logged so far.
@@ -87,7 +122,7 @@ impl Drop for Server {
 }
 
 /// Copies everything `source` produces into `log`, on a thread of its own.
-fn collect(mut source: impl Read + Send + 'static, log: Arc<Mutex<String>>) {
+fn collect(mut source: impl Read + Send + 'static, log: Arc<Mutex<String>>) -> JoinHandle<()> {
     thread::spawn(move || {
         let mut buffer = [0u8; 4096];
         while let Ok(read) = source.read(&mut buffer) {
@@ -98,7 +133,7 @@ fn collect(mut source: impl Read + Send + 'static, log: Arc<Mutex<String>>) {
                 .unwrap()
                 .push_str(&String::from_utf8_lossy(&buffer[..read]));
         }
-    });
+    })
 }
 
 /// Finds the address in a log line such as `... listening on http://127.0.0.1:8888`.

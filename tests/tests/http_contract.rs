@@ -6,7 +6,8 @@
 //! of concurrent connections, and, from step 03 on, a graceful stop that
 //! flushes and a restart that reads the data back.
 
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 
 use cross_step_tests::client::{Response, kv_path, send};
@@ -238,6 +239,30 @@ fn burst(binary: &str, working_dir: &Path) {
     });
 }
 
+/// A request that is in flight when SIGTERM arrives is answered, and only
+/// then does the server exit, with status 0.
+fn in_flight_request_finishes_after_sigterm(binary: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let server = Server::start(binary, directory.path(), &[]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    // `Expect: 100-continue` makes the server say when the handler starts
+    // reading the body: from then on the request is in flight.
+    let head = "PUT /kv/in-flight HTTP/1.1\r\nhost: test\r\ncontent-length: 5\r\n\
+                expect: 100-continue\r\nconnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut continue_line = [0u8; 25];
+    stream.read_exact(&mut continue_line).unwrap();
+    assert_eq!(&continue_line, b"HTTP/1.1 100 Continue\r\n\r\n");
+    server.signal(libc::SIGTERM);
+    server.wait_for_log("SIGTERM");
+    stream.write_all(b"value").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    let (status, log) = server.wait();
+    assert!(status.success(), "exit status {status}:\n{log}");
+}
+
 #[test]
 fn solution_01_keeps_the_contract() {
     contract(env!("CARGO_BIN_EXE_serve-solution-01"));
@@ -251,6 +276,21 @@ fn solution_02_keeps_the_contract() {
 #[test]
 fn solution_03_keeps_the_contract() {
     contract(env!("CARGO_BIN_EXE_serve-solution-03"));
+}
+
+#[test]
+fn solution_01_finishes_requests_in_flight_at_sigterm() {
+    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-01"));
+}
+
+#[test]
+fn solution_02_finishes_requests_in_flight_at_sigterm() {
+    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-02"));
+}
+
+#[test]
+fn solution_03_finishes_requests_in_flight_at_sigterm() {
+    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-03"));
 }
 
 #[test]
