@@ -32,8 +32,9 @@ fn request(server: &Server, method: &str, key: &str, body: &str) -> Response {
 }
 
 /// The book's walkthrough, against the real server: four PUTs, a DELETE and
-/// SIGTERM leave exactly one table, and a restart serves the same data.
-fn walkthrough_survives_a_graceful_stop(binary: &str) {
+/// `signal` (SIGTERM or SIGINT) leave exactly one table, and a restart serves
+/// the same data.
+fn walkthrough_survives_a_graceful_stop(binary: &str, signal: libc::c_int) {
     let directory = tempfile::tempdir().unwrap();
     let server = Server::start(binary, directory.path(), &[]);
     for (key, value) in [
@@ -48,10 +49,10 @@ fn walkthrough_survives_a_graceful_stop(binary: &str) {
         request(&server, "DELETE", "tanzania:capital", "").status,
         200
     );
-    let (status, log) = server.stop_with(libc::SIGTERM);
+    let (status, log) = server.stop_with(signal);
     assert!(
         status.success(),
-        "exit status {status} after SIGTERM:\n{log}"
+        "exit status {status} after signal {signal}:\n{log}"
     );
 
     let tables = tables(directory.path());
@@ -197,8 +198,13 @@ fn damaged_tables_are_reported<S: Harness>() {
 }
 
 #[test]
-fn solution_03_walkthrough_survives_a_graceful_stop() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-03"));
+fn solution_03_walkthrough_survives_sigterm() {
+    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-03"), libc::SIGTERM);
+}
+
+#[test]
+fn solution_03_walkthrough_survives_sigint() {
+    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-03"), libc::SIGINT);
 }
 
 #[test]
