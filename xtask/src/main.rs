@@ -1,1 +1,82 @@
-fn main() {}
+//! `cargo xtask <command>`: little-kv's workspace tooling.
+//!
+//! The commands keep the book's two copies of each step honest: `sync`
+//! generates the starters from the solutions, `exercises` proves that every
+//! exercise is tested, `ci` runs every check in order, `progress` is the
+//! learner's dashboard and `diff` shows what a chapter adds. This file only
+//! parses the command line; each command lives in its own module.
+//!
+//! The xtask uses only the standard library, so it builds in seconds on a
+//! fresh machine and `cargo xtask` is ready before anything else is.
+
+mod ci;
+mod diff;
+mod error;
+mod exercises;
+mod files;
+mod holes;
+mod layout;
+mod libtest;
+mod markers;
+mod progress;
+mod run;
+mod starter;
+mod sync;
+mod variants;
+
+use std::process::ExitCode;
+
+use error::{Error, Result};
+use layout::Layout;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  sync [--check]      regenerate steps/ from solutions/ (--check: compare only, fail if stale)
+  exercises [NN ...]  check every exercise: solution passes, starter fails at its holes, each hole is caught
+  progress [NN ...]   run a step's tests and show which exercises are done (default: every step)
+  diff A B            print the diff between two solutions, e.g. `diff 01 02`
+  ci                  run every check CI runs, in order, stopping at the first failure
+  help                print this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error @ Error::Usage(_)) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<()> {
+    let Some((command, rest)) = args.split_first() else {
+        print!("{USAGE}");
+        return Ok(());
+    };
+    if matches!(command.as_str(), "help" | "--help" | "-h") {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    let layout = Layout::discover()?;
+    match command.as_str() {
+        "sync" => match rest {
+            [] => sync::sync(&layout),
+            [flag] if flag == "--check" => sync::check(&layout),
+            _ => Err(Error::Usage("`sync` takes only `--check`".into())),
+        },
+        "exercises" => exercises::run(&layout, rest),
+        "progress" => progress::run(&layout, rest),
+        "diff" => diff::run(&layout, rest),
+        "ci" if rest.is_empty() => ci::run(&layout),
+        "ci" => Err(Error::Usage("`ci` takes no arguments".into())),
+        other => Err(Error::Usage(format!("unknown command `{other}`"))),
+    }
+}

@@ -461,6 +461,7 @@ mod tests {
 
     #[test]
     fn exercise_3_2_every_string_round_trips() {
+        assert_eq!(unescape("").unwrap(), "");
         let awkward = [
             "",
             "\\",

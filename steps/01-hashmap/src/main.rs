@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use step_01::{Store, http};
+use step_01::{Result, Store, http};
 
 /// little-kv, step 01: a hash map behind HTTP.
 #[derive(Parser)]
@@ -26,12 +26,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt().with_target(false).init();
-    tracing::info!(
-        "keeping everything in memory; --working-dir {} is used from step 03 on",
-        args.working_dir.display()
-    );
-    let store = Arc::new(Store::new());
-    match http::run(args.port, store) {
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");
@@ -39,3 +34,15 @@ fn main() -> ExitCode {
         }
     }
 }
+
+// ANCHOR: run
+/// Creates the store, then serves it until SIGTERM or SIGINT.
+fn run(args: Args) -> Result<()> {
+    tracing::info!(
+        "keeping everything in memory; --working-dir {} is used from step 03 on",
+        args.working_dir.display()
+    );
+    let store = Arc::new(Store::new());
+    http::run(args.port, store)
+}
+// ANCHOR_END: run

@@ -20,6 +20,8 @@
 //!
 //! Read alongside chapter 1 of the book, "A hash map behind HTTP".
 
+#![allow(unused_variables)] // remove when this file's exercises are done
+
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -69,22 +71,13 @@ impl Store {
 
 impl Storage for Store {
     fn set(&self, key: &str, value: &str) -> Result<()> {
-        // ANCHOR: exercise_1_2
-        // Exercise 1.2: take the write lock and insert the key and value.
-        let mut map = self.map.write().expect(POISONED);
-        map.insert(key.to_string(), value.to_string());
-        Ok(())
-        // ANCHOR_END: exercise_1_2
+        // TODO(exercise 1.2): take the write lock and insert the key and value.
+        todo!("exercise 1.2: take the write lock and insert the key and value. (book chapter 1)")
     }
 
     fn get(&self, key: &str) -> Result<Option<String>> {
-        // ANCHOR: exercise_1_1
-        // Exercise 1.1: take the read lock and clone the value out.
-        let map = self.map.read().expect(POISONED);
-        // The clone lets the caller keep the value after the guard (and with
-        // it the lock) is dropped at the end of this function.
-        Ok(map.get(key).cloned())
-        // ANCHOR_END: exercise_1_1
+        // TODO(exercise 1.1): take the read lock and clone the value out.
+        todo!("exercise 1.1: take the read lock and clone the value out. (book chapter 1)")
     }
 
     // ANCHOR: delete_and_clear

@@ -1,0 +1,29 @@
+//! # little-kv, step 02: a sorted memtable with tombstones
+//!
+//! This step replaces step 01's `HashMap` with a memtable: a map kept sorted
+//! by key, in which a delete is recorded as a tombstone instead of removing
+//! the key. Nothing touches the disk yet; this step prepares the one piece of
+//! the LSM tree that chapter 3 will write out as a sorted file.
+//!
+//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], now a
+//!   memtable behind a read-write lock.
+//! - `memtable.rs` is the sorted map, its tombstones and its size in bytes.
+//! - [`http`] turns requests into calls on the store, and errors into status
+//!   codes (unchanged since step 01).
+//! - `main.rs` parses the flags and serves until SIGTERM or SIGINT.
+//!
+//! Invariants (the tests in `tests/` check them):
+//! - a `get` sees the latest `set` or `delete` of its key that returned;
+//! - a deleted key is held as a tombstone, and a tombstone reads as absent;
+//! - [`Store::scan`] lists the live keys in ascending order;
+//! - nothing survives a restart (the data lives only in this process).
+//!
+//! Read alongside chapter 2 of the book, "The memtable".
+
+mod error;
+pub mod http;
+mod memtable;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use store::{Storage, Store};

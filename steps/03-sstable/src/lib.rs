@@ -1,0 +1,37 @@
+//! # little-kv, step 03: the memtable flushed to plain-text SSTables
+//!
+//! This step gives the store a disk. When the memtable grows past
+//! `--memtable-bytes`, it is written out as an SSTable: a sorted, plain-text
+//! file that is never changed afterwards. Reads ask the memtable first, then
+//! the tables from newest to oldest. At start the store loads the tables it
+//! finds in its working directory, and a graceful stop flushes the memtable,
+//! so the data survives a restart.
+//!
+//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], now a
+//!   memtable in front of tables on disk.
+//! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
+//!   (unchanged since step 02).
+//! - [`sstable`] writes and reads one table file; its documentation is the
+//!   format's specification.
+//! - [`http`] turns requests into calls on the store, and errors into status
+//!   codes; store calls now run on threads meant for blocking work.
+//! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! Invariants (the tests in `tests/` check them):
+//! - a `get` sees the latest `set` or `delete` of its key that returned;
+//! - newer beats older, and a tombstone hides every older value of its key;
+//! - [`Store::scan`] lists the live keys in ascending order;
+//! - after a flush or a graceful stop, reopening the directory gives back the
+//!   same data; a table is on disk whole or not at all.
+//!
+//! Read alongside chapter 3 of the book, "SSTables".
+
+mod error;
+pub mod http;
+mod memtable;
+pub mod sstable;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use memtable::Entry;
+pub use store::{Storage, Store};

@@ -1,0 +1,143 @@
+//! `cargo xtask ci`: every check that must pass before a commit lands, in
+//! order, stopping at the first failure. `.ci/run` calls this, and a person
+//! can run the same thing before pushing.
+//!
+//! The order puts the quick checks first, so a formatting slip fails in
+//! seconds rather than after the test suites:
+//! 1. `fmt`: every crate, starters included, is rustfmt-clean;
+//! 2. `clippy`: the default members (solutions, tests, xtask) have no
+//!    warnings; the starters are left out, since their holes leave unused
+//!    code behind on purpose;
+//! 3. `build`: everything compiles, the starters and all test targets too;
+//! 4. `sync`: `steps/` is what `cargo xtask sync` generates;
+//! 5. `test`: `cargo test` at the root (solutions, cross-step suites, xtask);
+//! 6. `exercises`: see `exercises.rs`.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::run;
+use crate::{exercises, sync};
+
+/// One check: its name, what it runs, and how.
+struct Check {
+    name: &'static str,
+    what: &'static str,
+    run: fn(&Layout) -> Result<()>,
+}
+
+const CHECKS: &[Check] = &[
+    Check {
+        name: "fmt",
+        what: "cargo fmt --all --check",
+        run: |layout| cargo(layout, &["fmt", "--all", "--check"]),
+    },
+    Check {
+        name: "clippy",
+        what: "cargo clippy --all-targets -- -D warnings",
+        run: |layout| cargo(layout, &["clippy", "--all-targets", "--", "-D", "warnings"]),
+    },
+    Check {
+        name: "build",
+        what: "cargo build --workspace --all-targets",
+        run: |layout| cargo(layout, &["build", "--workspace", "--all-targets"]),
+    },
+    Check {
+        name: "sync",
+        what: "cargo xtask sync --check",
+        run: sync::check,
+    },
+    Check {
+        name: "test",
+        what: "cargo test",
+        run: |layout| cargo(layout, &["test"]),
+    },
+    Check {
+        name: "exercises",
+        what: "cargo xtask exercises",
+        run: |layout| exercises::run(layout, &[]),
+    },
+    // The book check goes here once the book exists: every `{{#include}}`
+    // resolves to a non-empty anchor, then `mdbook build`.
+];
+
+/// Runs every check in order and stops at the first failure.
+pub fn run(layout: &Layout) -> Result<()> {
+    // Cargo's output reaches the terminal through us, and some of it only
+    // through a pipe we read, where cargo would turn colours off by itself.
+    // A person at a terminal gets colours; a CI log gets plain text.
+    // A CARGO_TERM_COLOR the user set is left alone.
+    run::default_term_color(if std::io::stdout().is_terminal() {
+        "always"
+    } else {
+        "never"
+    });
+    let started = Instant::now();
+    for (index, check) in CHECKS.iter().enumerate() {
+        println!(
+            "==> [{}/{}] {}: {}",
+            index + 1,
+            CHECKS.len(),
+            check.name,
+            check.what
+        );
+        let check_started = Instant::now();
+        let result = (check.run)(layout);
+        let took = format_duration(check_started.elapsed());
+        match result {
+            Ok(()) => println!("==> {} ok ({took})\n", check.name),
+            Err(error) => {
+                println!("==> {} FAILED ({took})", check.name);
+                return Err(Error::Check(format!(
+                    "ci stopped at `{}` ({}):\n{error}",
+                    check.name, check.what
+                )));
+            }
+        }
+    }
+    println!(
+        "ci: every check passed in {}",
+        format_duration(started.elapsed())
+    );
+    // The plain closing line that CI log readers recognise.
+    println!("ci: {} passed, 0 failed", CHECKS.len());
+    Ok(())
+}
+
+/// Runs `cargo <args>` at the root with the user's terminal.
+fn cargo(layout: &Layout, args: &[&str]) -> Result<()> {
+    let mut command = run::cargo(&layout.root);
+    command.args(args);
+    if run::stream(command)? {
+        Ok(())
+    } else {
+        Err(Error::Check(format!(
+            "`cargo {}` failed (its output is above)",
+            args.join(" ")
+        )))
+    }
+}
+
+/// `4.2s` or `3m 07s`.
+fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs_f64();
+    if seconds < 60.0 {
+        format!("{seconds:.1}s")
+    } else {
+        let whole = duration.as_secs();
+        format!("{}m {:02}s", whole / 60, whole % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(format_duration(Duration::from_millis(4_240)), "4.2s");
+        assert_eq!(format_duration(Duration::from_secs(187)), "3m 07s");
+    }
+}
