@@ -11,7 +11,9 @@
 //! 3. `build`: everything compiles, the starters and all test targets too;
 //! 4. `sync`: `steps/` is what `cargo xtask sync` generates;
 //! 5. `test`: `cargo test` at the root (solutions, cross-step suites, xtask);
-//! 6. `exercises`: see `exercises.rs`.
+//! 6. `exercises`: see `exercises.rs`;
+//! 7. `book`: the generated pages are fresh, every include resolves, and
+//!    mdBook builds the book (see `book.rs`).
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::run;
-use crate::{exercises, sync};
+use crate::{book, exercises, sync};
 
 /// One check: its name, what it runs, and how.
 struct Check {
@@ -59,8 +61,11 @@ const CHECKS: &[Check] = &[
         what: "cargo xtask exercises",
         run: |layout| exercises::run(layout, &[]),
     },
-    // The book check goes here once the book exists: every `{{#include}}`
-    // resolves to a non-empty anchor, then `mdbook build`.
+    Check {
+        name: "book",
+        what: "cargo xtask book --check",
+        run: book::check,
+    },
 ];
 
 /// Runs every check in order and stops at the first failure.

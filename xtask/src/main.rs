@@ -9,6 +9,9 @@
 //! The xtask uses only the standard library, so it builds in seconds on a
 //! fresh machine and `cargo xtask` is ready before anything else is.
 
+mod book;
+mod book_generated;
+mod book_lint;
 mod ci;
 mod diff;
 mod error;
@@ -37,6 +40,8 @@ commands:
   exercises [NN ...]  check every exercise: solution passes, starter fails at its holes, each hole is caught
   progress [NN ...]   run a step's tests and show which exercises are done (default: every step)
   diff A B            print the diff between two solutions, e.g. `diff 01 02`
+  book [--build|--check]  build and serve the book on http://127.0.0.1:3000
+                      (--build: only build it; --check: build without regenerating, as CI does)
   ci                  run every check CI runs, in order, stopping at the first failure
   help                print this text
 ";
@@ -75,6 +80,12 @@ fn dispatch(args: &[String]) -> Result<()> {
         "exercises" => exercises::run(&layout, rest),
         "progress" => progress::run(&layout, rest),
         "diff" => diff::run(&layout, rest),
+        "book" => match rest {
+            [] => book::serve(&layout),
+            [flag] if flag == "--build" => book::build(&layout),
+            [flag] if flag == "--check" => book::check(&layout),
+            _ => Err(Error::Usage("`book` takes `--build` or `--check`".into())),
+        },
         "ci" if rest.is_empty() => ci::run(&layout),
         "ci" => Err(Error::Usage("`ci` takes no arguments".into())),
         other => Err(Error::Usage(format!("unknown command `{other}`"))),

@@ -1,0 +1,290 @@
+//! Checks the book's sources for what mdBook lets pass in silence.
+//!
+//! mdBook renders an `{{#include file:anchor}}` whose anchor does not exist
+//! as an empty code block, without a warning, and it does not check links
+//! between pages. So before every build we check, and report each problem as
+//! `file:line: problem`:
+//! - every include names a file that exists and, if it names an anchor, an
+//!   anchor that exists and holds at least one line; including by line
+//!   number is refused, because line numbers drift;
+//! - every ```` ```rust ```` block is `rust,ignore` and holds only includes:
+//!   the code it shows is compiled and tested as part of its crate (a module
+//!   that uses `crate::…` cannot compile alone as a doctest), and code typed
+//!   into the book would be compiled by nobody;
+//! - every relative link and image points to a file that exists;
+//! - every exercise of a solution has its section in its chapter: a heading
+//!   `### Exercise N.M`, the command that runs its tests, and at least one
+//!   folded hint (`<summary>Hint`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::starter;
+
+/// Checks every page under `book/src` and returns all problems at once.
+pub fn lint(layout: &Layout) -> Result<()> {
+    let src = layout.root.join("book/src");
+    let mut problems = Vec::new();
+    let pages = pages(&src)?;
+    for page in &pages {
+        let text = fs::read_to_string(page).map_err(|source| Error::io("read", page, source))?;
+        let shown = page.strip_prefix(&layout.root).unwrap_or(page);
+        for (at, problem) in lint_page(page, &text) {
+            problems.push(format!("{}:{}: {problem}", shown.display(), at + 1));
+        }
+    }
+    problems.extend(missing_exercise_sections(layout, &pages)?);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Check(format!(
+            "the book has {} problem(s):\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        )))
+    }
+}
+
+/// The Markdown pages under `src`, sorted.
+fn pages(src: &Path) -> Result<Vec<PathBuf>> {
+    let entries = fs::read_dir(src).map_err(|source| Error::io("list", src, source))?;
+    let mut pages = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|source| Error::io("list", src, source))?
+            .path();
+        if path.extension().is_some_and(|extension| extension == "md") {
+            pages.push(path);
+        }
+    }
+    pages.sort();
+    Ok(pages)
+}
+
+/// The problems of one page, each with its 0-based line index.
+fn lint_page(page: &Path, text: &str) -> Vec<(usize, String)> {
+    let dir = page.parent().unwrap_or(Path::new("."));
+    let mut problems = Vec::new();
+    // The info string of the fenced block we are in, if any.
+    let mut fence: Option<String> = None;
+    for (at, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            fence = match fence {
+                Some(_) => None,
+                None => Some(info.trim().to_string()),
+            };
+            if let Some(info) = &fence
+                && (info == "rust" || info.starts_with("rust,"))
+                && !info.split(',').any(|part| part == "ignore")
+            {
+                problems.push((at, format!("```{info}: a Rust block must be `rust,ignore` and include its code from a crate")));
+            }
+            continue;
+        }
+        let in_rust = fence
+            .as_deref()
+            .is_some_and(|info| info.starts_with("rust"));
+        if in_rust && !trimmed.is_empty() && !trimmed.starts_with("{{#include ") {
+            problems.push((at, "a Rust block may hold only `{{#include …}}` lines, so that its code is compiled with its crate".into()));
+        }
+        for include in includes(line) {
+            if let Err(problem) = check_include(dir, include) {
+                problems.push((at, problem));
+            }
+        }
+        if fence.is_none() {
+            for target in link_targets(line) {
+                if !dir.join(target).exists() {
+                    problems.push((at, format!("the link target {target} does not exist")));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The arguments of the `{{#include …}}` and `{{#rustdoc_include …}}` on a line.
+fn includes(line: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("{{#") {
+        let after = &rest[start + 3..];
+        let Some(end) = after.find("}}") else { break };
+        let directive = &after[..end];
+        for name in ["include ", "rustdoc_include "] {
+            if let Some(argument) = directive.strip_prefix(name) {
+                found.push(argument.trim());
+            }
+        }
+        rest = &after[end + 2..];
+    }
+    found
+}
+
+/// Checks one include argument, `path` or `path:anchor`.
+fn check_include(dir: &Path, argument: &str) -> std::result::Result<(), String> {
+    let (path, anchor) = match argument.split_once(':') {
+        Some((path, anchor)) => (path, Some(anchor)),
+        None => (argument, None),
+    };
+    let file = dir.join(path);
+    let text =
+        fs::read_to_string(&file).map_err(|error| format!("cannot include {path}: {error}"))?;
+    let Some(anchor) = anchor else {
+        return Ok(());
+    };
+    if anchor.is_empty() || anchor.starts_with(|c: char| c.is_ascii_digit()) || anchor.contains(':')
+    {
+        return Err(format!(
+            "{argument}: include by anchor name, never by line number"
+        ));
+    }
+    match anchored_lines(&text, anchor) {
+        None => Err(format!("{path} has no anchor `{anchor}`")),
+        Some(0) => Err(format!("the anchor `{anchor}` in {path} is empty")),
+        Some(_) => Ok(()),
+    }
+}
+
+/// How many lines mdBook would include for `anchor` (other anchors' lines do
+/// not count), or `None` when the anchor does not start and end in `text`.
+fn anchored_lines(text: &str, anchor: &str) -> Option<usize> {
+    let mut inside = false;
+    let mut count = 0;
+    for line in text.lines() {
+        if let Some(name) = anchor_name(line, "ANCHOR:") {
+            inside |= name == anchor;
+        } else if let Some(name) = anchor_name(line, "ANCHOR_END:") {
+            if name == anchor && inside {
+                return Some(count);
+            }
+        } else if inside {
+            count += 1;
+        }
+    }
+    None
+}
+
+/// The name after `marker` on an anchor line, e.g. `format` in `// ANCHOR: format`.
+fn anchor_name<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let (_, after) = line.split_once(marker)?;
+    after.split_whitespace().next()
+}
+
+/// The relative targets of Markdown links and images on a line, without
+/// their `#fragment`; web and mail links are left to the reader.
+fn link_targets(line: &str) -> Vec<&str> {
+    let mut targets = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("](") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find(')') else { break };
+        let target = after[..end].split('#').next().unwrap_or_default().trim();
+        let external = ["http://", "https://", "mailto:"]
+            .iter()
+            .any(|scheme| target.starts_with(scheme));
+        if !target.is_empty() && !external {
+            targets.push(target);
+        }
+        rest = &after[end + 1..];
+    }
+    targets
+}
+
+/// Every exercise of every solution must have its section in its chapter's
+/// page, `book/src/chNN-*.md`.
+fn missing_exercise_sections(layout: &Layout, pages: &[PathBuf]) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let chapters = layout.solutions()?;
+    for solution in starter::load(layout, &chapters)? {
+        let nn = solution.chapter.nn().to_string();
+        let prefix = format!("ch{nn}-");
+        let page = pages.iter().find(|page| {
+            page.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(&prefix))
+        });
+        let Some(page) = page else {
+            problems.push(format!(
+                "book/src: no page ch{nn}-*.md for {}",
+                solution.chapter.dir_name
+            ));
+            continue;
+        };
+        let text = fs::read_to_string(page).map_err(|source| Error::io("read", page, source))?;
+        let shown = page
+            .strip_prefix(&layout.root)
+            .unwrap_or(page)
+            .display()
+            .to_string();
+        for exercise in solution.exercises() {
+            let id = exercise.region.id;
+            let heading = format!("### Exercise {id}:");
+            let Some(start) = text.find(&heading) else {
+                problems.push(format!("{shown}: no section `{heading} …`"));
+                continue;
+            };
+            let section = &text[start + heading.len()..];
+            let section = &section[..section
+                .find("\n## ")
+                .or_else(|| section.find("\n### "))
+                .unwrap_or(section.len())];
+            let command = format!(
+                "cargo test -p step-{nn} exercise_{}_{}",
+                id.chapter, id.number
+            );
+            if !section.contains(&command) {
+                problems.push(format!(
+                    "{shown}: exercise {id} does not give the command `{command}`"
+                ));
+            }
+            if !section.contains("<summary>Hint") {
+                problems.push(format!(
+                    "{shown}: exercise {id} has no folded hint (`<summary>Hint …`)"
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn includes_are_found_on_a_line() {
+        let line = "a {{#include ../x.rs:format}} b {{#rustdoc_include y.rs}} {{#title t}}";
+        assert_eq!(includes(line), ["../x.rs:format", "y.rs"]);
+    }
+
+    #[test]
+    fn anchored_lines_skip_nested_anchor_lines() {
+        let text = "// ANCHOR: outer\na\n// ANCHOR: inner\nb\n// ANCHOR_END: inner\n// ANCHOR_END: outer\n// ANCHOR: empty\n// ANCHOR_END: empty\n";
+        assert_eq!(anchored_lines(text, "outer"), Some(2));
+        assert_eq!(anchored_lines(text, "inner"), Some(1));
+        assert_eq!(anchored_lines(text, "empty"), Some(0));
+        assert_eq!(anchored_lines(text, "missing"), None);
+        // A prefix of another anchor's name is not that anchor.
+        assert_eq!(anchored_lines(text, "out"), None);
+    }
+
+    #[test]
+    fn link_targets_leave_out_the_web_and_fragments() {
+        let line = "[a](ch01.md#x) ![b](images/c.svg) [d](https://e.org) [f](#g)";
+        assert_eq!(link_targets(line), ["ch01.md", "images/c.svg"]);
+    }
+
+    #[test]
+    fn rust_blocks_must_be_included_and_ignored() {
+        let page = Path::new("/nonexistent/book/src/page.md");
+        let problems = lint_page(
+            page,
+            "```rust\nfn main() {}\n```\n```text\nfree text\n```\n",
+        );
+        let lines: Vec<usize> = problems.iter().map(|(at, _)| *at).collect();
+        assert_eq!(lines, [0, 1]);
+    }
+}
