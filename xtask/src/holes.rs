@@ -87,17 +87,23 @@ pub fn todo_literal(message: &str) -> String {
     out
 }
 
-/// Inserts [`ALLOW_LINE`] after the leading `//!` block (and the blank line
-/// that usually follows it), then a blank line, so that rustfmt leaves the
+/// Inserts [`ALLOW_LINE`] after the file's leading comment block (the `//!`
+/// module docs, with any `// ANCHOR:` lines inside them) and the blank line
+/// that usually follows it, then a blank line, so that rustfmt leaves the
 /// result alone. An inner attribute has to come before any item, and the
 /// module docs are themselves inner attributes, so this is the first place
 /// where it reads naturally.
 pub fn allow_unused_variables(text: &str) -> String {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // The header is the leading run of comment and blank lines; it ends
+    // after its last comment line.
     let docs_end = lines
         .iter()
-        .take_while(|line| line.trim_start().starts_with("//!"))
-        .count();
+        .take_while(|line| line.trim_start().starts_with("//") || line.trim().is_empty())
+        .enumerate()
+        .filter(|(_, line)| line.trim_start().starts_with("//"))
+        .last()
+        .map_or(0, |(index, _)| index + 1);
     let mut out = String::with_capacity(text.len() + ALLOW_LINE.len() + 2);
     let mut at = docs_end;
     for line in &lines[..docs_end] {
@@ -235,6 +241,15 @@ impl Store {
         assert_eq!(
             allow_unused_variables("//! Doc.\n\n\nuse a;\n"),
             format!("//! Doc.\n\n{ALLOW_LINE}\n\nuse a;\n")
+        );
+        // An anchor inside the module docs does not end them.
+        assert_eq!(
+            allow_unused_variables(
+                "//! Doc.\n// ANCHOR: format\n//! Format.\n// ANCHOR_END: format\n\nuse a;\n"
+            ),
+            format!(
+                "//! Doc.\n// ANCHOR: format\n//! Format.\n// ANCHOR_END: format\n\n{ALLOW_LINE}\n\nuse a;\n"
+            )
         );
     }
 

@@ -70,7 +70,7 @@ impl Store {
 impl Storage for Store {
     fn set(&self, key: &str, value: &str) -> Result<()> {
         // ANCHOR: exercise_1_2
-        // Exercise 1.2: take the write lock and insert the key and value.
+        // Exercise 1.2: take the write lock and insert the key and value
         let mut map = self.map.write().expect(POISONED);
         map.insert(key.to_string(), value.to_string());
         Ok(())
@@ -79,7 +79,7 @@ impl Storage for Store {
 
     fn get(&self, key: &str) -> Result<Option<String>> {
         // ANCHOR: exercise_1_1
-        // Exercise 1.1: take the read lock and clone the value out.
+        // Exercise 1.1: take the read lock and clone the value out
         let map = self.map.read().expect(POISONED);
         // The clone lets the caller keep the value after the guard (and with
         // it the lock) is dropped at the end of this function.

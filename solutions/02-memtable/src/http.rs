@@ -120,7 +120,7 @@ pub fn validate_key(key: &str) -> Result<()> {
 /// with both wrong is told about the key.
 pub fn validate_put(key: &str, value: &str) -> Result<()> {
     // ANCHOR: exercise_1_3
-    // Exercise 1.3: refuse an empty key, then an empty value.
+    // Exercise 1.3: refuse an empty key, then an empty value
     validate_key(key)?;
     if value.is_empty() {
         return Err(Error::EmptyValue);

@@ -75,7 +75,7 @@ impl Store {
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         // ANCHOR: exercise_2_3
-        // Exercise 2.3: list the memtable's values in key order, skipping tombstones.
+        // Exercise 2.3: list the memtable's values in key order, skipping tombstones
         let memtable = self.memtable.read().expect(POISONED);
         let live = memtable.iter().filter_map(|(key, entry)| match entry {
             Entry::Value(value) => Some((key.to_string(), value.clone())),
@@ -96,7 +96,7 @@ impl Storage for Store {
     // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
         // ANCHOR: exercise_2_2
-        // Exercise 2.2: answer from the memtable; a tombstone means the key is gone.
+        // Exercise 2.2: answer from the memtable; a tombstone means the key is gone
         let memtable = self.memtable.read().expect(POISONED);
         match memtable.get(key) {
             Some(Entry::Value(value)) => Ok(Some(value.clone())),

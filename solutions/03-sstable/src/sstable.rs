@@ -51,8 +51,8 @@
 //! line before it.
 //!
 //! Example: putting `kenya:capital`, `rwanda:capital`, `tanzania:capital`,
-//! `uganda:capital` and the key `a→b` with the value `line one⏎line two`,
-//! then deleting `tanzania:capital`, writes:
+//! `uganda:capital`, and the key `a→b` with a value of two lines, `line one`
+//! and `line two`, then deleting `tanzania:capital`, writes:
 //!
 //! ```text
 //! a\→b→line one\nline two
@@ -90,7 +90,7 @@ pub const TOMBSTONE: char = '†';
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
     // ANCHOR: exercise_3_1
-    // Exercise 3.1: write each character, turning the five special ones into escapes.
+    // Exercise 3.1: write each character, turning the five special ones into escapes
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -113,7 +113,7 @@ pub fn escape(text: &str) -> String {
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
     // ANCHOR: exercise_3_2
-    // Exercise 3.2: undo the five escapes; refuse any other escape and any bare → or †.
+    // Exercise 3.2: undo the five escapes; refuse any other escape and any bare → or †
     let mut unescaped = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
@@ -179,7 +179,7 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
 /// that the rename itself survives a crash.
 pub fn write<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a Entry)>) -> Result<()> {
     // ANCHOR: exercise_3_3
-    // Exercise 3.3: write the lines to a temporary file, sync it, rename it, sync the directory.
+    // Exercise 3.3: write the lines to a temporary file, sync it, rename it, sync the directory
     let temporary = temporary_path(path);
     let io_error = |action, path: &Path| {
         let path = path.to_path_buf();

@@ -219,7 +219,7 @@ impl Storage for Store {
     // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
         // ANCHOR: exercise_3_4
-        // Exercise 3.4: ask the memtable, then the tables newest first; the first entry found answers.
+        // Exercise 3.4: ask the memtable, then the tables newest first; the first entry found answers
         let state = self.state.read().expect(POISONED);
         if let Some(entry) = state.memtable.get(key) {
             return Ok(live_value(entry.clone()));

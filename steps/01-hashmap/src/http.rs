@@ -121,8 +121,8 @@ pub fn validate_key(key: &str) -> Result<()> {
 /// and the value must not be empty. The key is checked first, so a request
 /// with both wrong is told about the key.
 pub fn validate_put(key: &str, value: &str) -> Result<()> {
-    // TODO(exercise 1.3): refuse an empty key, then an empty value.
-    todo!("exercise 1.3: refuse an empty key, then an empty value. (book chapter 1)")
+    // TODO(exercise 1.3): refuse an empty key, then an empty value
+    todo!("exercise 1.3: refuse an empty key, then an empty value (book chapter 1)")
 }
 // ANCHOR_END: validate_put
 

@@ -71,13 +71,13 @@ impl Store {
 
 impl Storage for Store {
     fn set(&self, key: &str, value: &str) -> Result<()> {
-        // TODO(exercise 1.2): take the write lock and insert the key and value.
-        todo!("exercise 1.2: take the write lock and insert the key and value. (book chapter 1)")
+        // TODO(exercise 1.2): take the write lock and insert the key and value
+        todo!("exercise 1.2: take the write lock and insert the key and value (book chapter 1)")
     }
 
     fn get(&self, key: &str) -> Result<Option<String>> {
-        // TODO(exercise 1.1): take the read lock and clone the value out.
-        todo!("exercise 1.1: take the read lock and clone the value out. (book chapter 1)")
+        // TODO(exercise 1.1): take the read lock and clone the value out
+        todo!("exercise 1.1: take the read lock and clone the value out (book chapter 1)")
     }
 
     // ANCHOR: delete_and_clear

@@ -79,9 +79,9 @@ impl Memtable {
     /// Stores `entry` for `key`, replacing the key's older entry, and keeps
     /// `approximate_bytes` equal to the sum of [`entry_bytes`] of all entries.
     fn insert(&mut self, key: &str, entry: Entry) {
-        // TODO(exercise 2.1): replace the key's entry and keep approximate_bytes exact.
+        // TODO(exercise 2.1): replace the key's entry and keep approximate_bytes exact
         todo!(
-            "exercise 2.1: replace the key's entry and keep approximate_bytes exact. (book chapter 2)"
+            "exercise 2.1: replace the key's entry and keep approximate_bytes exact (book chapter 2)"
         )
     }
     // ANCHOR_END: insert

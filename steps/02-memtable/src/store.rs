@@ -76,9 +76,9 @@ impl Store {
     // ANCHOR: scan
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
-        // TODO(exercise 2.3): list the memtable's values in key order, skipping tombstones.
+        // TODO(exercise 2.3): list the memtable's values in key order, skipping tombstones
         todo!(
-            "exercise 2.3: list the memtable's values in key order, skipping tombstones. (book chapter 2)"
+            "exercise 2.3: list the memtable's values in key order, skipping tombstones (book chapter 2)"
         )
     }
     // ANCHOR_END: scan
@@ -92,9 +92,9 @@ impl Storage for Store {
 
     // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
-        // TODO(exercise 2.2): answer from the memtable; a tombstone means the key is gone.
+        // TODO(exercise 2.2): answer from the memtable; a tombstone means the key is gone
         todo!(
-            "exercise 2.2: answer from the memtable; a tombstone means the key is gone. (book chapter 2)"
+            "exercise 2.2: answer from the memtable; a tombstone means the key is gone (book chapter 2)"
         )
     }
     // ANCHOR_END: get

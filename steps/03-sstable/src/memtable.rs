@@ -78,7 +78,7 @@ impl Memtable {
     /// `approximate_bytes` equal to the sum of [`entry_bytes`] of all entries.
     fn insert(&mut self, key: &str, entry: Entry) {
         // ANCHOR: exercise_2_1
-        // Exercise 2.1: replace the key's entry and keep approximate_bytes exact.
+        // Exercise 2.1: replace the key's entry and keep approximate_bytes exact
         self.approximate_bytes += entry_bytes(key, &entry);
         if let Some(older) = self.entries.insert(key.to_string(), entry) {
             self.approximate_bytes -= entry_bytes(key, &older);

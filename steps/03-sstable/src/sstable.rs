@@ -15,9 +15,6 @@
 //!   so that it can jump close to the key);
 //! - tables are never merged, so disk use only grows (chapter 5 compacts).
 //!
-
-#![allow(unused_variables)] // remove when this file's exercises are done
-
 // ANCHOR: format
 //! ## The format
 //!
@@ -54,8 +51,8 @@
 //! line before it.
 //!
 //! Example: putting `kenya:capital`, `rwanda:capital`, `tanzania:capital`,
-//! `uganda:capital` and the key `a→b` with the value `line one⏎line two`,
-//! then deleting `tanzania:capital`, writes:
+//! `uganda:capital`, and the key `a→b` with a value of two lines, `line one`
+//! and `line two`, then deleting `tanzania:capital`, writes:
 //!
 //! ```text
 //! a\→b→line one\nline two
@@ -73,6 +70,8 @@
 //! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
+
+#![allow(unused_variables)] // remove when this file's exercises are done
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -92,9 +91,9 @@ pub const TOMBSTONE: char = '†';
 /// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
-    // TODO(exercise 3.1): write each character, turning the five special ones into escapes.
+    // TODO(exercise 3.1): write each character, turning the five special ones into escapes
     todo!(
-        "exercise 3.1: write each character, turning the five special ones into escapes. (book chapter 3)"
+        "exercise 3.1: write each character, turning the five special ones into escapes (book chapter 3)"
     )
 }
 // ANCHOR_END: escape
@@ -102,9 +101,9 @@ pub fn escape(text: &str) -> String {
 // ANCHOR: unescape
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
-    // TODO(exercise 3.2): undo the five escapes; refuse any other escape and any bare → or †.
+    // TODO(exercise 3.2): undo the five escapes; refuse any other escape and any bare → or †
     todo!(
-        "exercise 3.2: undo the five escapes; refuse any other escape and any bare → or †. (book chapter 3)"
+        "exercise 3.2: undo the five escapes; refuse any other escape and any bare → or † (book chapter 3)"
     )
 }
 // ANCHOR_END: unescape
@@ -152,9 +151,9 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
 /// `path` + `.tmp`, synced to disk, renamed, and the directory is synced so
 /// that the rename itself survives a crash.
 pub fn write<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a Entry)>) -> Result<()> {
-    // TODO(exercise 3.3): write the lines to a temporary file, sync it, rename it, sync the directory.
+    // TODO(exercise 3.3): write the lines to a temporary file, sync it, rename it, sync the directory
     todo!(
-        "exercise 3.3: write the lines to a temporary file, sync it, rename it, sync the directory. (book chapter 3)"
+        "exercise 3.3: write the lines to a temporary file, sync it, rename it, sync the directory (book chapter 3)"
     )
 }
 // ANCHOR_END: write

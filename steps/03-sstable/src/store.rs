@@ -220,9 +220,9 @@ impl Storage for Store {
 
     // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
-        // TODO(exercise 3.4): ask the memtable, then the tables newest first; the first entry found answers.
+        // TODO(exercise 3.4): ask the memtable, then the tables newest first; the first entry found answers
         todo!(
-            "exercise 3.4: ask the memtable, then the tables newest first; the first entry found answers. (book chapter 3)"
+            "exercise 3.4: ask the memtable, then the tables newest first; the first entry found answers (book chapter 3)"
         )
     }
     // ANCHOR_END: get
