@@ -12,6 +12,10 @@ use std::path::Path;
 /// so that random operation sequences also flush on their own.
 pub const SMALL_MEMTABLE_BYTES: usize = 64;
 
+/// How many frozen memtables may wait for the tree shaker (step 04 on): the
+/// server's default.
+pub const FROZEN_MEMTABLES: usize = 2;
+
 /// What the suites do to a store. Failures panic: this is test code, and the
 /// panic message is the test's report.
 pub trait Harness: Sized {
@@ -115,6 +119,39 @@ impl Harness for solution_03::Store {
     }
     fn clear(&self) {
         solution_03::Storage::clear(self).unwrap()
+    }
+    fn scan(&self) -> Option<Vec<(String, String)>> {
+        Some(self.scan().unwrap())
+    }
+    fn flush(&self) {
+        self.flush().unwrap()
+    }
+    fn reopen(self, directory: &Path) -> Self {
+        self.flush().unwrap();
+        drop(self);
+        <Self as Harness>::open(directory)
+    }
+}
+
+impl Harness for solution_04::Store {
+    const NAME: &'static str = "solution-04";
+    const HAS_DISK: bool = true;
+
+    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
+        solution_04::Store::open(directory, memtable_bytes, FROZEN_MEMTABLES)
+            .map_err(|error| error.to_string())
+    }
+    fn set(&self, key: &str, value: &str) {
+        solution_04::Storage::set(self, key, value).unwrap()
+    }
+    fn get(&self, key: &str) -> Option<String> {
+        solution_04::Storage::get(self, key).unwrap()
+    }
+    fn delete(&self, key: &str) {
+        solution_04::Storage::delete(self, key).unwrap()
+    }
+    fn clear(&self) {
+        solution_04::Storage::clear(self).unwrap()
     }
     fn scan(&self) -> Option<Vec<(String, String)>> {
         Some(self.scan().unwrap())

@@ -279,6 +279,11 @@ fn solution_03_keeps_the_contract() {
 }
 
 #[test]
+fn solution_04_keeps_the_contract() {
+    contract(env!("CARGO_BIN_EXE_serve-solution-04"));
+}
+
+#[test]
 fn solution_01_finishes_requests_in_flight_at_sigterm() {
     in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-01"));
 }
@@ -291,6 +296,11 @@ fn solution_02_finishes_requests_in_flight_at_sigterm() {
 #[test]
 fn solution_03_finishes_requests_in_flight_at_sigterm() {
     in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-03"));
+}
+
+#[test]
+fn solution_04_finishes_requests_in_flight_at_sigterm() {
+    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-04"));
 }
 
 #[test]
@@ -313,4 +323,10 @@ fn solution_02_survives_a_burst_of_connections() {
 fn solution_03_survives_a_burst_of_connections() {
     let directory = tempfile::tempdir().unwrap();
     burst(env!("CARGO_BIN_EXE_serve-solution-03"), directory.path());
+}
+
+#[test]
+fn solution_04_survives_a_burst_of_connections() {
+    let directory = tempfile::tempdir().unwrap();
+    burst(env!("CARGO_BIN_EXE_serve-solution-04"), directory.path());
 }

@@ -35,4 +35,9 @@ proptest! {
     fn solution_03_behaves_like_a_btreemap(ops in sequences()) {
         check::<solution_03::Store>(&ops);
     }
+
+    #[test]
+    fn solution_04_behaves_like_a_btreemap(ops in sequences()) {
+        check::<solution_04::Store>(&ops);
+    }
 }

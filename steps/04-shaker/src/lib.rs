@@ -1,0 +1,41 @@
+//! # little-kv, step 04: the tree shaker, a background thread that flushes
+//!
+//! In step 03 the write that fills the memtable also writes it to disk, and
+//! every other request waits. This step hands the disk work to a background
+//! thread, the tree shaker. A full memtable is frozen (moved to a queue) and a
+//! fresh one takes the writes at once; the shaker writes frozen memtables to
+//! SSTables, oldest first, and swaps each table in for its memtable in one
+//! step. Writers wait only if the queue is full, which bounds the memory.
+//!
+//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], now an
+//!   active memtable, a queue of frozen memtables, and tables on disk.
+//! - `shaker.rs` is the tree shaker: its thread, its loop, and the mailbox
+//!   through which it and the waiting threads signal each other.
+//! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
+//!   (unchanged since step 02).
+//! - [`sstable`] writes and reads one table file; its documentation is the
+//!   format's specification (unchanged since step 03).
+//! - [`http`] turns requests into calls on the store, and errors into status
+//!   codes; a failed flush answers 500.
+//! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! Invariants (the tests in `tests/` check them):
+//! - a `get` sees the latest `set` or `delete` of its key that returned;
+//! - newer beats older, and a tombstone hides every older value of its key;
+//! - no read misses a key while its memtable is being flushed;
+//! - [`Store::scan`] lists the live keys in ascending order;
+//! - after a flush or a graceful stop, reopening the directory gives back the
+//!   same data; a table is on disk whole or not at all.
+//!
+//! Read alongside chapter 4 of the book, "The tree shaker".
+
+mod error;
+pub mod http;
+mod memtable;
+mod shaker;
+pub mod sstable;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use memtable::Entry;
+pub use store::{Storage, Store};
