@@ -16,6 +16,10 @@ pub const SMALL_MEMTABLE_BYTES: usize = 64;
 /// server's default.
 pub const FROZEN_MEMTABLES: usize = 2;
 
+/// The number of tables at which the harness's stores (step 05 on) consider
+/// merging: small, so that random sequences merge often.
+pub const COMPACTION_THRESHOLD: usize = 3;
+
 /// What the suites do to a store. Failures panic: this is test code, and the
 /// panic message is the test's report.
 pub trait Harness: Sized {
@@ -152,6 +156,44 @@ impl Harness for solution_04::Store {
     }
     fn clear(&self) {
         solution_04::Storage::clear(self).unwrap()
+    }
+    fn scan(&self) -> Option<Vec<(String, String)>> {
+        Some(self.scan().unwrap())
+    }
+    fn flush(&self) {
+        self.flush().unwrap()
+    }
+    fn reopen(self, directory: &Path) -> Self {
+        self.flush().unwrap();
+        drop(self);
+        <Self as Harness>::open(directory)
+    }
+}
+
+impl Harness for solution_05::Store {
+    const NAME: &'static str = "solution-05";
+    const HAS_DISK: bool = true;
+
+    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
+        solution_05::Store::open(
+            directory,
+            memtable_bytes,
+            FROZEN_MEMTABLES,
+            COMPACTION_THRESHOLD,
+        )
+        .map_err(|error| error.to_string())
+    }
+    fn set(&self, key: &str, value: &str) {
+        solution_05::Storage::set(self, key, value).unwrap()
+    }
+    fn get(&self, key: &str) -> Option<String> {
+        solution_05::Storage::get(self, key).unwrap()
+    }
+    fn delete(&self, key: &str) {
+        solution_05::Storage::delete(self, key).unwrap()
+    }
+    fn clear(&self) {
+        solution_05::Storage::clear(self).unwrap()
     }
     fn scan(&self) -> Option<Vec<(String, String)>> {
         Some(self.scan().unwrap())

@@ -96,3 +96,8 @@ fn solution_03_reads_never_go_back_in_time() {
 fn solution_04_reads_never_go_back_in_time() {
     reads_never_go_back_in_time::<solution_04::Store>();
 }
+
+#[test]
+fn solution_05_reads_never_go_back_in_time() {
+    reads_never_go_back_in_time::<solution_05::Store>();
+}

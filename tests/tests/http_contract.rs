@@ -284,6 +284,11 @@ fn solution_04_keeps_the_contract() {
 }
 
 #[test]
+fn solution_05_keeps_the_contract() {
+    contract(env!("CARGO_BIN_EXE_serve-solution-05"));
+}
+
+#[test]
 fn solution_01_finishes_requests_in_flight_at_sigterm() {
     in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-01"));
 }
@@ -301,6 +306,11 @@ fn solution_03_finishes_requests_in_flight_at_sigterm() {
 #[test]
 fn solution_04_finishes_requests_in_flight_at_sigterm() {
     in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-04"));
+}
+
+#[test]
+fn solution_05_finishes_requests_in_flight_at_sigterm() {
+    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-05"));
 }
 
 #[test]
@@ -329,4 +339,10 @@ fn solution_03_survives_a_burst_of_connections() {
 fn solution_04_survives_a_burst_of_connections() {
     let directory = tempfile::tempdir().unwrap();
     burst(env!("CARGO_BIN_EXE_serve-solution-04"), directory.path());
+}
+
+#[test]
+fn solution_05_survives_a_burst_of_connections() {
+    let directory = tempfile::tempdir().unwrap();
+    burst(env!("CARGO_BIN_EXE_serve-solution-05"), directory.path());
 }

@@ -40,4 +40,9 @@ proptest! {
     fn solution_04_behaves_like_a_btreemap(ops in sequences()) {
         check::<solution_04::Store>(&ops);
     }
+
+    #[test]
+    fn solution_05_behaves_like_a_btreemap(ops in sequences()) {
+        check::<solution_05::Store>(&ops);
+    }
 }

@@ -246,3 +246,28 @@ fn solution_04_cut_tables_are_never_read_as_whole() {
 fn solution_04_damaged_tables_are_reported() {
     damaged_tables_are_reported::<solution_04::Store>();
 }
+
+#[test]
+fn solution_05_walkthrough_survives_sigterm() {
+    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-05"), libc::SIGTERM);
+}
+
+#[test]
+fn solution_05_walkthrough_survives_sigint() {
+    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-05"), libc::SIGINT);
+}
+
+#[test]
+fn solution_05_escaping_is_pinned() {
+    escaping_is_pinned::<solution_05::Store>();
+}
+
+#[test]
+fn solution_05_cut_tables_are_never_read_as_whole() {
+    cut_tables_are_never_read_as_whole::<solution_05::Store>();
+}
+
+#[test]
+fn solution_05_damaged_tables_are_reported() {
+    damaged_tables_are_reported::<solution_05::Store>();
+}

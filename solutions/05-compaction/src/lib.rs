@@ -1,0 +1,47 @@
+//! # little-kv, step 05: compaction merges SSTables in the background
+//!
+//! Every flush adds a table and, until this step, none ever went away: disk
+//! use only grew, and a read that missed looked in more and more files. Now
+//! the tree shaker also merges tables: when there are enough of them, it
+//! streams a few of them, side by side in key order, into one table that
+//! keeps only the newest entry of each key, and drops tombstones once no
+//! older table is left for them to hide anything in. A manifest lists the
+//! live tables, so that the merged table replaces its inputs in one atomic
+//! step, even across a crash.
+//!
+//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
+//!   memtables, the tables and the manifest.
+//! - `compaction.rs` picks the tables to merge, merges them and installs
+//!   the result.
+//! - `manifest.rs` reads and writes the list of live tables.
+//! - `shaker.rs` is the tree shaker: it flushes, then merges.
+//! - `memtable.rs` is the sorted map (unchanged since step 02).
+//! - [`sstable`] writes and reads one table file; its documentation is the
+//!   format's specification. A table can now be written one entry at a time.
+//! - [`http`] turns requests into calls on the store (unchanged since step 04).
+//! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! Invariants (the tests in `tests/` check them):
+//! - a `get` sees the latest `set` or `delete` of its key that returned;
+//! - newer beats older, and a tombstone hides every older value of its key,
+//!   until a merge that includes the oldest table drops it;
+//! - no read misses a key while it is being flushed or merged;
+//! - a crash at any moment loses nothing that was in a table and brings back
+//!   nothing that was deleted;
+//! - after a flush or a graceful stop, reopening the directory gives back the
+//!   same data.
+//!
+//! Read alongside chapter 5 of the book, "Compaction".
+
+mod compaction;
+mod error;
+pub mod http;
+mod manifest;
+mod memtable;
+mod shaker;
+pub mod sstable;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use memtable::Entry;
+pub use store::{Storage, Store};
