@@ -379,9 +379,11 @@ mod tests {
             "the inputs are removed"
         );
         assert_eq!(store.shared.table_names(), ["000001.sst", "000009.sst"]);
-        use crate::Storage;
-        assert_eq!(store.get("a").unwrap().as_deref(), Some("2"));
-        assert_eq!(store.get("b").unwrap().as_deref(), Some("3"));
+        let expected = [
+            ("a".to_string(), "2".to_string()),
+            ("b".to_string(), "3".to_string()),
+        ];
+        assert_eq!(store.scan().unwrap(), expected);
     }
 
     #[test]
@@ -392,9 +394,7 @@ mod tests {
         install(&store.shared, 0..2, merged).unwrap();
         drop(store);
         let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
-        use crate::Storage;
-        assert_eq!(store.get("a").unwrap(), None);
-        assert_eq!(store.get("b").unwrap().as_deref(), Some("1"));
+        assert_eq!(store.scan().unwrap(), [("b".to_string(), "1".to_string())]);
         assert_eq!(store.shared.table_names(), ["000003.sst"]);
     }
 
