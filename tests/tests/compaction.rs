@@ -149,3 +149,15 @@ fn solution_05_kill_during_compaction_loses_nothing() {
         "CARGO_BIN_EXE_serve-solution-05"
     ));
 }
+
+#[test]
+fn solution_06_space_stays_bounded() {
+    space_stays_bounded::<solution_06::Store>();
+}
+
+#[test]
+fn solution_06_kill_during_compaction_loses_nothing() {
+    kill_during_compaction_loses_nothing::<solution_06::Store>(env!(
+        "CARGO_BIN_EXE_serve-solution-06"
+    ));
+}

@@ -101,3 +101,8 @@ fn solution_04_reads_never_go_back_in_time() {
 fn solution_05_reads_never_go_back_in_time() {
     reads_never_go_back_in_time::<solution_05::Store>();
 }
+
+#[test]
+fn solution_06_reads_never_go_back_in_time() {
+    reads_never_go_back_in_time::<solution_06::Store>();
+}

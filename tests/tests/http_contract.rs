@@ -289,6 +289,11 @@ fn solution_05_keeps_the_contract() {
 }
 
 #[test]
+fn solution_06_keeps_the_contract() {
+    contract(env!("CARGO_BIN_EXE_serve-solution-06"));
+}
+
+#[test]
 fn solution_01_finishes_requests_in_flight_at_sigterm() {
     in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-01"));
 }
@@ -311,6 +316,11 @@ fn solution_04_finishes_requests_in_flight_at_sigterm() {
 #[test]
 fn solution_05_finishes_requests_in_flight_at_sigterm() {
     in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-05"));
+}
+
+#[test]
+fn solution_06_finishes_requests_in_flight_at_sigterm() {
+    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-06"));
 }
 
 #[test]
@@ -345,4 +355,10 @@ fn solution_04_survives_a_burst_of_connections() {
 fn solution_05_survives_a_burst_of_connections() {
     let directory = tempfile::tempdir().unwrap();
     burst(env!("CARGO_BIN_EXE_serve-solution-05"), directory.path());
+}
+
+#[test]
+fn solution_06_survives_a_burst_of_connections() {
+    let directory = tempfile::tempdir().unwrap();
+    burst(env!("CARGO_BIN_EXE_serve-solution-06"), directory.path());
 }

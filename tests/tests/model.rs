@@ -45,4 +45,9 @@ proptest! {
     fn solution_05_behaves_like_a_btreemap(ops in sequences()) {
         check::<solution_05::Store>(&ops);
     }
+
+    #[test]
+    fn solution_06_behaves_like_a_btreemap(ops in sequences()) {
+        check::<solution_06::Store>(&ops);
+    }
 }

@@ -271,3 +271,80 @@ fn solution_05_cut_tables_are_never_read_as_whole() {
 fn solution_05_damaged_tables_are_reported() {
     damaged_tables_are_reported::<solution_05::Store>();
 }
+
+#[test]
+fn solution_06_walkthrough_survives_sigterm() {
+    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-06"), libc::SIGTERM);
+}
+
+#[test]
+fn solution_06_walkthrough_survives_sigint() {
+    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-06"), libc::SIGINT);
+}
+
+#[test]
+fn solution_06_escaping_is_pinned() {
+    escaping_is_pinned::<solution_06::Store>();
+}
+
+#[test]
+fn solution_06_cut_tables_are_never_read_as_whole() {
+    cut_tables_are_never_read_as_whole::<solution_06::Store>();
+}
+
+#[test]
+fn solution_06_damaged_tables_are_reported() {
+    damaged_tables_are_reported::<solution_06::Store>();
+}
+
+/// A table of several blocks and its index, from step 06 on: the index
+/// text is pinned, and a missing or damaged index is rebuilt to the same.
+fn index_is_pinned_and_rebuilt<S: Harness>() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = S::try_open(directory.path(), usize::MAX).unwrap();
+    for n in 0..400 {
+        store.set(
+            &format!("country-{n:03}:capital→"),
+            &format!("city number {n}"),
+        );
+    }
+    store.flush();
+    drop(store);
+    let index_path = directory.path().join("000001.idx");
+    let index = fs::read_to_string(&index_path).unwrap();
+    insta::assert_snapshot!("sparse_index", index);
+    for damage in [
+        "",
+        "0 1 country-000:capital\\→\n99999 2 x\n",
+        "not an index",
+    ] {
+        fs::write(&index_path, damage).unwrap();
+        let store = S::try_open(directory.path(), usize::MAX).unwrap();
+        assert_eq!(
+            store.get("country-123:capital→").as_deref(),
+            Some("city number 123")
+        );
+        drop(store);
+        assert_eq!(
+            fs::read_to_string(&index_path).unwrap(),
+            index,
+            "rebuilt from {damage:?}"
+        );
+    }
+    fs::remove_file(&index_path).unwrap();
+    let store = S::try_open(directory.path(), usize::MAX).unwrap();
+    assert_eq!(
+        store.get("country-399:capital→").as_deref(),
+        Some("city number 399")
+    );
+    assert_eq!(
+        fs::read_to_string(&index_path).unwrap(),
+        index,
+        "rebuilt when missing"
+    );
+}
+
+#[test]
+fn solution_06_index_is_pinned_and_rebuilt() {
+    index_is_pinned_and_rebuilt::<solution_06::Store>();
+}

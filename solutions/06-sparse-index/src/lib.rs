@@ -1,0 +1,44 @@
+//! # little-kv, step 06: a sparse index per SSTable, so that a read seeks instead of scanning
+//!
+//! Until this step, looking a key up in a table meant reading the table from
+//! its first line. Now every table has a sparse index beside it: the first
+//! key and the byte offset of every block of about 4 KiB. The index lives in
+//! memory; a lookup binary-searches it for the one block that can hold the
+//! key and reads that block alone. The table files do not change at all.
+//!
+//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
+//!   memtables, the tables and the manifest.
+//! - `index.rs` is the sparse index: its format, how the writer cuts blocks,
+//!   and how a lookup finds its block.
+//! - [`sstable`] writes and reads one table file; a written table now gets
+//!   its index, and a lookup reads one block.
+//! - `compaction.rs`, `manifest.rs` and `shaker.rs` merge, list and flush
+//!   tables (unchanged since step 05, but for removing index files too).
+//! - `memtable.rs` is the sorted map (unchanged since step 02).
+//! - [`http`] turns requests into calls on the store (unchanged since step 04).
+//! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! Invariants (the tests in `tests/` check them):
+//! - a `get` sees the latest `set` or `delete` of its key that returned;
+//! - newer beats older, and a tombstone hides every older value of its key,
+//!   until a merge that includes the oldest table drops it;
+//! - a lookup reads at most one block (4 KiB plus one line) of each table it
+//!   asks, and memory grows with the indexes, not with the data;
+//! - a missing or damaged index is rebuilt from its table, never trusted;
+//! - a crash at any moment loses nothing that was in a table.
+//!
+//! Read alongside chapter 6 of the book, "A sparse index".
+
+mod compaction;
+mod error;
+pub mod http;
+mod index;
+mod manifest;
+mod memtable;
+mod shaker;
+pub mod sstable;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use memtable::Entry;
+pub use store::{Storage, Store};
