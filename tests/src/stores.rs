@@ -245,3 +245,41 @@ impl Harness for solution_06::Store {
         <Self as Harness>::open(directory)
     }
 }
+
+impl Harness for solution_07::Store {
+    const NAME: &'static str = "solution-07";
+    const HAS_DISK: bool = true;
+
+    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
+        solution_07::Store::open(
+            directory,
+            memtable_bytes,
+            FROZEN_MEMTABLES,
+            COMPACTION_THRESHOLD,
+        )
+        .map_err(|error| error.to_string())
+    }
+    fn set(&self, key: &str, value: &str) {
+        solution_07::Storage::set(self, key, value).unwrap()
+    }
+    fn get(&self, key: &str) -> Option<String> {
+        solution_07::Storage::get(self, key).unwrap()
+    }
+    fn delete(&self, key: &str) {
+        solution_07::Storage::delete(self, key).unwrap()
+    }
+    fn clear(&self) {
+        solution_07::Storage::clear(self).unwrap()
+    }
+    fn scan(&self) -> Option<Vec<(String, String)>> {
+        Some(self.scan().unwrap())
+    }
+    fn flush(&self) {
+        self.flush().unwrap()
+    }
+    fn reopen(self, directory: &Path) -> Self {
+        self.flush().unwrap();
+        drop(self);
+        <Self as Harness>::open(directory)
+    }
+}

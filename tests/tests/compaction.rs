@@ -161,3 +161,15 @@ fn solution_06_kill_during_compaction_loses_nothing() {
         "CARGO_BIN_EXE_serve-solution-06"
     ));
 }
+
+#[test]
+fn solution_07_space_stays_bounded() {
+    space_stays_bounded::<solution_07::Store>();
+}
+
+#[test]
+fn solution_07_kill_during_compaction_loses_nothing() {
+    kill_during_compaction_loses_nothing::<solution_07::Store>(env!(
+        "CARGO_BIN_EXE_serve-solution-07"
+    ));
+}

@@ -106,3 +106,8 @@ fn solution_05_reads_never_go_back_in_time() {
 fn solution_06_reads_never_go_back_in_time() {
     reads_never_go_back_in_time::<solution_06::Store>();
 }
+
+#[test]
+fn solution_07_reads_never_go_back_in_time() {
+    reads_never_go_back_in_time::<solution_07::Store>();
+}

@@ -294,6 +294,11 @@ fn solution_06_keeps_the_contract() {
 }
 
 #[test]
+fn solution_07_keeps_the_contract() {
+    contract(env!("CARGO_BIN_EXE_serve-solution-07"));
+}
+
+#[test]
 fn solution_01_finishes_requests_in_flight_at_sigterm() {
     in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-01"));
 }
@@ -321,6 +326,11 @@ fn solution_05_finishes_requests_in_flight_at_sigterm() {
 #[test]
 fn solution_06_finishes_requests_in_flight_at_sigterm() {
     in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-06"));
+}
+
+#[test]
+fn solution_07_finishes_requests_in_flight_at_sigterm() {
+    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-07"));
 }
 
 #[test]
@@ -361,4 +371,10 @@ fn solution_05_survives_a_burst_of_connections() {
 fn solution_06_survives_a_burst_of_connections() {
     let directory = tempfile::tempdir().unwrap();
     burst(env!("CARGO_BIN_EXE_serve-solution-06"), directory.path());
+}
+
+#[test]
+fn solution_07_survives_a_burst_of_connections() {
+    let directory = tempfile::tempdir().unwrap();
+    burst(env!("CARGO_BIN_EXE_serve-solution-07"), directory.path());
 }

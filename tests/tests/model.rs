@@ -50,4 +50,9 @@ proptest! {
     fn solution_06_behaves_like_a_btreemap(ops in sequences()) {
         check::<solution_06::Store>(&ops);
     }
+
+    #[test]
+    fn solution_07_behaves_like_a_btreemap(ops in sequences()) {
+        check::<solution_07::Store>(&ops);
+    }
 }

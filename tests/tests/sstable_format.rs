@@ -348,3 +348,69 @@ fn index_is_pinned_and_rebuilt<S: Harness>() {
 fn solution_06_index_is_pinned_and_rebuilt() {
     index_is_pinned_and_rebuilt::<solution_06::Store>();
 }
+
+#[test]
+fn solution_07_walkthrough_survives_sigterm() {
+    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-07"), libc::SIGTERM);
+}
+
+#[test]
+fn solution_07_walkthrough_survives_sigint() {
+    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-07"), libc::SIGINT);
+}
+
+#[test]
+fn solution_07_escaping_is_pinned() {
+    escaping_is_pinned::<solution_07::Store>();
+}
+
+#[test]
+fn solution_07_cut_tables_are_never_read_as_whole() {
+    cut_tables_are_never_read_as_whole::<solution_07::Store>();
+}
+
+#[test]
+fn solution_07_damaged_tables_are_reported() {
+    damaged_tables_are_reported::<solution_07::Store>();
+}
+
+#[test]
+fn solution_07_index_is_pinned_and_rebuilt() {
+    index_is_pinned_and_rebuilt::<solution_07::Store>();
+}
+
+/// The bloom filter and write-ahead log files, from step 07 on.
+fn filter_and_log_are_pinned<S: Harness>() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = S::try_open(directory.path(), usize::MAX).unwrap();
+    for (key, value) in [
+        ("kenya:capital", "Nairobi"),
+        ("rwanda:capital", "Kigali"),
+        ("uganda:capital", "Kampala"),
+    ] {
+        store.set(key, value);
+    }
+    store.delete("tanzania:capital");
+    store.flush();
+    let filter = fs::read_to_string(directory.path().join("000001.bloom")).unwrap();
+    insta::assert_snapshot!("bloom_filter", filter);
+    // Writes after the flush stay in the log; dropping the store without a
+    // flush leaves the log as a crash would.
+    store.set("a→b", "line one\nline two");
+    store.set("cross", "†");
+    store.delete("kenya:capital");
+    store.clear();
+    drop(store);
+    let logs: Vec<PathBuf> = fs::read_dir(directory.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "wal"))
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    insta::assert_snapshot!("write_ahead_log", fs::read_to_string(&logs[0]).unwrap());
+}
+
+#[test]
+fn solution_07_filter_and_log_are_pinned() {
+    filter_and_log_are_pinned::<solution_07::Store>();
+}

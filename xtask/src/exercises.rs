@@ -3,9 +3,14 @@
 //!
 //! For every step with exercises of its own chapter N:
 //! 1. the solution passes all its tests (`cargo test -p solution-NN`);
-//! 2. in the starter (`cargo test -p step-NN`) the tests that fail are
-//!    exactly the tests named `exercise_N_*`, and each fails at its own
-//!    hole: its output names `exercise N.M`, the id in its name;
+//! 2. in the starter (`cargo test -p step-NN`) every test named
+//!    `exercise_N_*` fails at its own hole (its output names `exercise N.M`,
+//!    the id in its name), and every other test passes, or fails at a hole
+//!    of chapter N. That last case is for layers that every write or read
+//!    goes through (from step 07 on, every write waits for the log): with
+//!    the layer cut out, tests of earlier chapters cannot pass either, and
+//!    their failure must point the learner at this chapter's hole. Such
+//!    tests are counted in the summary;
 //! 3. every exercise region has a test named `exercise_N_M_*`, and every
 //!    such test has a region;
 //! 4. with only one exercise's hole open (see `variants.rs`), every test of
@@ -175,6 +180,7 @@ fn check_step(
     } else {
         problems.extend(unfinished(&started.report));
         let mut wrong = BTreeMap::new();
+        let mut blocked = 0;
         for test in &started.report.tests {
             // A test named for an exercise that has no region was reported
             // above; how it ends in the starter says nothing more.
@@ -183,12 +189,23 @@ fn check_step(
             if orphan {
                 continue;
             }
+            if fails_at_a_hole_of(test, chapter)
+                && ExerciseId::from_test_name(&test.name).is_none_or(|id| id.chapter != chapter)
+            {
+                blocked += 1;
+                continue;
+            }
             if let Some(problem) = starter_problem(&started.report, test, chapter) {
                 if let Some(id) = ExerciseId::from_test_name(&test.name) {
                     wrong.insert(id, ());
                 }
                 problems.push(problem);
             }
+        }
+        if blocked > 0 {
+            println!(
+                "    {blocked} tests of earlier chapters fail at a chapter-{chapter} hole (they go through the new layer)"
+            );
         }
         for row in &mut rows {
             row.starter = if wrong.contains_key(&row.id) || row.tests == 0 {
@@ -219,6 +236,12 @@ fn exercise_tests(report: &Report, chapter: u32) -> BTreeMap<ExerciseId, Vec<Str
         }
     }
     tests
+}
+
+/// Whether `test` failed at a hole of `chapter`: its output has the end of a
+/// hole's `todo!` message, `(book chapter N)`.
+fn fails_at_a_hole_of(test: &TestCase, chapter: u32) -> bool {
+    test.outcome == Outcome::Failed && test.output.contains(&format!("(book chapter {chapter})"))
 }
 
 /// What is wrong with one test's result in the starter, if anything.

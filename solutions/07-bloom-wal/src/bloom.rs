@@ -43,11 +43,12 @@
 //! that breaks this format, is rebuilt from its table when the table is
 //! opened, with a log line.
 //!
-//! Example, a filter for 5 keys:
+//! Example, the filter of the walkthrough's table (its four keys, the
+//! deleted one included: a tombstone is an answer too):
 //!
 //! ```text
-//! bits=64 hashes=7 keys=5
-//! 9a20c4400b812086
+//! bits=64 hashes=11 keys=4
+//! 92966069adfa7fb1
 //! ```
 // ANCHOR_END: format
 //!

@@ -1,0 +1,440 @@
+//! Compaction: merging several SSTables into one, in the background.
+//!
+//! The idea: every flush adds a table and none ever goes away, so without
+//! compaction disk use only grows (an overwritten value stays on disk
+//! forever) and a read that misses looks in more and more files. A
+//! compaction reads some tables side by side, in key order, and writes one
+//! table with the newest entry of each key. Because every table is sorted,
+//! this is the merge step of merge sort: it streams, holding one line and a
+//! small read buffer per input, however big the tables are.
+//!
+//! Which tables: when there are `compaction_threshold` tables or more, the
+//! tree shaker picks the newest table and walks towards older ones, adding
+//! each next older table while it is no bigger than everything picked so far.
+//! Small recent tables are merged with each other often; a big old table is
+//! rewritten only once the newer data has grown as big as it. (A size-tiered
+//! policy, in the family of Cassandra's and RocksDB's "universal"
+//! compaction; chapter 5 of the book compares it with LevelDB's levels.)
+//!
+//! Tombstones: a tombstone may be dropped only if the merge includes the
+//! oldest table. Otherwise an older table outside the merge may still hold a
+//! value for the key, and the tombstone is what hides it.
+//!
+//! Shortcuts, and what they cost:
+//! - the shaker compacts between flushes, so while it merges, frozen
+//!   memtables wait (and, if the queue fills, so do writers);
+//! - a merge rewrites its inputs whole: no partial, key-range compactions;
+//! - picking a head among k inputs is a linear scan, fine for the handful of
+//!   tables a merge takes (a heap would pay off for dozens).
+//!
+//! Invariants:
+//! - the merged table holds, for each key in any input, the entry of the
+//!   newest input that has the key, except tombstones when the merge
+//!   includes the oldest table;
+//! - the merged table replaces its inputs in one step for readers (under the
+//!   write lock) and on disk (by the manifest), and the inputs' files are
+//!   removed only after that.
+//!
+//! Read alongside chapter 5 of the book, "Compaction".
+
+use std::fs;
+use std::ops::Range;
+
+use crate::manifest;
+use crate::memtable::Entry;
+use crate::sstable::{Entries, SsTable, TableWriter};
+use crate::store::{POISONED, Shared};
+use crate::{Error, Result};
+
+// ANCHOR: pick
+/// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
+/// bytes, oldest first): `None` while there are fewer than `threshold`
+/// tables or nothing worth merging.
+pub fn pick(sizes: &[u64], threshold: usize) -> Option<Range<usize>> {
+    if sizes.len() < threshold.max(2) {
+        return None;
+    }
+    let mut start = sizes.len() - 1;
+    let mut picked = sizes[start];
+    while start > 0 && sizes[start - 1] <= picked {
+        start -= 1;
+        picked += sizes[start];
+    }
+    // Merging one table with nothing would only rewrite it.
+    (sizes.len() - start >= 2).then_some(start..sizes.len())
+}
+// ANCHOR_END: pick
+
+// ANCHOR: merge_struct
+/// The entries of several tables merged into one sorted stream, where each
+/// key appears once, with the entry of the newest table that has it.
+pub struct Merge {
+    /// The inputs, newest first.
+    inputs: Vec<Entries>,
+    /// The next entry of each input; `None` once the input is used up.
+    heads: Vec<Option<(String, Entry)>>,
+}
+// ANCHOR_END: merge_struct
+
+impl Merge {
+    /// Merges `tables`, given newest first.
+    pub fn new(tables: &[&SsTable]) -> Result<Merge> {
+        let mut merge = Merge {
+            inputs: Vec::new(),
+            heads: Vec::new(),
+        };
+        for table in tables {
+            merge.inputs.push(table.entries()?);
+            merge.heads.push(None);
+            merge.advance(merge.inputs.len() - 1)?;
+        }
+        Ok(merge)
+    }
+
+    /// Replaces the head of input `index` with that input's next entry.
+    fn advance(&mut self, index: usize) -> Result<()> {
+        self.heads[index] = self.inputs[index].next().transpose()?;
+        Ok(())
+    }
+}
+
+impl Iterator for Merge {
+    type Item = Result<(String, Entry)>;
+
+    // ANCHOR: merge_next
+    fn next(&mut self) -> Option<Self::Item> {
+        // ANCHOR: exercise_5_1
+        // Exercise 5.1: take the smallest head (the newest input's on a tie) and skip that key in the other inputs
+        // `min_by` keeps the first of equal elements, and the inputs are
+        // newest first, so on a tie the newest input wins.
+        let winner = (0..self.heads.len())
+            .filter_map(|index| Some((index, &self.heads[index].as_ref()?.0)))
+            .min_by(|(_, key), (_, other)| key.cmp(other))
+            .map(|(index, _)| index)?;
+        let (key, entry) = self.heads[winner].take()?;
+        for index in 0..self.heads.len() {
+            let same_key = self.heads[index]
+                .as_ref()
+                .is_some_and(|(other, _)| *other == key);
+            if (index == winner || same_key)
+                && let Err(error) = self.advance(index)
+            {
+                return Some(Err(error));
+            }
+        }
+        Some(Ok((key, entry)))
+        // ANCHOR_END: exercise_5_1
+    }
+    // ANCHOR_END: merge_next
+}
+
+// ANCHOR: write_merged
+/// Writes the merge of `inputs` (newest first) to a new table at `path`.
+/// Tombstones are dropped only if `includes_oldest`: then no table older
+/// than the merge is left for them to hide anything in.
+pub fn write_merged(
+    inputs: &[&SsTable],
+    includes_oldest: bool,
+    path: &std::path::Path,
+) -> Result<(SsTable, usize)> {
+    // ANCHOR: exercise_5_2
+    // Exercise 5.2: stream the merge into a TableWriter, keeping tombstones unless the oldest table is merged
+    let mut writer = TableWriter::create(path)?;
+    let mut written = 0;
+    for entry in Merge::new(inputs)? {
+        let (key, entry) = entry?;
+        if entry == Entry::Tombstone && includes_oldest {
+            continue;
+        }
+        writer.push(&key, &entry)?;
+        written += 1;
+    }
+    Ok((writer.finish()?, written))
+    // ANCHOR_END: exercise_5_2
+}
+// ANCHOR_END: write_merged
+
+// ANCHOR: compact
+/// Merges the tables that [`pick`] chooses, if any, and swaps the result in.
+/// Returns whether it merged anything. Runs on the tree shaker's thread,
+/// which is the only thread that changes `tables` (`clear` waits for it).
+pub fn compact_if_needed(shared: &Shared) -> Result<bool> {
+    let (range, inputs, number) = {
+        let mut state = shared.state.write().expect(POISONED);
+        // File sizes, read under the lock: a few `stat` calls, no reading.
+        let mut sizes = Vec::new();
+        for table in &state.tables {
+            let size = fs::metadata(table.path()).map_err(|source| Error::Io {
+                action: "measure",
+                path: table.path().to_path_buf(),
+                source,
+            })?;
+            sizes.push(size.len());
+        }
+        let Some(range) = pick(&sizes, shared.compaction_threshold) else {
+            return Ok(false);
+        };
+        state.compacting = true;
+        let inputs: Vec<SsTable> = state.tables[range.clone()]
+            .iter()
+            .map(SsTable::clone)
+            .collect();
+        let number = state.next_table_number;
+        state.next_table_number += 1;
+        (range, inputs, number)
+    };
+    let result = merge_and_install(shared, range, &inputs, number);
+    shared.state.write().expect(POISONED).compacting = false;
+    shared.mailbox.tick();
+    result.map(|()| true)
+}
+
+/// Writes the merge of `inputs` (the tables in `range`, oldest first) to
+/// table `number`, then installs it.
+fn merge_and_install(
+    shared: &Shared,
+    range: Range<usize>,
+    inputs: &[SsTable],
+    number: u64,
+) -> Result<()> {
+    let newest_first: Vec<&SsTable> = inputs.iter().rev().collect();
+    let path = shared.table_path(number);
+    let (merged, entries) = write_merged(&newest_first, range.start == 0, &path)?;
+    install(shared, range, merged)?;
+    tracing::info!(
+        "compacted {} tables into {} ({entries} entries)",
+        inputs.len(),
+        manifest::file_name(&path)
+    );
+    Ok(())
+}
+// ANCHOR_END: compact
+
+// ANCHOR: install
+/// Puts `merged` in the place of the tables in `range`: first on disk, by
+/// writing a manifest that names it instead of them, then for readers, under
+/// the write lock, and only then removes the inputs' files.
+pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> Result<()> {
+    // ANCHOR: exercise_5_3
+    // Exercise 5.3: write the new manifest, swap the tables under the write lock, then remove the inputs
+    // Only this thread changes `tables`, so the list cannot change between
+    // this read and the swap below; the manifest is written with no lock held.
+    let mut names = shared.table_names();
+    names.splice(range.clone(), [manifest::file_name(merged.path())]);
+    manifest::write(&shared.directory, &names)?;
+    let replaced: Vec<SsTable> = shared
+        .state
+        .write()
+        .expect(POISONED)
+        .tables
+        .splice(range, [merged])
+        .collect();
+    // No reader can reach the replaced tables any more: readers that had them
+    // held the read lock, and the swap above waited for them.
+    for table in &replaced {
+        table.remove_files()?;
+    }
+    crate::sstable::sync_directory(&shared.directory)
+    // ANCHOR_END: exercise_5_3
+}
+// ANCHOR_END: install
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::store::Store;
+
+    /// Writes `text` as table `name` in `directory`, with no index: a merge
+    /// reads tables from their first line and never needs one.
+    fn table(directory: &Path, name: &str, text: &str) -> SsTable {
+        let path = directory.join(name);
+        fs::write(&path, text).unwrap();
+        SsTable::with_index(
+            &path,
+            crate::index::Index::new(),
+            crate::bloom::BloomFilter::from_hashes(&[]),
+        )
+    }
+
+    /// Writes `text` as table `name` in `directory`, with its index.
+    fn indexed_table(directory: &Path, name: &str, text: &str) -> SsTable {
+        let path = directory.join(name);
+        fs::write(&path, text).unwrap();
+        SsTable::open(&path).unwrap()
+    }
+
+    fn value(text: &str) -> Entry {
+        Entry::Value(text.to_string())
+    }
+
+    fn merged(tables: &[&SsTable]) -> Result<Vec<(String, Entry)>> {
+        Merge::new(tables)?.collect()
+    }
+
+    #[test]
+    fn exercise_5_1_keys_come_out_sorted_and_the_newest_entry_wins() {
+        let directory = tempfile::tempdir().unwrap();
+        let older = table(
+            directory.path(),
+            "000001.sst",
+            "kenya:capital→Nairobi\ntanzania:capital→Dar es Salaam\n",
+        );
+        let newer = table(
+            directory.path(),
+            "000002.sst",
+            "rwanda:capital→Kigali\ntanzania:capital→Dodoma\n",
+        );
+        let expected = vec![
+            ("kenya:capital".to_string(), value("Nairobi")),
+            ("rwanda:capital".to_string(), value("Kigali")),
+            ("tanzania:capital".to_string(), value("Dodoma")),
+        ];
+        assert_eq!(merged(&[&newer, &older]).unwrap(), expected);
+    }
+
+    #[test]
+    fn exercise_5_1_tombstones_pass_through_and_win_when_newer() {
+        let directory = tempfile::tempdir().unwrap();
+        let oldest = table(directory.path(), "000001.sst", "a→1\nb→1\nc→1\n");
+        let middle = table(directory.path(), "000002.sst", "b→†\nd→†\n");
+        let newest = table(directory.path(), "000003.sst", "c→3\nd→3\n");
+        let expected = vec![
+            ("a".to_string(), value("1")),
+            ("b".to_string(), Entry::Tombstone),
+            ("c".to_string(), value("3")),
+            ("d".to_string(), value("3")),
+        ];
+        assert_eq!(merged(&[&newest, &middle, &oldest]).unwrap(), expected);
+        assert_eq!(merged(&[]).unwrap(), []);
+    }
+
+    #[test]
+    fn exercise_5_1_a_damaged_input_stops_the_merge_with_its_error() {
+        let directory = tempfile::tempdir().unwrap();
+        let good = table(directory.path(), "000001.sst", "a→1\nz→1\n");
+        let damaged = table(directory.path(), "000002.sst", "b→2\nbroken\n");
+        let error = merged(&[&damaged, &good]).unwrap_err().to_string();
+        assert!(
+            error.ends_with("000002.sst:2: expected `key→value`, found \"broken\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn exercise_5_2_tombstones_stay_unless_the_oldest_table_is_merged() {
+        let directory = tempfile::tempdir().unwrap();
+        let older = table(directory.path(), "000001.sst", "a→1\nb→1\n");
+        let newer = table(directory.path(), "000002.sst", "b→†\nc→†\n");
+        let output = directory.path().join("000003.sst");
+        let (_, written) = write_merged(&[&newer, &older], false, &output).unwrap();
+        assert_eq!(fs::read_to_string(&output).unwrap(), "a→1\nb→†\nc→†\n");
+        assert_eq!(written, 3);
+        let (_, written) = write_merged(&[&newer, &older], true, &output).unwrap();
+        assert_eq!(fs::read_to_string(&output).unwrap(), "a→1\n");
+        assert_eq!(written, 1);
+    }
+
+    #[test]
+    fn exercise_5_2_a_merge_of_only_tombstones_is_an_empty_table() {
+        let directory = tempfile::tempdir().unwrap();
+        let only = table(directory.path(), "000001.sst", "a→†\n");
+        let output = directory.path().join("000002.sst");
+        let (merged, written) = write_merged(&[&only], true, &output).unwrap();
+        assert_eq!(
+            (fs::read_to_string(merged.path()).unwrap(), written),
+            (String::new(), 0)
+        );
+    }
+
+    /// A store over tables written by hand, which never merges by itself.
+    fn store_with_tables(directory: &Path, texts: &[&str]) -> Store {
+        let mut names = Vec::new();
+        for (index, text) in texts.iter().enumerate() {
+            let name = format!("{:06}.sst", index + 1);
+            fs::write(directory.join(&name), text).unwrap();
+            names.push(name);
+        }
+        manifest::write(directory, &names).unwrap();
+        Store::open(directory, usize::MAX, 2, usize::MAX).unwrap()
+    }
+
+    fn files(directory: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = fs::read_dir(directory)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn exercise_5_3_the_merged_table_replaces_its_inputs() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = store_with_tables(directory.path(), &["a→1\n", "a→2\n", "b→3\n"]);
+        let merged = indexed_table(directory.path(), "000009.sst", "a→2\nb→3\n");
+        install(&store.shared, 1..3, merged).unwrap();
+        let manifest = fs::read_to_string(directory.path().join(manifest::FILE_NAME)).unwrap();
+        assert_eq!(manifest, "000001.sst\n000009.sst\n");
+        let names: Vec<String> = files(directory.path())
+            .iter()
+            .map(|path| manifest::file_name(path))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "000001.bloom",
+                "000001.idx",
+                "000001.sst",
+                "000001.wal",
+                "000009.bloom",
+                "000009.idx",
+                "000009.sst",
+                "MANIFEST"
+            ],
+            "the inputs are removed"
+        );
+        assert_eq!(store.shared.table_names(), ["000001.sst", "000009.sst"]);
+        let expected = [
+            ("a".to_string(), "2".to_string()),
+            ("b".to_string(), "3".to_string()),
+        ];
+        assert_eq!(store.scan().unwrap(), expected);
+    }
+
+    #[test]
+    fn exercise_5_3_the_swap_survives_reopening() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = store_with_tables(directory.path(), &["a→1\nb→1\n", "a→†\n"]);
+        let merged = indexed_table(directory.path(), "000003.sst", "b→1\n");
+        install(&store.shared, 0..2, merged).unwrap();
+        drop(store);
+        let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        assert_eq!(store.scan().unwrap(), [("b".to_string(), "1".to_string())]);
+        assert_eq!(store.shared.table_names(), ["000003.sst"]);
+    }
+
+    #[test]
+    fn nothing_is_picked_below_the_threshold() {
+        assert_eq!(pick(&[10, 10, 10], 4), None);
+        assert_eq!(pick(&[], 4), None);
+    }
+
+    #[test]
+    fn tables_of_the_same_size_are_all_merged() {
+        assert_eq!(pick(&[10, 10, 10, 10], 4), Some(0..4));
+    }
+
+    #[test]
+    fn a_big_old_table_waits_until_the_new_data_is_as_big() {
+        // 1 + 1 + 2 = 4 is less than 100: the big table stays.
+        assert_eq!(pick(&[100, 2, 1, 1], 4), Some(1..4));
+        assert_eq!(pick(&[100, 60, 30, 20, 10, 10], 4), Some(0..6));
+        assert_eq!(
+            pick(&[100, 50, 10, 1], 4),
+            None,
+            "merging one table would only rewrite it"
+        );
+    }
+}

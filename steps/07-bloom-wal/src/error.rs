@@ -1,0 +1,85 @@
+//! The one error type of this crate.
+//!
+//! Each variant says what failed and names the thing it failed on. This file
+//! knows nothing about HTTP: `http.rs` decides which status code each variant
+//! becomes.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A request named the empty key (the path was exactly `/kv/`).
+    #[error("key cannot be empty")]
+    EmptyKey,
+
+    /// A PUT carried an empty body.
+    #[error("value cannot be empty")]
+    EmptyValue,
+
+    /// A GET named a key that the store does not hold.
+    #[error("key not found")]
+    KeyNotFound,
+
+    /// The key (after percent-decoding) or the value is not UTF-8.
+    #[error("{what} is not valid UTF-8")]
+    NotUtf8 {
+        /// `"key"` or `"value"`.
+        what: &'static str,
+    },
+
+    /// A file operation failed.
+    #[error("cannot {action} {}: {source}", .path.display())]
+    Io {
+        /// What we tried to do to the file, e.g. `"write"`.
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    /// A table or the manifest breaks its format (see `sstable.rs` and
+    /// `manifest.rs`).
+    #[error("{}:{line}: {reason}", .path.display())]
+    Corrupt {
+        path: PathBuf,
+        /// The line that broke the format, counted from 1.
+        line: usize,
+        reason: String,
+    },
+
+    /// The tree shaker could not write or merge a table (or stopped by a
+    /// bug), so writes are refused: the store could not keep them.
+    #[error("writes are refused since a flush failed: {reason}")]
+    FlushFailed { reason: String },
+
+    /// The write-ahead log could not be written or synced, so writes are
+    /// refused: the store could not keep them.
+    #[error("writes are refused since the write-ahead log failed: {reason}")]
+    LogFailed { reason: String },
+
+    /// The working directory holds a `.sst` file whose name is not a table
+    /// number, so we cannot tell how old it is.
+    #[error("{}: a table's name must be digits followed by `.sst`", .path.display())]
+    UnexpectedFile { path: PathBuf },
+
+    /// The server could not open its listening socket.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: io::Error },
+
+    /// The server could not set up its runtime or its signal handlers.
+    #[error("cannot start the server ({what}): {source}")]
+    Start {
+        /// What was being set up, e.g. `"SIGTERM handler"`.
+        what: &'static str,
+        source: io::Error,
+    },
+
+    /// The server failed while it was serving.
+    #[error("the HTTP server stopped: {0}")]
+    Serve(io::Error),
+}
+
+/// The `Result` of this crate: `Ok(T)` or one of our [`Error`]s.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,366 @@
+//! The HTTP layer: routes, the key and value checks, and status codes.
+//!
+//! The API (the same in every step):
+//!
+//! | request              | answer                                                    |
+//! |----------------------|-----------------------------------------------------------|
+//! | `PUT /kv/{key}`      | 200; the body is the value                                |
+//! | `GET /kv/{key}`      | 200 with the value, or 404 `key not found`                |
+//! | `DELETE /kv/{key}`   | 200, also when the key is absent                          |
+//! | `DELETE /clear`      | 200; every key is gone                                    |
+//! | any other method     | 405 `method not allowed`                                  |
+//!
+//! The key is everything after `/kv/`, percent-decoded, so `/kv/a%2Fb` and
+//! `/kv/a/b` both name the key `a/b`. An empty key, an empty value or text
+//! that is not UTF-8 answers 400 with a one-line reason. Every error body is
+//! one line ending in `\n`, so that `curl` prints it cleanly.
+//!
+//! Shortcuts: plain HTTP/1.1, no TLS, no authentication, bound to 127.0.0.1.
+//!
+//! Read alongside chapter 1 of the book, "A hash map behind HTTP".
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get};
+use axum::serve::ListenerExt;
+use percent_encoding::percent_decode_str;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::{Error, Result, Storage, Store};
+
+/// The largest request body we accept. The API promises values of at least
+/// 1 MiB; the margin above that is for clients that send a little more.
+pub const MAX_VALUE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How many connections may wait in the kernel to be accepted. Tokio's
+/// default is 1024; a burst of thousands of clients would then see some of
+/// their connection attempts dropped and retried a second later. Linux caps
+/// this at `net.core.somaxconn` (4096 by default).
+const LISTEN_BACKLOG: u32 = 4096;
+
+// ANCHOR: router
+/// Builds the routes of the API, all served from one shared store.
+pub fn router(store: Arc<Store>) -> Router {
+    // One handler per method; any other method gets our 405 body instead of
+    // axum's empty one.
+    let kv: MethodRouter<Arc<Store>> = get(get_value)
+        .put(put_value)
+        .delete(delete_value)
+        .fallback(method_not_allowed);
+    Router::new()
+        // `{*key}` matches one or more characters, so the empty key needs
+        // its own route to reach our "key cannot be empty" answer.
+        .route("/kv/", kv.clone())
+        .route("/kv/{*key}", kv)
+        .route("/clear", delete(clear).fallback(method_not_allowed))
+        .layer(DefaultBodyLimit::max(MAX_VALUE_BYTES))
+        .with_state(store)
+}
+// ANCHOR_END: router
+
+// ANCHOR: handlers
+async fn put_value(State(store): State<Arc<Store>>, uri: Uri, body: Bytes) -> Result<()> {
+    let key = key_from_path(uri.path())?;
+    let value = String::from_utf8(body.into()).map_err(|_| Error::NotUtf8 { what: "value" })?;
+    validate_put(&key, &value)?;
+    off_the_runtime(move || store.set(&key, &value)).await
+}
+
+async fn get_value(State(store): State<Arc<Store>>, uri: Uri) -> Result<String> {
+    let key = key_from_path(uri.path())?;
+    validate_key(&key)?;
+    off_the_runtime(move || store.get(&key))
+        .await?
+        .ok_or(Error::KeyNotFound)
+}
+
+async fn delete_value(State(store): State<Arc<Store>>, uri: Uri) -> Result<()> {
+    let key = key_from_path(uri.path())?;
+    validate_key(&key)?;
+    off_the_runtime(move || store.delete(&key)).await
+}
+
+async fn clear(State(store): State<Arc<Store>>) -> Result<()> {
+    off_the_runtime(move || store.clear()).await
+}
+
+async fn method_not_allowed() -> Response {
+    (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n").into_response()
+}
+// ANCHOR_END: handlers
+
+// ANCHOR: off_the_runtime
+/// Runs a store call on one of tokio's threads for blocking work. From this
+/// step on a store call may read or write files, and a runtime thread that
+/// waits for the disk serves no other connection meanwhile.
+async fn off_the_runtime<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    // The task fails only if `call` panicked, which is a bug: pass it on.
+    tokio::task::spawn_blocking(call)
+        .await
+        .expect("a store call panicked")
+}
+// ANCHOR_END: off_the_runtime
+
+/// Returns the key that a `/kv/...` path names: everything after `/kv/`,
+/// percent-decoded.
+fn key_from_path(path: &str) -> Result<String> {
+    // The router sends only paths under `/kv/` here.
+    let encoded = path.strip_prefix("/kv/").unwrap_or_default();
+    let decoded = percent_decode_str(encoded).decode_utf8();
+    decoded
+        .map(|key| key.into_owned())
+        .map_err(|_| Error::NotUtf8 { what: "key" })
+}
+
+/// Refuses the empty key, which no request may name.
+pub fn validate_key(key: &str) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::EmptyKey);
+    }
+    Ok(())
+}
+
+// ANCHOR: validate_put
+/// Checks a PUT before the store sees it: the key must pass [`validate_key`]
+/// and the value must not be empty. The key is checked first, so a request
+/// with both wrong is told about the key.
+pub fn validate_put(key: &str, value: &str) -> Result<()> {
+    // ANCHOR: exercise_1_3
+    // Exercise 1.3: refuse an empty key, then an empty value
+    validate_key(key)?;
+    if value.is_empty() {
+        return Err(Error::EmptyValue);
+    }
+    Ok(())
+    // ANCHOR_END: exercise_1_3
+}
+// ANCHOR_END: validate_put
+
+// ANCHOR: into_response
+impl IntoResponse for Error {
+    /// Every error becomes a status code and a one-line text body.
+    fn into_response(self) -> Response {
+        let status = match self {
+            Error::EmptyKey | Error::EmptyValue | Error::NotUtf8 { .. } => StatusCode::BAD_REQUEST,
+            Error::KeyNotFound => StatusCode::NOT_FOUND,
+            Error::Io { .. }
+            | Error::Corrupt { .. }
+            | Error::UnexpectedFile { .. }
+            | Error::FlushFailed { .. }
+            | Error::LogFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Listen { .. } | Error::Start { .. } | Error::Serve(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (status, format!("{self}\n")).into_response()
+    }
+}
+// ANCHOR_END: into_response
+
+/// Opens the listening socket on 127.0.0.1:`port` (0 picks a free port).
+pub fn listen(port: u16) -> Result<TcpListener> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listen_error = |source| Error::Listen { addr, source };
+    let socket = TcpSocket::new_v4().map_err(listen_error)?;
+    // Lets a restarted server bind the port at once, while the old
+    // connections of the previous process still linger in TIME_WAIT.
+    socket.set_reuseaddr(true).map_err(listen_error)?;
+    socket.bind(addr).map_err(listen_error)?;
+    socket.listen(LISTEN_BACKLOG).map_err(listen_error)
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish before returning.
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<Store>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    // Without TCP_NODELAY the kernel may hold a short response back until the
+    // client acknowledges the previous packet, which adds up to 40 ms.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY on a connection: {error}");
+        }
+    });
+    axum::serve(listener, router(store))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(Error::Serve)
+}
+
+// ANCHOR: run
+/// Runs the server on 127.0.0.1:`port` until SIGTERM or SIGINT (Ctrl-C).
+pub fn run(port: u16, store: Arc<Store>) -> Result<()> {
+    raise_open_file_limit();
+    let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Start {
+        what: "async runtime",
+        source,
+    })?;
+    runtime.block_on(async {
+        let mut terminate = signal(SignalKind::terminate()).map_err(|source| Error::Start {
+            what: "SIGTERM handler",
+            source,
+        })?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(|source| Error::Start {
+            what: "SIGINT handler",
+            source,
+        })?;
+        let listener = listen(port)?;
+        let addr = listener.local_addr().map_err(|source| Error::Listen {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            source,
+        })?;
+        tracing::info!("listening on http://{addr}");
+        let shutdown = async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!("SIGTERM: finishing requests in flight"),
+                _ = interrupt.recv() => tracing::info!("SIGINT: finishing requests in flight"),
+            }
+        };
+        serve(listener, store, shutdown).await
+    })
+}
+// ANCHOR_END: run
+
+/// Raises this process's soft limit on open files to its hard limit. Each
+/// connection is an open file, and the soft limit is often only 1024.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!("open-file limit: {limit}"),
+        Err(error) => tracing::warn!("cannot raise the open-file limit: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Method, Request};
+    use tower::ServiceExt;
+
+    /// Sends one request to a fresh router and returns the status and body.
+    fn send(method: Method, path: &str, body: impl Into<Body>) -> (StatusCode, String) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        runtime.block_on(async {
+            let request = Request::builder()
+                .method(method)
+                .uri(path)
+                .body(body.into())
+                .unwrap();
+            let response = router(Arc::new(store)).oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            (status, String::from_utf8(bytes.to_vec()).unwrap())
+        })
+    }
+
+    #[test]
+    fn exercise_1_3_put_with_empty_value_is_refused() {
+        let answer = send(Method::PUT, "/kv/kenya:capital", "");
+        assert_eq!(
+            answer,
+            (StatusCode::BAD_REQUEST, "value cannot be empty\n".into())
+        );
+    }
+
+    #[test]
+    fn exercise_1_3_put_with_empty_key_is_refused() {
+        let answer = send(Method::PUT, "/kv/", "Nairobi");
+        assert_eq!(
+            answer,
+            (StatusCode::BAD_REQUEST, "key cannot be empty\n".into())
+        );
+        // Both wrong: the key is reported first.
+        let answer = send(Method::PUT, "/kv/", "");
+        assert_eq!(
+            answer,
+            (StatusCode::BAD_REQUEST, "key cannot be empty\n".into())
+        );
+    }
+
+    #[test]
+    fn exercise_1_3_valid_put_passes_the_check() {
+        assert!(matches!(
+            validate_put("kenya:capital", ""),
+            Err(Error::EmptyValue)
+        ));
+        assert!(validate_put("kenya:capital", "Nairobi").is_ok());
+        assert!(
+            validate_put("k", " ").is_ok(),
+            "a space is a value, not an empty one"
+        );
+    }
+
+    #[test]
+    fn get_and_delete_of_empty_key_are_refused() {
+        for method in [Method::GET, Method::DELETE] {
+            let answer = send(method, "/kv/", Body::empty());
+            assert_eq!(
+                answer,
+                (StatusCode::BAD_REQUEST, "key cannot be empty\n".into())
+            );
+        }
+    }
+
+    #[test]
+    fn other_methods_are_not_allowed() {
+        for (method, path) in [
+            (Method::POST, "/kv/k"),
+            (Method::PATCH, "/kv/"),
+            (Method::GET, "/clear"),
+        ] {
+            let answer = send(method, path, "v");
+            assert_eq!(
+                answer,
+                (
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method not allowed\n".into()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn value_that_is_not_utf8_is_refused() {
+        let answer = send(Method::PUT, "/kv/k", vec![0xff, 0xfe]);
+        assert_eq!(
+            answer,
+            (StatusCode::BAD_REQUEST, "value is not valid UTF-8\n".into())
+        );
+    }
+
+    #[test]
+    fn key_that_is_not_utf8_is_refused() {
+        let answer = send(Method::GET, "/kv/%FF", Body::empty());
+        assert_eq!(
+            answer,
+            (StatusCode::BAD_REQUEST, "key is not valid UTF-8\n".into())
+        );
+    }
+
+    #[test]
+    fn keys_are_percent_decoded() {
+        assert_eq!(key_from_path("/kv/a%2Fb").unwrap(), "a/b");
+        assert_eq!(key_from_path("/kv/a/b").unwrap(), "a/b");
+        assert_eq!(
+            key_from_path("/kv/caf%C3%A9%20%E2%86%92").unwrap(),
+            "café →"
+        );
+        assert_eq!(key_from_path("/kv/").unwrap(), "");
+    }
+}

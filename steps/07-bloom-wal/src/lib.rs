@@ -1,0 +1,45 @@
+//! # little-kv, step 07: bloom filters and a write-ahead log
+//!
+//! Two last layers. A bloom filter beside each table answers "certainly not
+//! here" for most keys a table does not hold, so a read of a missing key
+//! skips almost every table without reading it. And a write-ahead log makes
+//! every write durable before it is acknowledged: each PUT, DELETE and clear
+//! is appended to a log and synced, writers that arrive together share one
+//! sync (group commit), and at start the logs are replayed, so not even
+//! `kill -9` loses an acknowledged write.
+//!
+//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
+//!   memtables with their logs, the tables and the manifest.
+//! - `bloom.rs` is the bloom filter: sizing, hashing, its file format.
+//! - `wal.rs` is the write-ahead log: records, replay, and group commit.
+//! - [`sstable`] writes and reads one table file, with its index and filter.
+//! - `index.rs`, `compaction.rs`, `manifest.rs`, `shaker.rs` and
+//!   `memtable.rs` are as in step 06, but for removing filter and log files.
+//! - [`http`] turns requests into calls on the store; a failed log answers 500.
+//! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! Invariants (the tests in `tests/` check them):
+//! - a write is acknowledged only once its log record is on disk, and a
+//!   restart after any crash holds every acknowledged write and nothing
+//!   acknowledged as deleted;
+//! - a bloom filter never says "not here" for a key its table holds;
+//! - newer beats older, and a tombstone hides every older value of its key;
+//! - a lookup reads at most one block of each table its filter lets through.
+//!
+//! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
+
+mod bloom;
+mod compaction;
+mod error;
+pub mod http;
+mod index;
+mod manifest;
+mod memtable;
+mod shaker;
+pub mod sstable;
+pub mod store;
+mod wal;
+
+pub use error::{Error, Result};
+pub use memtable::Entry;
+pub use store::{Storage, Store};

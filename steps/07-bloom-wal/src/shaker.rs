@@ -1,0 +1,271 @@
+//! The tree shaker: the background thread that writes frozen memtables to
+//! SSTables, so that no request waits for the disk, and merges tables when
+//! there are enough of them (see `compaction.rs`).
+//!
+//! The idea: a writer that fills the memtable only freezes it (a swap under
+//! the lock) and goes on. The tree shaker, a thread named `tree-shaker` (after
+//! the machines that shake olive trees at harvest), takes the oldest frozen
+//! memtable, writes it to a table *without holding the lock*, and then, in one
+//! short write-locked step, adds the table and removes the frozen memtable.
+//! Readers see the data in the frozen memtable until that step, and in the
+//! table after it.
+//!
+//! Threads wait for each other through a [`Mailbox`]: a counter, guarded by
+//! a mutex, that ticks whenever the queue of frozen memtables changes, and a
+//! condition variable to sleep on until it ticks. The shaker waits for work,
+//! writers wait for room in the queue, and `flush` waits for the queue to
+//! empty, all the same way: note the tick, look at the state, and if there
+//! is nothing to do, sleep until the tick moves on.
+//!
+//! Shortcuts, and what they cost:
+//! - one thread, one table at a time: simple, and enough for one disk;
+//! - a failed flush is final: the shaker records the reason and stops, and
+//!   every write after it answers with that reason.
+//!
+//! Invariants:
+//! - frozen memtables are flushed oldest first, into increasing table numbers;
+//! - a flush comes before a merge: writers may be waiting for the queue;
+//! - this is the only thread that adds or replaces tables;
+//! - the shaker never holds the store's lock while it writes a file;
+//! - when the shaker stops, for whatever reason (a stop, an error, a panic),
+//!   every thread waiting on the mailbox wakes up and sees why.
+//!
+//! Read alongside chapter 4 of the book, "The tree shaker"; the merging,
+//! with chapter 5, "Compaction".
+
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+
+use crate::Result;
+use crate::sstable;
+use crate::store::{POISONED, Shared};
+use crate::{compaction, manifest};
+
+/// The name of the thread, as debuggers and `top -H` show it.
+pub const THREAD_NAME: &str = "tree-shaker";
+
+// ANCHOR: mailbox
+/// How the shaker and the threads that wait for it signal each other.
+#[derive(Debug, Default)]
+pub struct Mailbox {
+    inner: Mutex<Letters>,
+    ticked: Condvar,
+}
+
+/// What the mailbox's mutex guards.
+#[derive(Debug, Default)]
+struct Letters {
+    /// Ticks whenever the frozen queue changes (or the shaker stops).
+    ticks: u64,
+    /// Set when the store is dropped: the shaker should stop.
+    stopping: bool,
+    /// Set when the shaker failed; the reason every later write answers.
+    failure: Option<String>,
+    /// Set while the shaker sleeps because it found nothing to flush or merge.
+    idle: bool,
+}
+// ANCHOR_END: mailbox
+
+impl Mailbox {
+    pub fn new() -> Mailbox {
+        Mailbox::default()
+    }
+
+    fn letters(&self) -> MutexGuard<'_, Letters> {
+        // Nothing panics while holding this mutex: each use is a few lines
+        // of plain assignments.
+        self.inner.lock().expect("mailbox lock poisoned")
+    }
+
+    /// The current tick, to pass to [`Mailbox::wait_after`].
+    pub fn now(&self) -> u64 {
+        self.letters().ticks
+    }
+
+    /// Moves the clock on and wakes every waiting thread.
+    pub fn tick(&self) {
+        self.letters().ticks += 1;
+        self.ticked.notify_all();
+    }
+
+    /// Sleeps until the clock has moved past `seen`. Returns at once if it
+    /// already has, so a tick between reading `seen` and calling this is
+    /// never missed.
+    pub fn wait_after(&self, seen: u64) {
+        let mut letters = self.letters();
+        while letters.ticks == seen {
+            letters = self.ticked.wait(letters).expect("mailbox lock poisoned");
+        }
+    }
+
+    /// Called by the shaker when it found nothing to do since the tick
+    /// `seen`: marks it idle, tells the waiting threads, and sleeps until the
+    /// next tick. Returns at once if the clock has moved since `seen`, since
+    /// then there may be new work.
+    fn rest(&self, seen: u64) {
+        let mut letters = self.letters();
+        if letters.ticks != seen {
+            return;
+        }
+        letters.idle = true;
+        letters.ticks += 1;
+        let resting_since = letters.ticks;
+        self.ticked.notify_all();
+        while letters.ticks == resting_since {
+            letters = self.ticked.wait(letters).expect("mailbox lock poisoned");
+        }
+        letters.idle = false;
+    }
+
+    /// Whether the shaker is asleep with nothing to flush or merge.
+    pub fn idle(&self) -> bool {
+        self.letters().idle
+    }
+
+    /// Asks the shaker to stop.
+    pub fn stop(&self) {
+        self.letters().stopping = true;
+        self.tick();
+    }
+
+    fn stopping(&self) -> bool {
+        self.letters().stopping
+    }
+
+    /// Records why the shaker stopped working and wakes every waiter.
+    fn fail(&self, reason: String) {
+        self.letters().failure = Some(reason);
+        self.tick();
+    }
+
+    /// Why the shaker failed, if it did.
+    pub fn failure(&self) -> Option<String> {
+        self.letters().failure.clone()
+    }
+}
+
+// ANCHOR: spawn
+/// Starts the tree shaker on a thread of its own.
+pub fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(THREAD_NAME.into())
+        .spawn(move || {
+            // A panic here is a bug, but the threads waiting for this one must
+            // hear about it rather than wait forever.
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| shake(&shared)));
+            if let Err(payload) = outcome {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|text| text.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "an unknown panic".into());
+                shared
+                    .mailbox
+                    .fail(format!("the tree shaker panicked: {message}"));
+            }
+        })
+}
+// ANCHOR_END: spawn
+
+// ANCHOR: shake
+/// The shaker's loop: flush while there is work, sleep while there is none.
+fn shake(shared: &Shared) {
+    loop {
+        let seen = shared.mailbox.now();
+        if shared.mailbox.stopping() {
+            return;
+        }
+        // Flushing comes first: writers may be waiting for room in the queue.
+        let worked = match flush_oldest(shared) {
+            Ok(false) => compaction::compact_if_needed(shared),
+            flushed => flushed,
+        };
+        match worked {
+            Ok(true) => {}
+            Ok(false) => shared.mailbox.rest(seen),
+            Err(error) => {
+                tracing::error!("the tree shaker stopped: {error}");
+                shared.mailbox.fail(error.to_string());
+                return;
+            }
+        }
+    }
+}
+// ANCHOR_END: shake
+
+// ANCHOR: flush_oldest
+/// Writes the oldest frozen memtable to the next table, then swaps the table
+/// in for the memtable. Returns `false` when the queue is empty.
+fn flush_oldest(shared: &Shared) -> Result<bool> {
+    let (oldest, number) = {
+        let state = shared.state.read().expect(POISONED);
+        match state.frozen.front() {
+            Some(oldest) => (Arc::clone(oldest), state.next_table_number),
+            None => return Ok(false),
+        }
+    };
+    // Only this thread removes frozen memtables or numbers tables, so
+    // `oldest` and `number` are still the front and the next number when
+    // the write below is done.
+    let path = shared.table_path(number);
+    let table = sstable::write(&path, oldest.iter())?;
+    // On disk first: the manifest names the table before any reader sees it.
+    let mut names = shared.table_names();
+    names.push(manifest::file_name(&path));
+    manifest::write(&shared.directory, &names)?;
+    let mut state = shared.state.write().expect(POISONED);
+    state.tables.push(table);
+    state.next_table_number += 1;
+    let flushed = state.frozen.pop_front();
+    debug_assert!(flushed.is_some_and(|flushed| Arc::ptr_eq(&flushed, &oldest)));
+    let log = state.frozen_logs.pop_front();
+    drop(state);
+    // The memtable's data is in a table the manifest lists: its log can go.
+    if let Some(log) = log {
+        std::fs::remove_file(&log).map_err(|source| crate::Error::Io {
+            action: "remove",
+            path: log,
+            source,
+        })?;
+    }
+    shared.mailbox.tick();
+    tracing::info!(
+        "flushed {} entries to {}",
+        oldest.iter().count(),
+        path.display()
+    );
+    Ok(true)
+}
+// ANCHOR_END: flush_oldest
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_returns_once_the_clock_has_moved() {
+        let mailbox = Arc::new(Mailbox::new());
+        let seen = mailbox.now();
+        let ticker = {
+            let mailbox = Arc::clone(&mailbox);
+            thread::spawn(move || mailbox.tick())
+        };
+        // Whether the tick lands before or during the wait, the wait ends.
+        mailbox.wait_after(seen);
+        ticker.join().unwrap();
+        assert_eq!(mailbox.now(), seen + 1);
+        // A wait on an old tick returns at once.
+        mailbox.wait_after(seen);
+    }
+
+    #[test]
+    fn a_failure_is_kept_and_wakes_waiters() {
+        let mailbox = Mailbox::new();
+        let seen = mailbox.now();
+        mailbox.fail("disk full".into());
+        mailbox.wait_after(seen);
+        assert_eq!(mailbox.failure().as_deref(), Some("disk full"));
+    }
+}

@@ -1,0 +1,925 @@
+//! SSTables: the memtable written to disk as a sorted, plain-text file.
+//!
+//! The idea: when the memtable is big enough, its entries are written out in
+//! key order to a new file, a *sorted string table*, and the memtable starts
+//! again empty. A table is never changed after it is written; newer tables
+//! hide older ones, and a tombstone in a newer table hides a value in an
+//! older one. Because the lines are sorted, a lookup can stop reading as soon
+//! as it passes the key it looks for.
+//!
+//! Shortcuts, and what they cost:
+//! - plain text instead of a binary format with checksums: anyone can read a
+//!   table with `cat`, but it is bigger and slower to parse, and damage
+//!   inside a line that still parses goes unnoticed;
+//! - a lookup reads the table from its first line (chapter 6 adds an index
+//!   so that it can jump close to the key);
+//! - tables are never merged, so disk use only grows (chapter 5 compacts).
+//!
+// ANCHOR: format
+//! ## The format
+//!
+//! ```text
+//! file  := line*                   keys strictly ascending, no duplicates
+//! line  := key "→" value "\n"     a value
+//!        | key "→" "†" "\n"       a tombstone: the key was deleted
+//! key, value := text, escaped as below
+//! ```
+//!
+//! Keys compare as strings of bytes (UTF-8), the order of Rust's `str`.
+//! Nothing else is in the file: no header, no footer, no blank lines.
+//!
+//! Escaping: a backslash starts an escape, and these are the only five.
+//!
+//! | in a key or value   | written as |
+//! |---------------------|------------|
+//! | backslash `\`       | `\\`       |
+//! | newline             | `\n`       |
+//! | carriage return     | `\r`       |
+//! | arrow `→`           | `\→`       |
+//! | cross `†`           | `\†`       |
+//!
+//! Every other character, tabs and emoji included, is written as it is. So
+//! the first `→` of a line that is not escaped is the separator, and a value
+//! that is a lone unescaped `†` is a tombstone, while the value "†" is
+//! written `\†`.
+//!
+//! The reader stops with an error naming the file and the line when a line
+//! is not UTF-8, has no unescaped `→`, holds an unescaped `→`, `†` or
+//! carriage return where none may be, has a backslash followed by anything
+//! but the five characters above, does not end in a newline (the last line
+//! of a cut-short file), or has a key that is not greater than the key of the
+//! line before it.
+//!
+//! Example: putting `kenya:capital`, `rwanda:capital`, `tanzania:capital`,
+//! `uganda:capital`, and the key `a→b` with a value of two lines, `line one`
+//! and `line two`, then deleting `tanzania:capital`, writes:
+//!
+//! ```text
+//! a\→b→line one\nline two
+//! kenya:capital→Nairobi
+//! rwanda:capital→Kigali
+//! tanzania:capital→†
+//! uganda:capital→Kampala
+//! ```
+// ANCHOR_END: format
+//!
+//! Invariants:
+//! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
+//! - a table file is either absent or whole: it is written under a temporary
+//!   name, synced, and only then renamed to its final name;
+//! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
+//!
+//! Read alongside chapter 3 of the book, "SSTables".
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::bloom::{self, BloomFilter};
+use crate::index::{self, Block, Index};
+use crate::memtable::Entry;
+use crate::{Error, Result};
+
+/// Separates a key from its value on a line.
+pub const SEPARATOR: char = '→';
+
+/// Stands for the value of a deleted key. (It is a cross, the sign for a
+/// death in a family tree, not a dagger.)
+pub const TOMBSTONE: char = '†';
+
+// ANCHOR: escape
+/// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
+/// `†` become two-character escapes; every other character stays as it is.
+pub fn escape(text: &str) -> String {
+    // ANCHOR: exercise_3_1
+    // Exercise 3.1: write each character, turning the five special ones into escapes
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            SEPARATOR | TOMBSTONE => {
+                escaped.push('\\');
+                escaped.push(c);
+            }
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+    // ANCHOR_END: exercise_3_1
+}
+// ANCHOR_END: escape
+
+// ANCHOR: unescape
+/// Undoes [`escape`]. The error is the reason `text` is not escaped text.
+pub fn unescape(text: &str) -> std::result::Result<String, String> {
+    // ANCHOR: exercise_3_2
+    // Exercise 3.2: undo the five escapes; refuse any other escape and any bare → or †
+    let mut unescaped = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('\\') => unescaped.push('\\'),
+                Some('n') => unescaped.push('\n'),
+                Some('r') => unescaped.push('\r'),
+                Some(c @ (SEPARATOR | TOMBSTONE)) => unescaped.push(c),
+                Some(other) => return Err(format!("unknown escape `\\{other}`")),
+                None => return Err("a backslash ends the text".to_string()),
+            },
+            SEPARATOR | TOMBSTONE | '\r' => return Err(format!("{c:?} must be escaped")),
+            _ => unescaped.push(c),
+        }
+    }
+    Ok(unescaped)
+    // ANCHOR_END: exercise_3_2
+}
+// ANCHOR_END: unescape
+
+// ANCHOR: lines
+/// Returns the line of a table that holds `key` and `entry`, newline included.
+pub fn encode_line(key: &str, entry: &Entry) -> String {
+    match entry {
+        Entry::Value(value) => format!("{}{SEPARATOR}{}\n", escape(key), escape(value)),
+        Entry::Tombstone => format!("{}{SEPARATOR}{TOMBSTONE}\n", escape(key)),
+    }
+}
+
+/// Parses one line of a table, without its newline, into a key and an entry.
+/// The error is the reason the line is malformed.
+pub fn parse_line(line: &str) -> std::result::Result<(String, Entry), String> {
+    let (key, value) = split_at_separator(line)
+        .ok_or_else(|| format!("expected `key{SEPARATOR}value`, found {line:?}"))?;
+    let key = unescape(key).map_err(|reason| format!("bad key: {reason}"))?;
+    if value == TOMBSTONE.to_string() {
+        return Ok((key, Entry::Tombstone));
+    }
+    let value = unescape(value).map_err(|reason| format!("bad value: {reason}"))?;
+    Ok((key, Entry::Value(value)))
+}
+
+/// Splits `line` at its first `→` that is not escaped.
+fn split_at_separator(line: &str) -> Option<(&str, &str)> {
+    let mut escaped = false;
+    for (at, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            SEPARATOR => return Some((&line[..at], &line[at + SEPARATOR.len_utf8()..])),
+            _ => {}
+        }
+    }
+    None
+}
+// ANCHOR_END: lines
+
+// ANCHOR: write
+/// Writes `entries`, which must be in ascending key order, as a new table at
+/// `path`, whole or not at all (see [`TableWriter`]).
+pub fn write<'a>(
+    path: &Path,
+    entries: impl Iterator<Item = (&'a str, &'a Entry)>,
+) -> Result<SsTable> {
+    let mut writer = TableWriter::create(path)?;
+    for (key, entry) in entries {
+        writer.push(key, entry)?;
+    }
+    writer.finish()
+}
+// ANCHOR_END: write
+
+// ANCHOR: table_writer
+/// A table being written, one entry at a time, so that a merge can write a
+/// table far bigger than memory. The lines go to `path` + `.tmp`; only
+/// [`TableWriter::finish`] makes the table appear at `path`, whole, with its
+/// index beside it. A writer dropped before `finish` leaves a `.tmp` file,
+/// which the store removes at its next start.
+pub struct TableWriter {
+    path: PathBuf,
+    temporary: PathBuf,
+    writer: BufWriter<File>,
+    /// Bytes written so far: where the next line starts.
+    offset: u64,
+    /// Lines written so far.
+    lines: usize,
+    /// The sparse index, built as the lines go by.
+    index: Index,
+    /// The hash of every key, for the bloom filter written at the end.
+    key_hashes: Vec<u64>,
+}
+
+impl TableWriter {
+    /// Starts a table that will appear at `path`.
+    pub fn create(path: &Path) -> Result<TableWriter> {
+        let temporary = temporary_path(path);
+        let file = File::create(&temporary).map_err(|source| Error::Io {
+            action: "create",
+            path: temporary.clone(),
+            source,
+        })?;
+        Ok(TableWriter {
+            path: path.to_path_buf(),
+            temporary,
+            writer: BufWriter::new(file),
+            offset: 0,
+            lines: 0,
+            index: Index::new(),
+            key_hashes: Vec::new(),
+        })
+    }
+
+    /// Appends one entry. Keys must come in strictly ascending order.
+    pub fn push(&mut self, key: &str, entry: &Entry) -> Result<()> {
+        let line = encode_line(key, entry);
+        self.index.note_line(key, self.offset, self.lines + 1);
+        self.key_hashes.push(bloom::hash(key));
+        self.writer
+            .write_all(line.as_bytes())
+            .map_err(|source| self.io_error("write", source))?;
+        self.offset += line.len() as u64;
+        self.lines += 1;
+        Ok(())
+    }
+
+    /// Syncs the lines to disk, renames the file to its final name, writes
+    /// its index beside it and syncs the directory, so that the renames
+    /// themselves survive a crash.
+    pub fn finish(self) -> Result<SsTable> {
+        let TableWriter {
+            path,
+            temporary,
+            writer,
+            offset,
+            mut index,
+            key_hashes,
+            ..
+        } = self;
+        let io_error = |action, source| Error::Io {
+            action,
+            path: temporary.clone(),
+            source,
+        };
+        let file = writer
+            .into_inner()
+            .map_err(|error| io_error("write", error.into_error()))?;
+        file.sync_all().map_err(|source| io_error("sync", source))?;
+        fs::rename(&temporary, &path).map_err(|source| io_error("rename", source))?;
+        // The index and the filter after their table: a crash in between
+        // leaves a table without them, and they are rebuilt at the next start.
+        index.finish(offset);
+        index::write(&path, &index)?;
+        let filter = BloomFilter::from_hashes(&key_hashes);
+        write_beside(&path, "bloom", &filter.encode())?;
+        sync_directory(directory_of(&path))?;
+        Ok(SsTable::with_index(&path, index, filter))
+    }
+
+    fn io_error(&self, action: &'static str, source: std::io::Error) -> Error {
+        Error::Io {
+            action,
+            path: self.temporary.clone(),
+            source,
+        }
+    }
+}
+// ANCHOR_END: table_writer
+
+/// The name a table is written under until it is complete.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+/// The directory that holds the file at `path`.
+fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Syncs `directory`, so that a file created, renamed or removed in it stays
+/// so after a crash. (Syncing a file makes its bytes durable, not its name.)
+pub fn sync_directory(directory: &Path) -> Result<()> {
+    let io_error = |source| Error::Io {
+        action: "sync",
+        path: directory.to_path_buf(),
+        source,
+    };
+    File::open(directory)
+        .map_err(io_error)?
+        .sync_all()
+        .map_err(io_error)
+}
+
+/// A table on disk, with its sparse index in memory. A lookup reads one
+/// block of the file.
+#[derive(Debug, Clone)]
+pub struct SsTable {
+    path: PathBuf,
+    index: Arc<Index>,
+    filter: Arc<BloomFilter>,
+    /// How many bytes lookups have read from the file (for tests and the
+    /// curious: the read bound is the point of this step).
+    bytes_read: Arc<AtomicU64>,
+}
+
+impl SsTable {
+    /// Opens the table at `path` with its index. A missing or damaged index
+    /// is rebuilt by reading the table through once, which also checks every
+    /// line of it, and written anew.
+    pub fn open(path: &Path) -> Result<SsTable> {
+        let io_error = |source| Error::Io {
+            action: "measure",
+            path: path.to_path_buf(),
+            source,
+        };
+        let table_bytes = fs::metadata(path).map_err(io_error)?.len();
+        let index = index::load(path, table_bytes)?;
+        let filter = load_filter(path)?;
+        if let (Some(index), Some(filter)) = (index, filter) {
+            return Ok(SsTable::with_index(path, index, filter));
+        }
+        let (index, filter) = rebuild_index_and_filter(path)?;
+        index::write(path, &index)?;
+        write_beside(path, "bloom", &filter.encode())?;
+        Ok(SsTable::with_index(path, index, filter))
+    }
+
+    /// A table whose index and filter are known.
+    pub fn with_index(path: &Path, index: Index, filter: BloomFilter) -> SsTable {
+        SsTable {
+            path: path.to_path_buf(),
+            index: Arc::new(index),
+            filter: Arc::new(filter),
+            bytes_read: Arc::default(),
+        }
+    }
+
+    /// The file this table reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The table's sparse index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// How many bytes lookups in this table have read from its file.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Removes the table's file, its index and its filter.
+    pub fn remove_files(&self) -> Result<()> {
+        for path in [
+            self.path.clone(),
+            index::path_for(&self.path),
+            self.path.with_extension("bloom"),
+        ] {
+            fs::remove_file(&path).map_err(|source| Error::Io {
+                action: "remove",
+                path,
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    // ANCHOR: get
+    /// Returns the entry of `key` in this table, or `None` when the table
+    /// has no line for it. Asks the bloom filter first, and reads at most
+    /// one block.
+    pub fn get(&self, key: &str) -> Result<Option<Entry>> {
+        if !self.filter.may_contain(key) {
+            return Ok(None);
+        }
+        // ANCHOR: exercise_6_2
+        // Exercise 6.2: find the block that can hold the key, read only that block, and search its lines
+        let Some(block) = self.index.block_for(key) else {
+            return Ok(None);
+        };
+        let text = self.read_block(&block)?;
+        for (at, line) in text.split_inclusive('\n').enumerate() {
+            let line_number = block.line + at;
+            let corrupt = |reason| Error::Corrupt {
+                path: self.path.clone(),
+                line: line_number,
+                reason,
+            };
+            let line = line
+                .strip_suffix('\n')
+                .ok_or_else(|| corrupt("the last line has no newline".into()))?;
+            let (line_key, entry) = parse_line(line).map_err(corrupt)?;
+            if at == 0 && line_key != block.first_key {
+                return Err(corrupt(format!(
+                    "the index says the block starts with {:?}",
+                    block.first_key
+                )));
+            }
+            if line_key == key {
+                return Ok(Some(entry));
+            }
+            if line_key.as_str() > key {
+                // The lines are sorted: the key would have come before this one.
+                return Ok(None);
+            }
+        }
+        Ok(None)
+        // ANCHOR_END: exercise_6_2
+    }
+    // ANCHOR_END: get
+
+    // ANCHOR: read_block
+    /// Reads the bytes of `block` with one positioned read, as text.
+    fn read_block(&self, block: &Block) -> Result<String> {
+        let io_error = |action, source| Error::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
+        let file = File::open(&self.path).map_err(|source| io_error("open", source))?;
+        let length = usize::try_from(block.end - block.start).expect("a block fits in memory");
+        let mut bytes = vec![0; length];
+        file.read_exact_at(&mut bytes, block.start)
+            .map_err(|source| io_error("read", source))?;
+        self.bytes_read.fetch_add(length as u64, Ordering::Relaxed);
+        String::from_utf8(bytes).map_err(|_| Error::Corrupt {
+            path: self.path.clone(),
+            line: block.line,
+            reason: "a line of this block is not UTF-8".into(),
+        })
+    }
+    // ANCHOR_END: read_block
+
+    /// Reads the table's entries from the first line, in key order.
+    pub fn entries(&self) -> Result<Entries> {
+        let file = File::open(&self.path).map_err(|source| Error::Io {
+            action: "open",
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(Entries {
+            reader: BufReader::new(file),
+            path: self.path.clone(),
+            offset: 0,
+            line_number: 0,
+            previous_key: None,
+            failed: false,
+        })
+    }
+}
+
+// ANCHOR: entries
+/// The entries of a table, read one line at a time. Each item is a key and
+/// its entry, or the error that names the file and line that broke the format.
+pub struct Entries {
+    reader: BufReader<File>,
+    path: PathBuf,
+    /// Where the next line starts, in bytes.
+    offset: u64,
+    line_number: usize,
+    previous_key: Option<String>,
+    failed: bool,
+}
+
+impl Entries {
+    /// Where the next line starts, in bytes.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The number of the last line read (0 before the first).
+    pub fn line_number(&self) -> usize {
+        self.line_number
+    }
+
+    fn corrupt(&self, reason: String) -> Error {
+        Error::Corrupt {
+            path: self.path.clone(),
+            line: self.line_number,
+            reason,
+        }
+    }
+
+    fn read_entry(&mut self) -> Result<Option<(String, Entry)>> {
+        let mut bytes = Vec::new();
+        self.reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|source| Error::Io {
+                action: "read",
+                path: self.path.clone(),
+                source,
+            })?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        self.line_number += 1;
+        self.offset += bytes.len() as u64;
+        if bytes.pop() != Some(b'\n') {
+            return Err(self.corrupt("the last line has no newline: the file was cut short".into()));
+        }
+        let line = String::from_utf8(bytes).map_err(|_| self.corrupt("not UTF-8".into()))?;
+        let (key, entry) = parse_line(&line).map_err(|reason| self.corrupt(reason))?;
+        if let Some(previous) = &self.previous_key
+            && key.as_str() <= previous.as_str()
+        {
+            return Err(self.corrupt(format!(
+                "key {key:?} is not after the key {previous:?} before it"
+            )));
+        }
+        self.previous_key = Some(key.clone());
+        Ok(Some((key, entry)))
+    }
+}
+
+impl Iterator for Entries {
+    type Item = Result<(String, Entry)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // After an error the reader is at an unknown place in the file, and
+        // what it read next would be nonsense: the error is the last item.
+        if self.failed {
+            return None;
+        }
+        let item = self.read_entry().transpose();
+        self.failed = matches!(item, Some(Err(_)));
+        item
+    }
+}
+// ANCHOR_END: entries
+
+// ANCHOR: rebuild_index
+/// Builds the index and the bloom filter of the table at `path` by reading
+/// it through, which also checks every line; logs that it did.
+fn rebuild_index_and_filter(path: &Path) -> Result<(Index, BloomFilter)> {
+    let mut index = Index::new();
+    let mut key_hashes = Vec::new();
+    let mut entries =
+        SsTable::with_index(path, Index::new(), BloomFilter::from_hashes(&[])).entries()?;
+    loop {
+        let (offset, line) = (entries.offset(), entries.line_number() + 1);
+        match entries.next() {
+            None => break,
+            Some(entry) => {
+                let key = entry?.0;
+                index.note_line(&key, offset, line);
+                key_hashes.push(bloom::hash(&key));
+            }
+        }
+    }
+    index.finish(entries.offset());
+    tracing::info!(
+        "rebuilt the index and filter of {} ({} blocks)",
+        path.display(),
+        index.blocks().len()
+    );
+    Ok((index, BloomFilter::from_hashes(&key_hashes)))
+}
+
+/// Loads the bloom filter beside the table at `path`; `None` (logged) when
+/// it is missing or damaged, and must be rebuilt.
+fn load_filter(path: &Path) -> Result<Option<BloomFilter>> {
+    let filter_path = path.with_extension("bloom");
+    let text = match fs::read_to_string(&filter_path) {
+        Ok(text) => text,
+        Err(error)
+            if matches!(
+                error.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData
+            ) =>
+        {
+            tracing::warn!(
+                "{} is missing or not text: rebuilding it",
+                filter_path.display()
+            );
+            return Ok(None);
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                action: "read",
+                path: filter_path,
+                source,
+            });
+        }
+    };
+    match BloomFilter::parse(&text) {
+        Ok(filter) => Ok(Some(filter)),
+        Err((line, reason)) => {
+            tracing::warn!("{}:{line}: {reason}: rebuilding it", filter_path.display());
+            Ok(None)
+        }
+    }
+}
+
+/// Writes `text` beside the table at `path`, with the extension `extension`,
+/// whole or not at all.
+fn write_beside(path: &Path, extension: &str, text: &str) -> Result<()> {
+    let target = path.with_extension(extension);
+    let temporary = temporary_path(&target);
+    let io_error = |action, source| Error::Io {
+        action,
+        path: temporary.clone(),
+        source,
+    };
+    let mut file = File::create(&temporary).map_err(|source| io_error("create", source))?;
+    file.write_all(text.as_bytes())
+        .map_err(|source| io_error("write", source))?;
+    file.sync_all().map_err(|source| io_error("sync", source))?;
+    fs::rename(&temporary, &target).map_err(|source| io_error("rename", source))
+}
+// ANCHOR_END: rebuild_index
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str) -> Entry {
+        Entry::Value(text.to_string())
+    }
+
+    /// Writes `text` as a table file and reads all of its entries.
+    fn read_all(text: &str) -> Result<Vec<(String, Entry)>> {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.sst");
+        fs::write(&path, text).unwrap();
+        SsTable::with_index(&path, Index::new(), BloomFilter::from_hashes(&[]))
+            .entries()?
+            .collect()
+    }
+
+    #[test]
+    fn exercise_3_1_ordinary_text_is_written_as_it_is() {
+        assert_eq!(escape("kenya:capital"), "kenya:capital");
+        assert_eq!(escape("Dar es Salaam\t🌍 é"), "Dar es Salaam\t🌍 é");
+        assert_eq!(escape(""), "");
+    }
+
+    #[test]
+    fn exercise_3_1_special_characters_are_escaped() {
+        assert_eq!(escape("a→b"), "a\\→b");
+        assert_eq!(escape("†"), "\\†");
+        assert_eq!(escape("one\ntwo\r\n"), "one\\ntwo\\r\\n");
+        assert_eq!(escape("C:\\dir\\n"), "C:\\\\dir\\\\n");
+    }
+
+    #[test]
+    fn exercise_3_1_lines_of_the_walkthrough() {
+        assert_eq!(
+            encode_line("kenya:capital", &value("Nairobi")),
+            "kenya:capital→Nairobi\n"
+        );
+        assert_eq!(
+            encode_line("tanzania:capital", &Entry::Tombstone),
+            "tanzania:capital→†\n"
+        );
+        assert_eq!(encode_line("cross", &value("†")), "cross→\\†\n");
+    }
+
+    #[test]
+    fn exercise_3_2_escapes_are_undone() {
+        assert_eq!(unescape("kenya:capital").unwrap(), "kenya:capital");
+        assert_eq!(unescape("a\\→b").unwrap(), "a→b");
+        assert_eq!(unescape("\\†").unwrap(), "†");
+        assert_eq!(unescape("one\\ntwo\\r\\n").unwrap(), "one\ntwo\r\n");
+        assert_eq!(unescape("C:\\\\dir\\\\n").unwrap(), "C:\\dir\\n");
+    }
+
+    #[test]
+    fn exercise_3_2_malformed_text_is_refused() {
+        assert_eq!(unescape("a\\tb").unwrap_err(), "unknown escape `\\t`");
+        assert_eq!(
+            unescape("ends in \\").unwrap_err(),
+            "a backslash ends the text"
+        );
+        assert_eq!(unescape("a†b").unwrap_err(), "'†' must be escaped");
+        assert_eq!(unescape("a→b").unwrap_err(), "'→' must be escaped");
+        assert_eq!(unescape("a\rb").unwrap_err(), "'\\r' must be escaped");
+    }
+
+    #[test]
+    fn exercise_3_2_lines_parse_back() {
+        assert_eq!(
+            parse_line("kenya:capital→Nairobi").unwrap(),
+            ("kenya:capital".into(), value("Nairobi"))
+        );
+        assert_eq!(
+            parse_line("tanzania:capital→†").unwrap(),
+            ("tanzania:capital".into(), Entry::Tombstone)
+        );
+        assert_eq!(
+            parse_line("cross→\\†").unwrap(),
+            ("cross".into(), value("†"))
+        );
+        assert_eq!(parse_line("a\\→b→c").unwrap(), ("a→b".into(), value("c")));
+        assert_eq!(parse_line("empty→").unwrap(), ("empty".into(), value("")));
+        assert_eq!(
+            parse_line("k→a→b").unwrap_err(),
+            "bad value: '→' must be escaped"
+        );
+    }
+
+    #[test]
+    fn exercise_3_2_every_string_round_trips() {
+        assert_eq!(unescape("").unwrap(), "");
+        let awkward = [
+            "",
+            "\\",
+            "\\\\n",
+            "→",
+            "†",
+            "††",
+            "\n",
+            "\r\n",
+            "a\\→b",
+            "\\†",
+            "🦀 →†\\ \t",
+        ];
+        for key in awkward {
+            for text in awkward {
+                for entry in [value(text), Entry::Tombstone] {
+                    let line = encode_line(key, &entry);
+                    assert_eq!(line.matches('\n').count(), 1, "one line: {line:?}");
+                    let parsed = parse_line(line.strip_suffix('\n').unwrap()).unwrap();
+                    assert_eq!(parsed, (key.to_string(), entry), "line {line:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exercise_3_2_reader_names_the_line_that_breaks_the_format() {
+        let text = "kenya:capital→Nairobi\nuganda:capital→Kampala\nrwanda:capital→Kigali\n";
+        let error = read_all(text).unwrap_err().to_string();
+        assert!(error.ends_with("000001.sst:3: key \"rwanda:capital\" is not after the key \"uganda:capital\" before it"), "{error}");
+        let error = read_all("a→1\nb→bad \\x escape\n").unwrap_err().to_string();
+        assert!(
+            error.ends_with("000001.sst:2: bad value: unknown escape `\\x`"),
+            "{error}"
+        );
+        let error = read_all("a→1\na→2\n").unwrap_err().to_string();
+        assert!(
+            error.ends_with("000001.sst:2: key \"a\" is not after the key \"a\" before it"),
+            "{error}"
+        );
+        let error = read_all("a→1\nb→2").unwrap_err().to_string();
+        assert!(
+            error.ends_with("000001.sst:2: the last line has no newline: the file was cut short"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_line_without_separator_is_refused_with_file_and_line() {
+        let error = read_all("no separator here\n").unwrap_err().to_string();
+        assert!(
+            error.ends_with("000001.sst:1: expected `key→value`, found \"no separator here\""),
+            "{error}"
+        );
+        let error = read_all("\\→ only an escaped arrow\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("000001.sst:1: expected `key→value`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_refused_with_file_and_line() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.sst");
+        fs::write(&path, b"\xff\xfe\n").unwrap();
+        let error = SsTable::open(&path).unwrap_err().to_string();
+        assert!(error.ends_with("000001.sst:1: not UTF-8"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_table_has_no_entries() {
+        assert_eq!(read_all("").unwrap(), []);
+    }
+
+    #[test]
+    fn exercise_3_3_written_table_is_the_sorted_text() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.sst");
+        let entries = [
+            ("kenya:capital", value("Nairobi")),
+            ("rwanda:capital", value("Kigali")),
+            ("tanzania:capital", Entry::Tombstone),
+            ("uganda:capital", value("Kampala")),
+        ];
+        write(&path, entries.iter().map(|(key, entry)| (*key, entry))).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let expected = "kenya:capital→Nairobi\nrwanda:capital→Kigali\ntanzania:capital→†\nuganda:capital→Kampala\n";
+        assert_eq!(text, expected);
+        assert!(
+            !temporary_path(&path).exists(),
+            "the temporary file was renamed"
+        );
+    }
+
+    #[test]
+    fn exercise_3_3_write_replaces_a_leftover_temporary_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.sst");
+        fs::write(temporary_path(&path), "half a li").unwrap();
+        write(&path, [("k", &value("v"))].into_iter()).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "k→v\n");
+        let mut names: Vec<_> = fs::read_dir(directory.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["000001.bloom", "000001.idx", "000001.sst"]);
+    }
+
+    #[test]
+    fn exercise_3_3_write_into_a_missing_directory_names_the_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("missing").join("000001.sst");
+        let error = write(&path, std::iter::empty()).unwrap_err().to_string();
+        assert!(error.starts_with("cannot create "), "{error}");
+        assert!(error.contains("missing/000001.sst.tmp: "), "{error}");
+    }
+
+    /// A table of `count` keys `key-00000`, `key-00001`, ... written by
+    /// `write`, so that it has an index of several blocks.
+    fn big_table(directory: &Path, count: usize) -> SsTable {
+        let entries: Vec<(String, Entry)> = (0..count)
+            .map(|n| (format!("key-{n:05}"), value(&format!("value of key {n}"))))
+            .collect();
+        write(
+            &directory.join("000001.sst"),
+            entries.iter().map(|(key, entry)| (key.as_str(), entry)),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn exercise_6_2_lookups_find_keys_in_their_block() {
+        let directory = tempfile::tempdir().unwrap();
+        let table = big_table(directory.path(), 2_000);
+        assert!(table.index().blocks().len() > 10, "several blocks");
+        assert_eq!(
+            table.get("key-00000").unwrap(),
+            Some(value("value of key 0"))
+        );
+        assert_eq!(
+            table.get("key-01234").unwrap(),
+            Some(value("value of key 1234"))
+        );
+        assert_eq!(
+            table.get("key-01999").unwrap(),
+            Some(value("value of key 1999"))
+        );
+        assert_eq!(table.get("key-01234x").unwrap(), None, "between two keys");
+        assert_eq!(table.get("a").unwrap(), None, "before the first key");
+        assert_eq!(table.get("z").unwrap(), None, "after the last key");
+        for block in table.index().blocks() {
+            assert!(
+                table.get(&block.key).unwrap().is_some(),
+                "the first key of a block"
+            );
+        }
+    }
+
+    #[test]
+    fn exercise_6_2_a_lookup_reads_at_most_one_block() {
+        let directory = tempfile::tempdir().unwrap();
+        let table = big_table(directory.path(), 2_000);
+        let longest_line = "key-01999→value of key 1999\n".len() as u64;
+        for n in (0..2_000).step_by(37) {
+            let before = table.bytes_read();
+            table.get(&format!("key-{n:05}")).unwrap();
+            let read = table.bytes_read() - before;
+            assert!(
+                read <= crate::index::BLOCK_BYTES + longest_line,
+                "key {n}: read {read} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn exercise_6_2_a_block_that_does_not_match_its_index_is_an_error() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.sst");
+        fs::write(&path, "a→1\nc→3\nbroken\n").unwrap();
+        // An index whose second block starts in the middle of line 2 (the
+        // line starts at byte 6: `→` takes three bytes).
+        let wrong = SsTable::with_index(
+            &path,
+            Index::parse("0 1 a\n7 2 c\n", 19).unwrap(),
+            BloomFilter::from_hashes(&[bloom::hash("a"), bloom::hash("c")]),
+        );
+        assert_eq!(wrong.get("a").unwrap(), Some(value("1")));
+        let error = wrong.get("c").unwrap_err().to_string();
+        assert!(error.contains("000001.sst:2: "), "{error}");
+    }
+}

@@ -1,0 +1,957 @@
+//! The storage layer: memtables, SSTables, and the manifest that lists them.
+//!
+//! The idea: as in chapter 4, writes go to the active [`Memtable`], full
+//! memtables are frozen, and the tree shaker (`shaker.rs`) writes them to
+//! SSTables in the background. New in this step: when there are enough
+//! tables, the shaker also merges some of them into one (`compaction.rs`),
+//! and the list of live tables is kept in a manifest (`manifest.rs`), so that
+//! swapping a merged table in for its inputs is one atomic step on disk too.
+//!
+//! A read asks, newest first: the active memtable, the frozen memtables from
+//! the back of the queue to the front, then the tables from newest to oldest
+//! (the manifest's order). The first that knows the key answers.
+//!
+//! Shortcuts, and what they cost:
+//! - at most `max_frozen` memtables wait in the queue; past that, writers
+//!   wait for the shaker, which may be busy merging;
+//! - a failed flush or merge stops the shaker for good, and writes are
+//!   refused until a restart;
+//! - what is in memory when the process dies without a graceful stop is
+//!   lost (chapter 7 adds a write-ahead log).
+//!
+//! Invariants:
+//! - a `get` sees the latest `set`, `delete` or `clear` that has returned;
+//! - newer beats older: the active memtable beats the frozen ones, a frozen
+//!   memtable beats every table, a later frozen memtable or table beats an
+//!   earlier one, and a tombstone hides every older value of its key;
+//! - a table joins `tables` (and a merged table replaces its inputs) only
+//!   after a manifest that names it is on disk, and in one write-locked
+//!   step, so no read ever sees the data in neither place;
+//! - the queue holds at most `max_frozen` memtables;
+//! - after [`Store::flush`] returns, everything written before it is in a
+//!   table on disk, and reopening the directory reads the same data.
+//!
+//! Read alongside chapter 5 of the book, "Compaction".
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockWriteGuard};
+use std::thread::JoinHandle;
+
+use crate::manifest;
+use crate::memtable::{Entry, Memtable};
+use crate::shaker::{self, Mailbox};
+use crate::sstable::{self, SsTable};
+use crate::wal::{self, Op, Wal};
+use crate::{Error, Result};
+
+// ANCHOR: storage_trait
+/// The storage interface from Part 1 of the series, plus `clear`.
+///
+/// Every step of little-kv implements this trait with the same signatures, so
+/// that the same HTTP layer and the same tests drive all of them. The methods
+/// return `Result` although a hash map cannot fail: from chapter 3 on they
+/// touch the disk, and disks fail.
+pub trait Storage {
+    /// Inserts `key` with `value`, replacing any value the key had.
+    fn set(&self, key: &str, value: &str) -> Result<()>;
+
+    /// Returns the value of `key`, or `None` when the store does not hold it.
+    fn get(&self, key: &str) -> Result<Option<String>>;
+
+    /// Removes `key`. Removing a key that is not there is not an error.
+    fn delete(&self, key: &str) -> Result<()>;
+
+    /// Removes every key.
+    fn clear(&self) -> Result<()>;
+}
+// ANCHOR_END: storage_trait
+
+// ANCHOR: store_struct
+/// A key-value store: a memtable, a queue of frozen memtables and SSTables in
+/// a directory, with the tree shaker flushing in the background.
+#[derive(Debug)]
+pub struct Store {
+    pub(crate) shared: Arc<Shared>,
+    /// The tree shaker, joined when the store is dropped.
+    shaker: Option<JoinHandle<()>>,
+}
+
+/// What the store and its tree shaker share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The working directory, which holds the tables.
+    pub(crate) directory: PathBuf,
+    /// The active memtable is frozen when it holds this many bytes or more.
+    memtable_bytes: usize,
+    /// How many frozen memtables may wait for the shaker.
+    max_frozen: usize,
+    /// The shaker considers merging tables once there are this many.
+    pub(crate) compaction_threshold: usize,
+    pub(crate) state: RwLock<State>,
+    /// How the shaker and the threads that wait for it signal each other.
+    pub(crate) mailbox: Mailbox,
+    /// The write-ahead log of the active memtable.
+    wal: Wal,
+}
+
+/// What the lock protects: everything a read must see at one moment.
+#[derive(Debug)]
+pub(crate) struct State {
+    /// The memtable that takes the writes.
+    memtable: Memtable,
+    /// Memtables waiting to be flushed, oldest first.
+    pub(crate) frozen: VecDeque<Arc<Memtable>>,
+    /// The log of each frozen memtable, in the same order, deleted once its
+    /// memtable is in a table. (Tests may queue memtables without a log.)
+    pub(crate) frozen_logs: VecDeque<PathBuf>,
+    /// The tables, oldest first, as the manifest lists them.
+    pub(crate) tables: Vec<SsTable>,
+    /// Whether the shaker is merging tables (`clear` waits until it is not).
+    pub(crate) compacting: bool,
+    /// The number the next table file gets.
+    pub(crate) next_table_number: u64,
+    /// The number the next log file gets.
+    next_log_number: u64,
+}
+// ANCHOR_END: store_struct
+
+/// The message of the panic that follows a poisoned lock. A lock is poisoned
+/// only when a thread panicked while holding it, which is a bug in this
+/// crate: the state may be half-changed, so we stop instead of serving it.
+pub(crate) const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
+
+/// The file extension of a table; its name is its number, e.g. `000007.sst`.
+const TABLE_EXTENSION: &str = "sst";
+
+/// The file extension of a write-ahead log, e.g. `000003.wal`.
+const LOG_EXTENSION: &str = "wal";
+
+impl Store {
+    // ANCHOR: open
+    /// Opens the store in `directory`, creating the directory if needed,
+    /// loads the tables the manifest names and starts the tree shaker. Other
+    /// `.sst` files and `.tmp` files are what an interrupted flush or merge
+    /// left behind, and are removed.
+    pub fn open(
+        directory: &Path,
+        memtable_bytes: usize,
+        max_frozen: usize,
+        compaction_threshold: usize,
+    ) -> Result<Store> {
+        fs::create_dir_all(directory).map_err(|source| Error::Io {
+            action: "create",
+            path: directory.to_path_buf(),
+            source,
+        })?;
+        let mut numbered = Vec::new();
+        for path in list_directory(directory)? {
+            if path.extension().is_some_and(|extension| extension == "tmp") {
+                tracing::info!("removing {}, left by an interrupted write", path.display());
+                fs::remove_file(&path).map_err(|source| Error::Io {
+                    action: "remove",
+                    path,
+                    source,
+                })?;
+            } else if path
+                .extension()
+                .is_some_and(|extension| extension == TABLE_EXTENSION)
+            {
+                numbered.push((table_number(&path)?, path));
+            }
+        }
+        numbered.sort();
+        let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
+        let live = match manifest::read(directory)? {
+            Some(names) => names,
+            None => {
+                // A directory from step 03 or 04: the numbers give the order.
+                let names: Vec<String> = numbered
+                    .iter()
+                    .map(|(_, path)| manifest::file_name(path))
+                    .collect();
+                manifest::write(directory, &names)?;
+                names
+            }
+        };
+        for (_, path) in &numbered {
+            if !live.contains(&manifest::file_name(path)) {
+                tracing::info!(
+                    "removing {}, left by an interrupted compaction",
+                    path.display()
+                );
+                fs::remove_file(path).map_err(|source| Error::Io {
+                    action: "remove",
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
+        for path in list_directory(directory)? {
+            let is_index = path
+                .extension()
+                .is_some_and(|extension| extension == "idx" || extension == "bloom");
+            let of_a_live_table =
+                live.contains(&manifest::file_name(&path.with_extension(TABLE_EXTENSION)));
+            if is_index && !of_a_live_table {
+                tracing::info!(
+                    "removing {}, the index of a table that is gone",
+                    path.display()
+                );
+                fs::remove_file(&path).map_err(|source| Error::Io {
+                    action: "remove",
+                    path,
+                    source,
+                })?;
+            }
+        }
+        let mut tables = Vec::new();
+        for name in &live {
+            let table = SsTable::open(&directory.join(name))?;
+            let blocks = table.index().blocks().len();
+            tracing::info!("loaded {} ({blocks} blocks)", table.path().display());
+            tables.push(table);
+        }
+        let (tables, next_table_number, newest_log) =
+            recover_logs(directory, tables, next_table_number)?;
+        let wal = Wal::create(&log_path(directory, newest_log + 1))?;
+        let state = State {
+            memtable: Memtable::new(),
+            frozen: VecDeque::new(),
+            frozen_logs: VecDeque::new(),
+            tables,
+            compacting: false,
+            next_table_number,
+            next_log_number: newest_log + 2,
+        };
+        let shared = Arc::new(Shared {
+            directory: directory.to_path_buf(),
+            memtable_bytes,
+            // A queue of zero would freeze nothing and stall every writer.
+            max_frozen: max_frozen.max(1),
+            compaction_threshold,
+            state: RwLock::new(state),
+            mailbox: Mailbox::new(),
+            wal,
+        });
+        let shaker = shaker::spawn(Arc::clone(&shared)).map_err(|source| Error::Start {
+            what: "tree-shaker thread",
+            source,
+        })?;
+        Ok(Store {
+            shared,
+            shaker: Some(shaker),
+        })
+    }
+    // ANCHOR_END: open
+
+    /// How many bytes of keys and values the active memtable holds (see
+    /// `memtable::entry_bytes`).
+    pub fn memtable_bytes(&self) -> usize {
+        self.shared
+            .state
+            .read()
+            .expect(POISONED)
+            .memtable
+            .approximate_bytes()
+    }
+
+    /// How many frozen memtables wait for the tree shaker.
+    pub fn frozen_memtables(&self) -> usize {
+        self.shared.state.read().expect(POISONED).frozen.len()
+    }
+
+    // ANCHOR: flush
+    /// Freezes the active memtable, if it holds anything, and waits until
+    /// the tree shaker has written every frozen memtable to a table and has
+    /// finished the merges that those tables called for. After this returns,
+    /// everything written before it survives a restart, and the tables on
+    /// disk are the ones a restart would find.
+    pub fn flush(&self) -> Result<()> {
+        let mut state = self
+            .shared
+            .lock_when(|state| state.frozen.len() < self.shared.max_frozen)?;
+        if state.memtable.iter().next().is_some() {
+            self.shared.freeze(&mut state)?;
+        }
+        drop(state);
+        let mailbox = &self.shared.mailbox;
+        drop(
+            self.shared
+                .lock_when(|state| state.frozen.is_empty() && mailbox.idle())?,
+        );
+        Ok(())
+    }
+    // ANCHOR_END: flush
+
+    // ANCHOR: scan
+    /// Returns every live key and its value, in ascending key order.
+    pub fn scan(&self) -> Result<Vec<(String, String)>> {
+        let state = self.shared.state.read().expect(POISONED);
+        // Newer entries overwrite older ones in `latest`, so replay the
+        // tables oldest first, then the frozen memtables oldest first, then
+        // the active memtable. (This holds the whole store in memory;
+        // chapter 5's merge streams instead.)
+        let mut latest = BTreeMap::new();
+        for table in &state.tables {
+            for entry in table.entries()? {
+                let (key, entry) = entry?;
+                latest.insert(key, entry);
+            }
+        }
+        for memtable in state
+            .frozen
+            .iter()
+            .map(|frozen| &**frozen)
+            .chain([&state.memtable])
+        {
+            for (key, entry) in memtable.iter() {
+                latest.insert(key.to_string(), entry.clone());
+            }
+        }
+        let live = latest
+            .into_iter()
+            .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
+        Ok(live.collect())
+    }
+    // ANCHOR_END: scan
+
+    // ANCHOR: write
+    /// Logs `op`, applies it to the active memtable with `apply`, freezes
+    /// the memtable if the write filled it, and returns once the log record
+    /// is on disk. Waits first while the memtable is full and the queue has
+    /// no room: that is the bound on memory.
+    fn write(&self, op: Op, apply: impl FnOnce(&mut Memtable)) -> Result<()> {
+        let shared = &self.shared;
+        let ticket = {
+            let mut state = shared.lock_when(|state| {
+                !shared.is_full(state) || state.frozen.len() < shared.max_frozen
+            })?;
+            // Under the lock, so that the log's order is the memtable's.
+            let ticket = shared.wal.append(&op);
+            apply(&mut state.memtable);
+            if shared.is_full(&state) && state.frozen.len() < shared.max_frozen {
+                shared.freeze(&mut state)?;
+            }
+            ticket
+        };
+        // Without the lock: writers that wait here share one sync.
+        shared.wal.wait_durable(ticket)
+    }
+    // ANCHOR_END: write
+}
+
+impl Shared {
+    /// Whether the active memtable has reached its size limit.
+    fn is_full(&self, state: &State) -> bool {
+        state.memtable.approximate_bytes() >= self.memtable_bytes
+    }
+
+    // ANCHOR: freeze
+    /// Moves the active memtable to the back of the frozen queue, with its
+    /// log, starts a new log and a fresh memtable, and tells the tree shaker.
+    /// The caller holds the write lock and has checked that the queue has
+    /// room.
+    fn freeze(&self, state: &mut State) -> Result<()> {
+        debug_assert!(
+            state.frozen.len() < self.max_frozen,
+            "the caller checked for room"
+        );
+        let old_log = self
+            .wal
+            .rotate(&log_path(&self.directory, state.next_log_number))?;
+        state.next_log_number += 1;
+        let full = std::mem::take(&mut state.memtable);
+        state.frozen.push_back(Arc::new(full));
+        state.frozen_logs.push_back(old_log);
+        self.mailbox.tick();
+        Ok(())
+    }
+    // ANCHOR_END: freeze
+
+    // ANCHOR: lock_when
+    /// Takes the write lock once `ready(state)` holds, waiting for the tree
+    /// shaker between tries. Fails instead of waiting if the shaker has
+    /// failed, since then nothing will ever change.
+    pub(crate) fn lock_when(
+        &self,
+        ready: impl Fn(&State) -> bool,
+    ) -> Result<RwLockWriteGuard<'_, State>> {
+        loop {
+            // Read the clock before looking: a change after this point
+            // ticks it, so the wait below cannot miss that change.
+            let seen = self.mailbox.now();
+            let state = self.state.write().expect(POISONED);
+            if let Some(reason) = self.mailbox.failure() {
+                return Err(Error::FlushFailed { reason });
+            }
+            if ready(&state) {
+                return Ok(state);
+            }
+            drop(state);
+            self.mailbox.wait_after(seen);
+        }
+    }
+    // ANCHOR_END: lock_when
+
+    /// The file names of the tables, oldest first, as the manifest lists them.
+    pub(crate) fn table_names(&self) -> Vec<String> {
+        let state = self.state.read().expect(POISONED);
+        state
+            .tables
+            .iter()
+            .map(|table| manifest::file_name(table.path()))
+            .collect()
+    }
+
+    /// The path of table number `number`.
+    pub(crate) fn table_path(&self, number: u64) -> PathBuf {
+        self.directory
+            .join(format!("{number:06}.{TABLE_EXTENSION}"))
+    }
+}
+
+impl Storage for Store {
+    fn set(&self, key: &str, value: &str) -> Result<()> {
+        self.write(Op::Put(key.to_string(), value.to_string()), |memtable| {
+            memtable.put(key, value)
+        })
+    }
+
+    // ANCHOR: get
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        // ANCHOR: exercise_4_3
+        // Exercise 4.3: ask the active memtable, the frozen ones newest first, then the tables newest first
+        let state = self.shared.state.read().expect(POISONED);
+        if let Some(entry) = state.memtable.get(key) {
+            return Ok(live_value(entry.clone()));
+        }
+        for frozen in state.frozen.iter().rev() {
+            if let Some(entry) = frozen.get(key) {
+                return Ok(live_value(entry.clone()));
+            }
+        }
+        for table in state.tables.iter().rev() {
+            if let Some(entry) = table.get(key)? {
+                return Ok(live_value(entry));
+            }
+        }
+        Ok(None)
+        // ANCHOR_END: exercise_4_3
+    }
+    // ANCHOR_END: get
+
+    fn delete(&self, key: &str) -> Result<()> {
+        self.write(Op::Delete(key.to_string()), |memtable| memtable.delete(key))
+    }
+
+    // ANCHOR: clear
+    fn clear(&self) -> Result<()> {
+        // Wait until the shaker is idle: a table it is writing now would
+        // otherwise be installed after the clear and bring its keys back.
+        let mut state = self
+            .shared
+            .lock_when(|state| state.frozen.is_empty() && !state.compacting)?;
+        // The clear is logged first: if we crash before the end, replaying
+        // the log finishes it (a `clear` record voids every older table).
+        let ticket = self.shared.wal.append(&Op::Clear);
+        self.shared.wal.wait_durable(ticket)?;
+        manifest::write(&self.shared.directory, &[])?;
+        for table in state.tables.drain(..) {
+            table.remove_files()?;
+        }
+        state.memtable = Memtable::new();
+        sstable::sync_directory(&self.shared.directory)
+    }
+    // ANCHOR_END: clear
+}
+
+impl Drop for Store {
+    /// Stops the tree shaker and waits for it. What is still in memory is
+    /// dropped, as in a crash: a graceful stop calls [`Store::flush`] first.
+    fn drop(&mut self) {
+        self.shared.mailbox.stop();
+        if let Some(shaker) = self.shaker.take() {
+            // The shaker catches its own panics (see `shaker.rs`), so this
+            // fails only if it could not even report one.
+            let _ = shaker.join();
+        }
+    }
+}
+
+/// The path of log number `number` in `directory`.
+fn log_path(directory: &Path, number: u64) -> PathBuf {
+    directory.join(format!("{number:06}.{LOG_EXTENSION}"))
+}
+
+// ANCHOR: recover_logs
+/// Replays the logs in `directory`, oldest first, into a memtable, and
+/// writes what they held to a new table, so that every acknowledged write is
+/// in a table before the store serves. A `clear` among the records voids
+/// `tables` first. Deletes the logs, and returns the tables, the next table
+/// number and the number of the newest log seen (0 if none).
+fn recover_logs(
+    directory: &Path,
+    mut tables: Vec<SsTable>,
+    next_table_number: u64,
+) -> Result<(Vec<SsTable>, u64, u64)> {
+    let mut logs = Vec::new();
+    for path in list_directory(directory)? {
+        if path
+            .extension()
+            .is_some_and(|extension| extension == LOG_EXTENSION)
+        {
+            logs.push((table_number(&path)?, path));
+        }
+    }
+    logs.sort();
+    let mut memtable = Memtable::new();
+    let mut cleared = false;
+    for (index, (_, path)) in logs.iter().enumerate() {
+        let replayed = wal::replay(path, index + 1 == logs.len(), &mut memtable)?;
+        tracing::info!(
+            "replayed {} records from {}",
+            replayed.records,
+            path.display()
+        );
+        cleared |= replayed.cleared;
+    }
+    if cleared {
+        manifest::write(directory, &[])?;
+        for table in tables.drain(..) {
+            table.remove_files()?;
+        }
+    }
+    let mut next_table_number = next_table_number;
+    if memtable.iter().next().is_some() {
+        let table = sstable::write(
+            &directory.join(format!("{next_table_number:06}.{TABLE_EXTENSION}")),
+            memtable.iter(),
+        )?;
+        next_table_number += 1;
+        tables.push(table);
+        let names: Vec<String> = tables
+            .iter()
+            .map(|table| manifest::file_name(table.path()))
+            .collect();
+        manifest::write(directory, &names)?;
+    }
+    for (_, path) in &logs {
+        fs::remove_file(path).map_err(|source| Error::Io {
+            action: "remove",
+            path: path.clone(),
+            source,
+        })?;
+    }
+    sstable::sync_directory(directory)?;
+    let newest_log = logs.last().map_or(0, |(number, _)| *number);
+    Ok((tables, next_table_number, newest_log))
+}
+// ANCHOR_END: recover_logs
+
+/// The value a reader sees for `entry`: none for a tombstone.
+fn live_value(entry: Entry) -> Option<String> {
+    match entry {
+        Entry::Value(value) => Some(value),
+        Entry::Tombstone => None,
+    }
+}
+
+/// Lists the paths of the entries of `directory`, sorted by name.
+fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
+    let io_error = |source| Error::Io {
+        action: "list",
+        path: directory.to_path_buf(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(directory).map_err(io_error)? {
+        paths.push(entry.map_err(io_error)?.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Reads a table's number from its file name: `000007.sst` is table 7.
+fn table_number(path: &Path) -> Result<u64> {
+    let stem = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or_default();
+    let is_number = !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit());
+    let number = if is_number { stem.parse().ok() } else { None };
+    number.ok_or_else(|| Error::UnexpectedFile {
+        path: path.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A threshold no test reaches, so that only `flush` writes tables.
+    const NEVER: usize = usize::MAX;
+    /// The queue bound the tests use unless they test the bound.
+    const QUEUE: usize = 2;
+    /// A compaction threshold no test reaches: these tests are not about merging.
+    const NO_COMPACTION: usize = usize::MAX;
+
+    /// The table files in `directory` (the manifest and others left out).
+    fn table_files(directory: &Path) -> Vec<String> {
+        let names = list_directory(directory)
+            .unwrap()
+            .into_iter()
+            .map(|path| manifest::file_name(&path));
+        names.filter(|name| name.ends_with(".sst")).collect()
+    }
+    #[test]
+    fn opening_an_empty_directory_gives_an_empty_store() {
+        let directory = tempfile::tempdir().unwrap();
+        let store =
+            Store::open(&directory.path().join("new"), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        assert_eq!(store.memtable_bytes(), 0);
+        assert_eq!(store.frozen_memtables(), 0);
+        assert!(directory.path().join("new").is_dir());
+    }
+
+    #[test]
+    fn the_shaker_thread_is_named() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let shaker = store.shaker.as_ref().unwrap();
+        assert_eq!(shaker.thread().name(), Some(shaker::THREAD_NAME));
+    }
+
+    #[test]
+    fn flushing_an_empty_store_writes_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        store.flush().unwrap();
+        assert_eq!(table_files(directory.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn exercise_4_1_a_full_memtable_is_frozen_not_written() {
+        let directory = tempfile::tempdir().unwrap();
+        // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
+        let store = Store::open(directory.path(), 30, QUEUE, NO_COMPACTION).unwrap();
+        store.set("kenya:capital", "Nairobi").unwrap();
+        assert_eq!(store.frozen_memtables(), 0);
+        store.set("uganda:capital", "Kampala").unwrap();
+        assert_eq!(
+            store.memtable_bytes(),
+            0,
+            "a fresh memtable takes the writes"
+        );
+        // Frozen, then flushed by the shaker: either way the data is there.
+        assert_eq!(
+            store.get("kenya:capital").unwrap().as_deref(),
+            Some("Nairobi")
+        );
+        store.flush().unwrap();
+        assert_eq!(table_files(directory.path()), ["000001.sst"]);
+    }
+
+    #[test]
+    fn exercise_4_1_freeze_moves_the_memtable_to_the_queue() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let mut state = store.shared.state.write().unwrap();
+        state.memtable.put("kenya:capital", "Nairobi");
+        let ticks = store.shared.mailbox.now();
+        store.shared.freeze(&mut state).unwrap();
+        assert_eq!(state.memtable.approximate_bytes(), 0);
+        assert_eq!(state.frozen.len(), 1);
+        assert_eq!(
+            state.frozen[0].get("kenya:capital"),
+            Some(&Entry::Value("Nairobi".into()))
+        );
+        assert!(store.shared.mailbox.now() > ticks, "the shaker was told");
+    }
+
+    /// Queues `memtable` as frozen without calling `freeze` (the tests of
+    /// the shaker must not depend on exercise 4.1), and tells the shaker.
+    fn queue_by_hand(store: &Store, memtable: Memtable) {
+        store
+            .shared
+            .state
+            .write()
+            .unwrap()
+            .frozen
+            .push_back(Arc::new(memtable));
+        store.shared.mailbox.tick();
+    }
+
+    /// Waits until the shaker has emptied the queue, or failed.
+    fn wait_for_the_shaker(store: &Store) -> Result<()> {
+        store
+            .shared
+            .lock_when(|state| state.frozen.is_empty())
+            .map(drop)
+    }
+
+    #[test]
+    fn exercise_4_2_frozen_memtables_are_written_oldest_first() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let mut older = Memtable::new();
+        older.put("tanzania:capital", "Dar es Salaam");
+        let mut newer = Memtable::new();
+        newer.put("tanzania:capital", "Dodoma");
+        queue_by_hand(&store, older);
+        queue_by_hand(&store, newer);
+        wait_for_the_shaker(&store).unwrap();
+        assert_eq!(table_files(directory.path()), ["000001.sst", "000002.sst"]);
+        let newest = fs::read_to_string(directory.path().join("000002.sst")).unwrap();
+        assert_eq!(newest, "tanzania:capital→Dodoma\n");
+        let state = store.shared.state.read().unwrap();
+        assert_eq!(state.tables.len(), 2, "the tables are installed");
+        assert_eq!(state.next_table_number, 3);
+    }
+
+    #[test]
+    fn exercise_4_2_flushed_data_survives_reopening() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let mut memtable = Memtable::new();
+        memtable.put("uganda:capital", "Kampala");
+        memtable.delete("rwanda:capital");
+        queue_by_hand(&store, memtable);
+        wait_for_the_shaker(&store).unwrap();
+        drop(store);
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        // Checked with `scan`, which reads tables whole, so that this test
+        // does not depend on the read path of later chapters.
+        let expected = [("uganda:capital".to_string(), "Kampala".to_string())];
+        assert_eq!(store.scan().unwrap(), expected);
+    }
+
+    #[test]
+    fn exercise_4_2_a_failed_flush_is_reported_and_refuses_later_writes() {
+        let directory = tempfile::tempdir().unwrap();
+        let store =
+            Store::open(&directory.path().join("data"), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        // Take the directory away: the shaker cannot create its table.
+        fs::remove_dir_all(directory.path().join("data")).unwrap();
+        let mut memtable = Memtable::new();
+        memtable.put("kenya:capital", "Nairobi");
+        queue_by_hand(&store, memtable);
+        let error = wait_for_the_shaker(&store).unwrap_err().to_string();
+        assert!(error.contains("000001.sst.tmp"), "{error}");
+        let error = store.set("uganda:capital", "Kampala").unwrap_err();
+        assert!(matches!(error, Error::FlushFailed { .. }), "{error}");
+        // Reads still answer: the frozen memtable still holds the data.
+        assert_eq!(
+            store.get("kenya:capital").unwrap().as_deref(),
+            Some("Nairobi")
+        );
+    }
+
+    #[test]
+    fn exercise_4_3_get_of_missing_key_is_none() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        assert_eq!(store.get("kenya:capital").unwrap(), None);
+    }
+
+    #[test]
+    fn exercise_4_3_frozen_memtables_are_read_newest_first() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        assert_eq!(store.get("tanzania:capital").unwrap(), None);
+        // Build the queue by hand, holding the lock so that the shaker
+        // cannot flush it: we are testing reads, not flushes.
+        let mut state = store.shared.state.write().unwrap();
+        let mut older = Memtable::new();
+        older.put("tanzania:capital", "Dar es Salaam");
+        older.put("kenya:capital", "Nairobi");
+        let mut newer = Memtable::new();
+        newer.put("tanzania:capital", "Dodoma");
+        newer.delete("kenya:capital");
+        state.frozen.push_back(Arc::new(older));
+        state.frozen.push_back(Arc::new(newer));
+        state.memtable.put("uganda:capital", "Kampala");
+        drop(state);
+        assert_eq!(
+            store.get("tanzania:capital").unwrap().as_deref(),
+            Some("Dodoma")
+        );
+        assert_eq!(
+            store.get("kenya:capital").unwrap(),
+            None,
+            "the newer tombstone wins"
+        );
+        assert_eq!(
+            store.get("uganda:capital").unwrap().as_deref(),
+            Some("Kampala")
+        );
+        store.delete("uganda:capital").unwrap();
+        assert_eq!(
+            store.get("uganda:capital").unwrap(),
+            None,
+            "the active memtable wins"
+        );
+    }
+
+    #[test]
+    fn exercise_6_2_tables_are_read_after_memtables() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(
+            directory.path().join("000001.sst"),
+            "kenya:capital→Nairobi\nrwanda:capital→Kigali\n",
+        )
+        .unwrap();
+        fs::write(directory.path().join("000002.sst"), "kenya:capital→†\n").unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        assert_eq!(
+            store.get("kenya:capital").unwrap(),
+            None,
+            "the newest table's tombstone"
+        );
+        assert_eq!(
+            store.get("rwanda:capital").unwrap().as_deref(),
+            Some("Kigali")
+        );
+        store.set("kenya:capital", "Nairobi").unwrap();
+        assert_eq!(
+            store.get("kenya:capital").unwrap().as_deref(),
+            Some("Nairobi")
+        );
+    }
+
+    #[test]
+    fn clear_removes_every_table() {
+        let directory = tempfile::tempdir().unwrap();
+        // Empty tables: this test is about files, not about their lines.
+        fs::write(directory.path().join("000001.sst"), "").unwrap();
+        fs::write(directory.path().join("000002.sst"), "").unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        store.clear().unwrap();
+        assert_eq!(table_files(directory.path()), Vec::<String>::new());
+        // Numbers are not reused, so no stale name can be mistaken for new.
+        assert_eq!(store.shared.state.read().unwrap().next_table_number, 3);
+    }
+
+    /// The directory as a crash at each point of a merge of tables 2 and 3
+    /// into table 4 would leave it, and what a restart must then read.
+    #[test]
+    fn every_crash_point_of_a_merge_reopens_to_the_same_data() {
+        let inputs = [
+            ("000001.sst", "a→1\nb→1\n"),
+            ("000002.sst", "a→2\nc→†\n"),
+            ("000003.sst", "b→3\n"),
+        ];
+        let merged = ("000004.sst", "a→2\nb→3\nc→†\n");
+        let before = "000001.sst\n000002.sst\n000003.sst\n";
+        let after = "000001.sst\n000004.sst\n";
+        // (files present, manifest): the merge's steps, one crash after each.
+        let crash_points: [(&[&str], &str); 5] = [
+            (
+                &["000001.sst", "000002.sst", "000003.sst", "000004.sst.tmp"],
+                before,
+            ),
+            (
+                &["000001.sst", "000002.sst", "000003.sst", "000004.sst"],
+                before,
+            ),
+            (
+                &["000001.sst", "000002.sst", "000003.sst", "000004.sst"],
+                after,
+            ),
+            (&["000001.sst", "000003.sst", "000004.sst"], after),
+            (&["000001.sst", "000004.sst"], after),
+        ];
+        for (present, manifest_text) in crash_points {
+            let directory = tempfile::tempdir().unwrap();
+            for (name, text) in inputs.iter().chain([&merged]) {
+                for file in [name.to_string(), format!("{name}.tmp")] {
+                    if present.contains(&file.as_str()) {
+                        fs::write(directory.path().join(&file), text).unwrap();
+                    }
+                }
+            }
+            fs::write(directory.path().join(manifest::FILE_NAME), manifest_text).unwrap();
+            let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+            let expected = [
+                ("a".to_string(), "2".to_string()),
+                ("b".to_string(), "3".to_string()),
+            ];
+            assert_eq!(
+                store.scan().unwrap(),
+                expected,
+                "files {present:?}, manifest {manifest_text:?}"
+            );
+            let live: Vec<&str> = manifest_text.lines().collect();
+            assert_eq!(table_files(directory.path()), live, "leftovers are removed");
+        }
+    }
+
+    #[test]
+    fn acknowledged_writes_survive_a_crash() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        store.set("kenya:capital", "Nairobi").unwrap();
+        store.set("tanzania:capital", "Dodoma").unwrap();
+        store.delete("tanzania:capital").unwrap();
+        // Dropping the store without a flush loses the memtable, as a crash would.
+        drop(store);
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        assert_eq!(
+            store.scan().unwrap(),
+            [("kenya:capital".to_string(), "Nairobi".to_string())]
+        );
+        assert_eq!(
+            table_files(directory.path()),
+            ["000001.sst"],
+            "the replayed log became a table"
+        );
+    }
+
+    #[test]
+    fn a_clear_survives_a_crash() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        store.set("kenya:capital", "Nairobi").unwrap();
+        store.flush().unwrap();
+        store.set("uganda:capital", "Kampala").unwrap();
+        store.clear().unwrap();
+        store.set("rwanda:capital", "Kigali").unwrap();
+        drop(store);
+        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        assert_eq!(
+            store.scan().unwrap(),
+            [("rwanda:capital".to_string(), "Kigali".to_string())]
+        );
+    }
+
+    #[test]
+    fn leftover_temporary_files_are_removed_at_open() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("000001.sst.tmp"), "half a li").unwrap();
+        Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        assert_eq!(table_files(directory.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_table_with_a_bad_name_stops_the_store() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("old.sst"), "").unwrap();
+        let error = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap_err();
+        assert!(
+            matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn table_numbers_are_read_from_file_names() {
+        assert_eq!(table_number(Path::new("/data/000007.sst")).unwrap(), 7);
+        assert_eq!(
+            table_number(Path::new("/data/1234567.sst")).unwrap(),
+            1_234_567
+        );
+        assert!(table_number(Path::new("/data/7a.sst")).is_err());
+        assert!(table_number(Path::new("/data/+7.sst")).is_err());
+    }
+}
