@@ -10,8 +10,12 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::fs;
+use std::path::{Path, PathBuf};
+
 use cross_step_tests::client::{kv_path, send};
 use cross_step_tests::server::Server;
+use cross_step_tests::stores::Harness;
 
 const CLIENTS: usize = 8;
 const KEYS_PER_CLIENT: usize = 10;
@@ -126,4 +130,139 @@ fn solution_07_acknowledged_writes_survive_kill_9() {
         }
         server.stop_with(libc::SIGKILL);
     }
+}
+
+/// The write-ahead logs in `directory`.
+fn logs(directory: &Path) -> Vec<PathBuf> {
+    let mut logs: Vec<PathBuf> = fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "wal"))
+        .collect();
+    logs.sort();
+    logs
+}
+
+/// Writes a few operations and drops the store without a flush, as a crash
+/// would: returns the directory, the log, and the state after each record.
+fn crashed_store<S: Harness>() -> (tempfile::TempDir, PathBuf, Vec<Vec<(String, String)>>) {
+    let directory = tempfile::tempdir().unwrap();
+    let store = S::try_open(directory.path(), usize::MAX).unwrap();
+    let mut model = BTreeMap::new();
+    let mut states = vec![Vec::new()];
+    let ops: [(&str, Option<&str>); 6] = [
+        ("kenya:capital", Some("Nairobi")),
+        ("tanzania:capital", Some("Dar es Salaam")),
+        ("a→b", Some("line one\nline two")),
+        ("tanzania:capital", Some("Dodoma")),
+        ("kenya:capital", None),
+        ("cross", Some("†")),
+    ];
+    for (key, value) in ops {
+        match value {
+            Some(value) => {
+                store.set(key, value);
+                model.insert(key.to_string(), value.to_string());
+            }
+            None => {
+                store.delete(key);
+                model.remove(key);
+            }
+        }
+        states.push(model.clone().into_iter().collect());
+    }
+    drop(store);
+    let log = logs(directory.path()).pop().expect("a log");
+    (directory, log, states)
+}
+
+/// A log cut at any byte is replayed up to its last whole record: a torn
+/// record at the end was never acknowledged, and is dropped.
+fn a_log_cut_at_any_byte_replays_a_prefix<S: Harness>() {
+    let (directory, log, states) = crashed_store::<S>();
+    let text = fs::read(&log).unwrap();
+    for cut in 0..=text.len() {
+        let copy = tempfile::tempdir().unwrap();
+        for entry in fs::read_dir(directory.path()).unwrap() {
+            let path = entry.unwrap().path();
+            fs::copy(&path, copy.path().join(path.file_name().unwrap())).unwrap();
+        }
+        fs::write(copy.path().join(log.file_name().unwrap()), &text[..cut]).unwrap();
+        let store = S::try_open(copy.path(), usize::MAX)
+            .unwrap_or_else(|error| panic!("cut at {cut}: {error}"));
+        let whole_records = text[..cut].iter().filter(|&&byte| byte == b'\n').count();
+        assert_eq!(
+            store.scan().unwrap(),
+            states[whole_records],
+            "cut at byte {cut}"
+        );
+    }
+}
+
+#[test]
+fn solution_07_a_log_cut_at_any_byte_replays_a_prefix() {
+    a_log_cut_at_any_byte_replays_a_prefix::<solution_07::Store>();
+}
+
+/// A damaged record before the end of the log is not a torn write: the
+/// store refuses to start, naming the log and the line.
+fn damage_before_the_log_tail_stops_the_store<S: Harness>() {
+    let (directory, log, _) = crashed_store::<S>();
+    let text = fs::read_to_string(&log).unwrap();
+    fs::write(&log, text.replacen("Nairobi", "Nairobj", 1)).unwrap();
+    let message = S::try_open(directory.path(), usize::MAX)
+        .err()
+        .expect("the store must refuse to start");
+    let expected = format!("{}:1: the checksum does not match", log.display());
+    assert_eq!(message, expected);
+}
+
+#[test]
+fn solution_07_damage_before_the_log_tail_stops_the_store() {
+    damage_before_the_log_tail_stops_the_store::<solution_07::Store>();
+}
+
+/// A missing or damaged bloom filter is rebuilt from its table.
+fn damaged_filters_are_rebuilt<S: Harness>() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = S::try_open(directory.path(), usize::MAX).unwrap();
+    for n in 0..100 {
+        store.set(&format!("key-{n:03}"), "value");
+    }
+    store.flush();
+    drop(store);
+    let filter_path = directory.path().join("000001.bloom");
+    let filter = fs::read_to_string(&filter_path).unwrap();
+    for damage in [
+        "",
+        "bits=64 hashes=7\n",
+        "bits=128 hashes=7 keys=100\nzzzz\n",
+    ] {
+        fs::write(&filter_path, damage).unwrap();
+        let store = S::try_open(directory.path(), usize::MAX).unwrap();
+        assert_eq!(
+            store.get("key-042").as_deref(),
+            Some("value"),
+            "with filter {damage:?}"
+        );
+        drop(store);
+        assert_eq!(
+            fs::read_to_string(&filter_path).unwrap(),
+            filter,
+            "rebuilt from {damage:?}"
+        );
+    }
+    fs::remove_file(&filter_path).unwrap();
+    let store = S::try_open(directory.path(), usize::MAX).unwrap();
+    assert_eq!(store.get("key-099").as_deref(), Some("value"));
+    assert_eq!(
+        fs::read_to_string(&filter_path).unwrap(),
+        filter,
+        "rebuilt when missing"
+    );
+}
+
+#[test]
+fn solution_07_damaged_filters_are_rebuilt() {
+    damaged_filters_are_rebuilt::<solution_07::Store>();
 }
