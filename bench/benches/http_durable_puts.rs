@@ -1,0 +1,149 @@
+//! Durable PUTs over HTTP on loopback (step 07): 1, 8 and 64 clients, each
+//! on one keep-alive connection, sending 100-byte values as fast as the
+//! server answers. Every 200 means the write's log record is on disk.
+//!
+//! The server runs in this process, on its own tokio runtime, exactly as
+//! `main.rs` serves it; the clients run on another runtime. Both share the
+//! machine's cores, as a client and a server on one machine do.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use benchmarks::{micros, percentile};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// One keep-alive connection that sends PUTs and reads their answers.
+struct Connection {
+    stream: BufReader<TcpStream>,
+}
+
+impl Connection {
+    async fn open(addr: SocketAddr) -> Connection {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        Connection {
+            stream: BufReader::new(stream),
+        }
+    }
+
+    /// Sends one PUT and returns the status code.
+    async fn put(&mut self, key: &str, value: &str) -> u16 {
+        let request = format!(
+            "PUT /kv/{key} HTTP/1.1\r\nhost: bench\r\ncontent-length: {}\r\n\r\n{value}",
+            value.len()
+        );
+        self.stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .unwrap();
+        let mut status_line = String::new();
+        self.stream.read_line(&mut status_line).await.unwrap();
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            self.stream.read_line(&mut line).await.unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await.unwrap();
+        status
+    }
+}
+
+/// Starts step 07's server on a free loopback port, on its own runtime.
+fn start_server(directory: &std::path::Path) -> (SocketAddr, tokio::runtime::Runtime) {
+    let store = Arc::new(solution_07::Store::open(directory, 4 * 1024 * 1024, 2, 4).unwrap());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(async { solution_07::http::listen(0) })
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(async move {
+        solution_07::http::serve(listener, store, std::future::pending()).await
+    });
+    (addr, runtime)
+}
+
+fn report(clients: usize, puts_per_client: usize) {
+    let directory = tempfile::tempdir().unwrap();
+    let (addr, _server) = start_server(directory.path());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let value = "v".repeat(100);
+    let started = Instant::now();
+    let mut latencies: Vec<Duration> = runtime.block_on(async {
+        let tasks: Vec<_> = (0..clients)
+            .map(|client| {
+                let value = value.clone();
+                tokio::spawn(async move {
+                    let mut connection = Connection::open(addr).await;
+                    let mut latencies = Vec::with_capacity(puts_per_client);
+                    for n in 0..puts_per_client {
+                        let began = Instant::now();
+                        assert_eq!(
+                            connection
+                                .put(&format!("client-{client}:key-{n}"), &value)
+                                .await,
+                            200
+                        );
+                        latencies.push(began.elapsed());
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        all
+    });
+    let elapsed = started.elapsed();
+    println!(
+        "  {clients:>2} clients: {:>8.0} durable PUTs/s  p50 {:>10}  p99 {:>10}",
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        micros(percentile(&mut latencies, 50.0)),
+        micros(percentile(&mut latencies, 99.0)),
+    );
+}
+
+fn puts(c: &mut Criterion) {
+    println!("durable PUTs over HTTP, keep-alive, 100-byte values (step 07):");
+    report(1, 2_000);
+    report(8, 2_500);
+    report(64, 500);
+    let directory = tempfile::tempdir().unwrap();
+    let (addr, _server) = start_server(directory.path());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut connection = runtime.block_on(Connection::open(addr));
+    let value = "v".repeat(100);
+    let mut n = 0;
+    c.bench_function("http_durable_put_one_client", |b| {
+        b.iter(|| {
+            n += 1;
+            runtime.block_on(connection.put(&format!("key-{n}"), &value))
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(3));
+    targets = puts
+}
+criterion_main!(benches);
