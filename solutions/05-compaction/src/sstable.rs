@@ -262,6 +262,23 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Writes `text` to `path` whole or not at all: to `path` + `.tmp` first,
+/// synced, then renamed over `path`. Sync the directory afterwards when the
+/// rename itself must survive a crash.
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let temporary = temporary_path(path);
+    let io_error = |action, source| Error::Io {
+        action,
+        path: temporary.clone(),
+        source,
+    };
+    let mut file = File::create(&temporary).map_err(|source| io_error("create", source))?;
+    file.write_all(text.as_bytes())
+        .map_err(|source| io_error("write", source))?;
+    file.sync_all().map_err(|source| io_error("sync", source))?;
+    fs::rename(&temporary, path).map_err(|source| io_error("rename", source))
+}
+
 /// The directory that holds the file at `path`.
 fn directory_of(path: &Path) -> &Path {
     match path.parent() {

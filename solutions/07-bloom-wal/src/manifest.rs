@@ -48,7 +48,7 @@
 //! Read alongside chapter 5 of the book, "Compaction".
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use crate::sstable;
@@ -110,19 +110,8 @@ pub fn read(directory: &Path) -> Result<Option<Vec<String>>> {
 /// names, oldest first), atomically: a crash leaves the old manifest or the
 /// new one, never a mix.
 pub fn write(directory: &Path, tables: &[String]) -> Result<()> {
-    let path = directory.join(FILE_NAME);
-    let temporary = sstable::temporary_path(&path);
     let text: String = tables.iter().map(|name| format!("{name}\n")).collect();
-    let io_error = |action, source| Error::Io {
-        action,
-        path: temporary.clone(),
-        source,
-    };
-    let mut file = fs::File::create(&temporary).map_err(|source| io_error("create", source))?;
-    file.write_all(text.as_bytes())
-        .map_err(|source| io_error("write", source))?;
-    file.sync_all().map_err(|source| io_error("sync", source))?;
-    fs::rename(&temporary, &path).map_err(|source| io_error("rename", source))?;
+    sstable::write_atomically(&directory.join(FILE_NAME), &text)?;
     sstable::sync_directory(directory)
 }
 // ANCHOR_END: write

@@ -63,7 +63,7 @@
 #![allow(unused_variables)] // remove when this file's exercises are done
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::sstable::{self, escape, unescape};
@@ -223,18 +223,7 @@ pub fn path_for(table: &Path) -> PathBuf {
 
 /// Writes `index` beside `table`, whole or not at all.
 pub fn write(table: &Path, index: &Index) -> Result<()> {
-    let path = path_for(table);
-    let temporary = sstable::temporary_path(&path);
-    let io_error = |action, source| Error::Io {
-        action,
-        path: temporary.clone(),
-        source,
-    };
-    let mut file = fs::File::create(&temporary).map_err(|source| io_error("create", source))?;
-    file.write_all(index.encode().as_bytes())
-        .map_err(|source| io_error("write", source))?;
-    file.sync_all().map_err(|source| io_error("sync", source))?;
-    fs::rename(&temporary, &path).map_err(|source| io_error("rename", source))
+    sstable::write_atomically(&path_for(table), &index.encode())
 }
 
 /// Loads the index of the table at `table`, of `table_bytes` bytes. `Ok(None)`

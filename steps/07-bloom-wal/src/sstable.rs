@@ -273,7 +273,7 @@ impl TableWriter {
         index.finish(offset);
         index::write(&path, &index)?;
         let filter = BloomFilter::from_hashes(&key_hashes);
-        write_beside(&path, "bloom", &filter.encode())?;
+        write_atomically(&path.with_extension("bloom"), &filter.encode())?;
         sync_directory(directory_of(&path))?;
         Ok(SsTable::with_index(&path, index, filter))
     }
@@ -293,6 +293,23 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".tmp");
     PathBuf::from(name)
+}
+
+/// Writes `text` to `path` whole or not at all: to `path` + `.tmp` first,
+/// synced, then renamed over `path`. Sync the directory afterwards when the
+/// rename itself must survive a crash.
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let temporary = temporary_path(path);
+    let io_error = |action, source| Error::Io {
+        action,
+        path: temporary.clone(),
+        source,
+    };
+    let mut file = File::create(&temporary).map_err(|source| io_error("create", source))?;
+    file.write_all(text.as_bytes())
+        .map_err(|source| io_error("write", source))?;
+    file.sync_all().map_err(|source| io_error("sync", source))?;
+    fs::rename(&temporary, path).map_err(|source| io_error("rename", source))
 }
 
 /// The directory that holds the file at `path`.
@@ -347,7 +364,7 @@ impl SsTable {
         }
         let (index, filter) = rebuild_index_and_filter(path)?;
         index::write(path, &index)?;
-        write_beside(path, "bloom", &filter.encode())?;
+        write_atomically(&path.with_extension("bloom"), &filter.encode())?;
         Ok(SsTable::with_index(path, index, filter))
     }
 
@@ -616,23 +633,6 @@ fn load_filter(path: &Path) -> Result<Option<BloomFilter>> {
             Ok(None)
         }
     }
-}
-
-/// Writes `text` beside the table at `path`, with the extension `extension`,
-/// whole or not at all.
-fn write_beside(path: &Path, extension: &str, text: &str) -> Result<()> {
-    let target = path.with_extension(extension);
-    let temporary = temporary_path(&target);
-    let io_error = |action, source| Error::Io {
-        action,
-        path: temporary.clone(),
-        source,
-    };
-    let mut file = File::create(&temporary).map_err(|source| io_error("create", source))?;
-    file.write_all(text.as_bytes())
-        .map_err(|source| io_error("write", source))?;
-    file.sync_all().map_err(|source| io_error("sync", source))?;
-    fs::rename(&temporary, &target).map_err(|source| io_error("rename", source))
 }
 // ANCHOR_END: rebuild_index
 
