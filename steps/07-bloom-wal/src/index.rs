@@ -60,12 +60,10 @@
 //!
 //! Read alongside chapter 6 of the book, "A sparse index".
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::Result;
 use crate::sstable::{self, escape, unescape};
-use crate::{Error, Result};
 
 /// The size at which the writer starts a new block. 4 KiB is a page of
 /// memory and a common disk block: reading it costs about as much as
@@ -242,44 +240,7 @@ pub fn write(table: &Path, index: &Index) -> Result<()> {
 /// Loads the index of the table at `table`, of `table_bytes` bytes. `Ok(None)`
 /// when it is missing or damaged (the reason is logged): the caller rebuilds it.
 pub fn load(table: &Path, table_bytes: u64) -> Result<Option<Index>> {
-    let path = path_for(table);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            tracing::warn!(
-                "{} is missing: rebuilding it from {}",
-                path.display(),
-                table.display()
-            );
-            return Ok(None);
-        }
-        Err(error) if error.kind() == io::ErrorKind::InvalidData => {
-            tracing::warn!(
-                "{} is not UTF-8: rebuilding it from {}",
-                path.display(),
-                table.display()
-            );
-            return Ok(None);
-        }
-        Err(source) => {
-            return Err(Error::Io {
-                action: "read",
-                path,
-                source,
-            });
-        }
-    };
-    match Index::parse(&text, table_bytes) {
-        Ok(index) => Ok(Some(index)),
-        Err((line, reason)) => {
-            tracing::warn!(
-                "{}:{line}: {reason}: rebuilding it from {}",
-                path.display(),
-                table.display()
-            );
-            Ok(None)
-        }
-    }
+    sstable::load_beside(table, "idx", |text| Index::parse(text, table_bytes))
 }
 
 #[cfg(test)]

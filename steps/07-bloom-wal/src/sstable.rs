@@ -358,7 +358,7 @@ impl SsTable {
         };
         let table_bytes = fs::metadata(path).map_err(io_error)?.len();
         let index = index::load(path, table_bytes)?;
-        let filter = load_filter(path)?;
+        let filter = load_beside(path, "bloom", BloomFilter::parse)?;
         if let (Some(index), Some(filter)) = (index, filter) {
             return Ok(SsTable::with_index(path, index, filter));
         }
@@ -600,11 +600,17 @@ fn rebuild_index_and_filter(path: &Path) -> Result<(Index, BloomFilter)> {
     Ok((index, BloomFilter::from_hashes(&key_hashes)))
 }
 
-/// Loads the bloom filter beside the table at `path`; `None` (logged) when
-/// it is missing or damaged, and must be rebuilt.
-fn load_filter(path: &Path) -> Result<Option<BloomFilter>> {
-    let filter_path = path.with_extension("bloom");
-    let text = match fs::read_to_string(&filter_path) {
+/// Reads the file with `extension` beside the table at `path` and parses it.
+/// `None`, with a log line, when it is missing, not text, or breaks its
+/// format (the error of `parse` is a line number and a reason): the caller
+/// then rebuilds it from the table.
+pub fn load_beside<T>(
+    path: &Path,
+    extension: &str,
+    parse: impl FnOnce(&str) -> std::result::Result<T, (usize, String)>,
+) -> Result<Option<T>> {
+    let beside = path.with_extension(extension);
+    let text = match fs::read_to_string(&beside) {
         Ok(text) => text,
         Err(error)
             if matches!(
@@ -613,23 +619,28 @@ fn load_filter(path: &Path) -> Result<Option<BloomFilter>> {
             ) =>
         {
             tracing::warn!(
-                "{} is missing or not text: rebuilding it",
-                filter_path.display()
+                "{} is missing or not text: rebuilding it from {}",
+                beside.display(),
+                path.display()
             );
             return Ok(None);
         }
         Err(source) => {
             return Err(Error::Io {
                 action: "read",
-                path: filter_path,
+                path: beside,
                 source,
             });
         }
     };
-    match BloomFilter::parse(&text) {
-        Ok(filter) => Ok(Some(filter)),
+    match parse(&text) {
+        Ok(parsed) => Ok(Some(parsed)),
         Err((line, reason)) => {
-            tracing::warn!("{}:{line}: {reason}: rebuilding it", filter_path.display());
+            tracing::warn!(
+                "{}:{line}: {reason}: rebuilding it from {}",
+                beside.display(),
+                path.display()
+            );
             Ok(None)
         }
     }
