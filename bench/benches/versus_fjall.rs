@@ -1,0 +1,186 @@
+//! Step 07 against fjall, a production LSM engine in Rust, at the engine
+//! level (no HTTP), on the same machine in the same run. The vocabulary is
+//! LevelDB's `db_bench`: 16-byte keys, 100-byte values;
+//! - `fillrandom`: one thread writes every key once, in random order;
+//! - `readrandom` / `readmissing`: random reads of present / absent keys,
+//!   after everything is flushed;
+//! - `readseq`: every key, in order (ours: `scan`);
+//! - durable writes: each write acknowledged only once on disk, from 1, 8
+//!   and 64 threads (fjall: `insert`, then `persist(SyncData)`).
+//!
+//! Ours is durable on every write; fjall's `fillrandom` is not (it persists
+//! in the background), so that row compares a durable store with a
+//! buffered one, and says so. Prints one table and the ratios.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fjall::{Database, KeyspaceCreateOptions, PersistMode};
+use solution_07::Storage as _;
+
+const KEYS: usize = 100_000;
+const READS: usize = 100_000;
+
+/// The `n`th key of a random order: 16 bytes.
+fn key(n: usize) -> String {
+    format!(
+        "{:016}",
+        (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % 10_000_000_000_000_000
+    )
+}
+
+fn value() -> String {
+    "v".repeat(100)
+}
+
+fn per_second(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64()
+}
+
+/// Runs `work(thread, index)` `count` times spread over `threads` threads.
+fn timed(
+    threads: usize,
+    count: usize,
+    work: impl Fn(usize, usize) + Send + Sync + 'static,
+) -> Duration {
+    let work = Arc::new(work);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|thread| {
+            let work = Arc::clone(&work);
+            std::thread::spawn(move || {
+                for index in (thread..count).step_by(threads) {
+                    work(thread, index);
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    started.elapsed()
+}
+
+fn row(name: &str, ours: f64, theirs: f64) {
+    println!(
+        "{name:<28} {ours:>12.0} {theirs:>12.0} {:>8.2}",
+        ours / theirs
+    );
+}
+
+fn main() {
+    if std::env::args()
+        .skip(1)
+        .any(|arg| !arg.starts_with("--") && !"versus_fjall".contains(arg.as_str()))
+    {
+        return;
+    }
+    let value = value();
+    let ours_directory = tempfile::tempdir().unwrap();
+    let ours =
+        Arc::new(solution_07::Store::open(ours_directory.path(), 4 * 1024 * 1024, 2, 4).unwrap());
+    let fjall_directory = tempfile::tempdir().unwrap();
+    let database = Database::builder(fjall_directory.path()).open().unwrap();
+    let theirs = database
+        .keyspace("default", KeyspaceCreateOptions::default)
+        .unwrap();
+
+    println!("operations per second, {KEYS} keys (16-byte keys, 100-byte values):");
+    println!(
+        "{:<28} {:>12} {:>12} {:>8}",
+        "", "step 07", "fjall", "ratio"
+    );
+
+    let fill_ours = {
+        let (store, value) = (Arc::clone(&ours), value.clone());
+        timed(1, KEYS, move |_, n| store.set(&key(n), &value).unwrap())
+    };
+    let fill_theirs = {
+        let (keyspace, value) = (theirs.clone(), value.clone());
+        timed(1, KEYS, move |_, n| {
+            keyspace.insert(key(n), value.as_bytes()).unwrap()
+        })
+    };
+    row(
+        "fillrandom (ours durable)",
+        per_second(KEYS, fill_ours),
+        per_second(KEYS, fill_theirs),
+    );
+
+    ours.flush().unwrap();
+    database.persist(PersistMode::SyncAll).unwrap();
+
+    let read_ours = {
+        let store = Arc::clone(&ours);
+        timed(1, READS, move |_, n| {
+            assert!(store.get(&key((n * 7919) % KEYS)).unwrap().is_some())
+        })
+    };
+    let read_theirs = {
+        let keyspace = theirs.clone();
+        timed(1, READS, move |_, n| {
+            assert!(keyspace.get(key((n * 7919) % KEYS)).unwrap().is_some())
+        })
+    };
+    row(
+        "readrandom",
+        per_second(READS, read_ours),
+        per_second(READS, read_theirs),
+    );
+
+    let missing_ours = {
+        let store = Arc::clone(&ours);
+        timed(1, READS, move |_, n| {
+            assert!(store.get(&format!("{}x", key(n))).unwrap().is_none())
+        })
+    };
+    let missing_theirs = {
+        let keyspace = theirs.clone();
+        timed(1, READS, move |_, n| {
+            assert!(keyspace.get(format!("{}x", key(n))).unwrap().is_none())
+        })
+    };
+    row(
+        "readmissing",
+        per_second(READS, missing_ours),
+        per_second(READS, missing_theirs),
+    );
+
+    let started = Instant::now();
+    assert_eq!(ours.scan().unwrap().len(), KEYS);
+    let seq_ours = started.elapsed();
+    let started = Instant::now();
+    assert_eq!(theirs.iter().count(), KEYS);
+    let seq_theirs = started.elapsed();
+    row(
+        "readseq",
+        per_second(KEYS, seq_ours),
+        per_second(KEYS, seq_theirs),
+    );
+
+    for threads in [1, 8, 64] {
+        let count = if threads == 1 { 2_000 } else { 20_000 };
+        let durable_ours = {
+            let (store, value) = (Arc::clone(&ours), value.clone());
+            timed(threads, count, move |thread, n| {
+                store
+                    .set(&format!("durable-{thread:02}-{n:08}"), &value)
+                    .unwrap()
+            })
+        };
+        let durable_theirs = {
+            let (database, keyspace, value) = (database.clone(), theirs.clone(), value.clone());
+            timed(threads, count, move |thread, n| {
+                keyspace
+                    .insert(format!("durable-{thread:02}-{n:08}"), value.as_bytes())
+                    .unwrap();
+                database.persist(PersistMode::SyncData).unwrap();
+            })
+        };
+        row(
+            &format!("durable writes, {threads} threads"),
+            per_second(count, durable_ours),
+            per_second(count, durable_theirs),
+        );
+    }
+}
