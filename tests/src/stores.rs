@@ -105,181 +105,72 @@ impl Harness for solution_02::Store {
     }
 }
 
-impl Harness for solution_03::Store {
-    const NAME: &'static str = "solution-03";
-    const HAS_DISK: bool = true;
+/// The `Harness` of a step with a disk (03 on): every such step has the same
+/// operations, and only how its store is opened differs. (A macro, because
+/// each step's `Store` and `Storage` are types of a different crate.)
+macro_rules! disk_harness {
+    ($krate:ident, $name:literal, |$directory:ident, $memtable_bytes:ident| $open:expr) => {
+        impl Harness for $krate::Store {
+            const NAME: &'static str = $name;
+            const HAS_DISK: bool = true;
 
-    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
-        solution_03::Store::open(directory, memtable_bytes).map_err(|error| error.to_string())
-    }
-    fn set(&self, key: &str, value: &str) {
-        solution_03::Storage::set(self, key, value).unwrap()
-    }
-    fn get(&self, key: &str) -> Option<String> {
-        solution_03::Storage::get(self, key).unwrap()
-    }
-    fn delete(&self, key: &str) {
-        solution_03::Storage::delete(self, key).unwrap()
-    }
-    fn clear(&self) {
-        solution_03::Storage::clear(self).unwrap()
-    }
-    fn scan(&self) -> Option<Vec<(String, String)>> {
-        Some(self.scan().unwrap())
-    }
-    fn flush(&self) {
-        self.flush().unwrap()
-    }
-    fn reopen(self, directory: &Path) -> Self {
-        self.flush().unwrap();
-        drop(self);
-        <Self as Harness>::open(directory)
-    }
+            fn try_open($directory: &Path, $memtable_bytes: usize) -> Result<Self, String> {
+                $open.map_err(|error| error.to_string())
+            }
+            fn set(&self, key: &str, value: &str) {
+                $krate::Storage::set(self, key, value).unwrap()
+            }
+            fn get(&self, key: &str) -> Option<String> {
+                $krate::Storage::get(self, key).unwrap()
+            }
+            fn delete(&self, key: &str) {
+                $krate::Storage::delete(self, key).unwrap()
+            }
+            fn clear(&self) {
+                $krate::Storage::clear(self).unwrap()
+            }
+            fn scan(&self) -> Option<Vec<(String, String)>> {
+                Some($krate::Store::scan(self).unwrap())
+            }
+            fn flush(&self) {
+                $krate::Store::flush(self).unwrap()
+            }
+            fn reopen(self, directory: &Path) -> Self {
+                $krate::Store::flush(&self).unwrap();
+                drop(self);
+                <Self as Harness>::open(directory)
+            }
+        }
+    };
 }
 
-impl Harness for solution_04::Store {
-    const NAME: &'static str = "solution-04";
-    const HAS_DISK: bool = true;
-
-    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
-        solution_04::Store::open(directory, memtable_bytes, FROZEN_MEMTABLES)
-            .map_err(|error| error.to_string())
-    }
-    fn set(&self, key: &str, value: &str) {
-        solution_04::Storage::set(self, key, value).unwrap()
-    }
-    fn get(&self, key: &str) -> Option<String> {
-        solution_04::Storage::get(self, key).unwrap()
-    }
-    fn delete(&self, key: &str) {
-        solution_04::Storage::delete(self, key).unwrap()
-    }
-    fn clear(&self) {
-        solution_04::Storage::clear(self).unwrap()
-    }
-    fn scan(&self) -> Option<Vec<(String, String)>> {
-        Some(self.scan().unwrap())
-    }
-    fn flush(&self) {
-        self.flush().unwrap()
-    }
-    fn reopen(self, directory: &Path) -> Self {
-        self.flush().unwrap();
-        drop(self);
-        <Self as Harness>::open(directory)
-    }
-}
-
-impl Harness for solution_05::Store {
-    const NAME: &'static str = "solution-05";
-    const HAS_DISK: bool = true;
-
-    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
-        solution_05::Store::open(
-            directory,
-            memtable_bytes,
-            FROZEN_MEMTABLES,
-            COMPACTION_THRESHOLD,
-        )
-        .map_err(|error| error.to_string())
-    }
-    fn set(&self, key: &str, value: &str) {
-        solution_05::Storage::set(self, key, value).unwrap()
-    }
-    fn get(&self, key: &str) -> Option<String> {
-        solution_05::Storage::get(self, key).unwrap()
-    }
-    fn delete(&self, key: &str) {
-        solution_05::Storage::delete(self, key).unwrap()
-    }
-    fn clear(&self) {
-        solution_05::Storage::clear(self).unwrap()
-    }
-    fn scan(&self) -> Option<Vec<(String, String)>> {
-        Some(self.scan().unwrap())
-    }
-    fn flush(&self) {
-        self.flush().unwrap()
-    }
-    fn reopen(self, directory: &Path) -> Self {
-        self.flush().unwrap();
-        drop(self);
-        <Self as Harness>::open(directory)
-    }
-}
-
-impl Harness for solution_06::Store {
-    const NAME: &'static str = "solution-06";
-    const HAS_DISK: bool = true;
-
-    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
-        solution_06::Store::open(
-            directory,
-            memtable_bytes,
-            FROZEN_MEMTABLES,
-            COMPACTION_THRESHOLD,
-        )
-        .map_err(|error| error.to_string())
-    }
-    fn set(&self, key: &str, value: &str) {
-        solution_06::Storage::set(self, key, value).unwrap()
-    }
-    fn get(&self, key: &str) -> Option<String> {
-        solution_06::Storage::get(self, key).unwrap()
-    }
-    fn delete(&self, key: &str) {
-        solution_06::Storage::delete(self, key).unwrap()
-    }
-    fn clear(&self) {
-        solution_06::Storage::clear(self).unwrap()
-    }
-    fn scan(&self) -> Option<Vec<(String, String)>> {
-        Some(self.scan().unwrap())
-    }
-    fn flush(&self) {
-        self.flush().unwrap()
-    }
-    fn reopen(self, directory: &Path) -> Self {
-        self.flush().unwrap();
-        drop(self);
-        <Self as Harness>::open(directory)
-    }
-}
-
-impl Harness for solution_07::Store {
-    const NAME: &'static str = "solution-07";
-    const HAS_DISK: bool = true;
-
-    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
-        solution_07::Store::open(
-            directory,
-            memtable_bytes,
-            FROZEN_MEMTABLES,
-            COMPACTION_THRESHOLD,
-        )
-        .map_err(|error| error.to_string())
-    }
-    fn set(&self, key: &str, value: &str) {
-        solution_07::Storage::set(self, key, value).unwrap()
-    }
-    fn get(&self, key: &str) -> Option<String> {
-        solution_07::Storage::get(self, key).unwrap()
-    }
-    fn delete(&self, key: &str) {
-        solution_07::Storage::delete(self, key).unwrap()
-    }
-    fn clear(&self) {
-        solution_07::Storage::clear(self).unwrap()
-    }
-    fn scan(&self) -> Option<Vec<(String, String)>> {
-        Some(self.scan().unwrap())
-    }
-    fn flush(&self) {
-        self.flush().unwrap()
-    }
-    fn reopen(self, directory: &Path) -> Self {
-        self.flush().unwrap();
-        drop(self);
-        <Self as Harness>::open(directory)
-    }
-}
+disk_harness!(solution_03, "solution-03", |directory, memtable_bytes| {
+    solution_03::Store::open(directory, memtable_bytes)
+});
+disk_harness!(solution_04, "solution-04", |directory, memtable_bytes| {
+    solution_04::Store::open(directory, memtable_bytes, FROZEN_MEMTABLES)
+});
+disk_harness!(solution_05, "solution-05", |directory, memtable_bytes| {
+    solution_05::Store::open(
+        directory,
+        memtable_bytes,
+        FROZEN_MEMTABLES,
+        COMPACTION_THRESHOLD,
+    )
+});
+disk_harness!(solution_06, "solution-06", |directory, memtable_bytes| {
+    solution_06::Store::open(
+        directory,
+        memtable_bytes,
+        FROZEN_MEMTABLES,
+        COMPACTION_THRESHOLD,
+    )
+});
+disk_harness!(solution_07, "solution-07", |directory, memtable_bytes| {
+    solution_07::Store::open(
+        directory,
+        memtable_bytes,
+        FROZEN_MEMTABLES,
+        COMPACTION_THRESHOLD,
+    )
+});
