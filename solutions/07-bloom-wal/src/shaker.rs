@@ -220,16 +220,17 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     state.next_table_number += 1;
     let flushed = state.frozen.pop_front();
     debug_assert!(flushed.is_some_and(|flushed| Arc::ptr_eq(&flushed, &oldest)));
-    let log = state.frozen_logs.pop_front();
+    let log = state
+        .frozen_logs
+        .pop_front()
+        .expect("every frozen memtable has a log");
     drop(state);
     // The memtable's data is in a table the manifest lists: its log can go.
-    if let Some(log) = log {
-        std::fs::remove_file(&log).map_err(|source| crate::Error::Io {
-            action: "remove",
-            path: log,
-            source,
-        })?;
-    }
+    std::fs::remove_file(&log).map_err(|source| crate::Error::Io {
+        action: "remove",
+        path: log,
+        source,
+    })?;
     shared.mailbox.tick();
     tracing::info!(
         "flushed {} entries to {}",
