@@ -66,23 +66,36 @@ impl Connection {
     }
 }
 
-/// Starts step 07's server on a free loopback port, on its own runtime.
-fn start_server(directory: &std::path::Path) -> (SocketAddr, tokio::runtime::Runtime) {
+/// A server of step 07 on a free loopback port, on its own runtime.
+struct Server {
+    addr: SocketAddr,
+    store: Arc<solution_07::Store>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// Starts step 07's server, serving a store in `directory`.
+fn start_server(directory: &std::path::Path) -> Server {
     let store = Arc::new(solution_07::Store::open(directory, 4 * 1024 * 1024, 2, 4).unwrap());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime
         .block_on(async { solution_07::http::listen(0) })
         .unwrap();
     let addr = listener.local_addr().unwrap();
+    let served = Arc::clone(&store);
     runtime.spawn(async move {
-        solution_07::http::serve(listener, store, std::future::pending()).await
+        solution_07::http::serve(listener, served, std::future::pending()).await
     });
-    (addr, runtime)
+    Server {
+        addr,
+        store,
+        _runtime: runtime,
+    }
 }
 
 fn report(clients: usize, puts_per_client: usize) {
     let directory = tempfile::tempdir().unwrap();
-    let (addr, _server) = start_server(directory.path());
+    let server = start_server(directory.path());
+    let addr = server.addr;
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let value = "v".repeat(100);
     let started = Instant::now();
@@ -115,10 +128,11 @@ fn report(clients: usize, puts_per_client: usize) {
     });
     let elapsed = started.elapsed();
     println!(
-        "  {clients:>2} clients: {:>8.0} durable PUTs/s  p50 {:>10}  p99 {:>10}",
+        "  {clients:>2} clients: {:>8.0} durable PUTs/s  p50 {:>10}  p99 {:>10}  {:>5.1} PUTs per sync",
         latencies.len() as f64 / elapsed.as_secs_f64(),
         micros(percentile(&mut latencies, 50.0)),
         micros(percentile(&mut latencies, 99.0)),
+        latencies.len() as f64 / server.store.log_syncs() as f64,
     );
 }
 
@@ -128,9 +142,9 @@ fn puts(c: &mut Criterion) {
     report(8, 2_500);
     report(64, 500);
     let directory = tempfile::tempdir().unwrap();
-    let (addr, _server) = start_server(directory.path());
+    let server = start_server(directory.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut connection = runtime.block_on(Connection::open(addr));
+    let mut connection = runtime.block_on(Connection::open(server.addr));
     let value = "v".repeat(100);
     let mut n = 0;
     c.bench_function("http_durable_put_one_client", |b| {

@@ -4,14 +4,15 @@
 //! here" for most keys a table does not hold, so a read of a missing key
 //! skips almost every table without reading it. And a write-ahead log makes
 //! every write durable before it is acknowledged: each PUT, DELETE and clear
-//! is appended to a log and synced, writers that arrive together share one
-//! sync (group commit), and at start the logs are replayed, so not even
-//! `kill -9` loses an acknowledged write.
+//! is appended to a log, one thread syncs the log for all the writers that
+//! arrived meanwhile (group commit), and at start the logs are replayed, so
+//! not even `kill -9` loses an acknowledged write.
 //!
 //! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
 //!   memtables with their logs, the tables and the manifest.
 //! - `bloom.rs` is the bloom filter: sizing, hashing, its file format.
-//! - `wal.rs` is the write-ahead log: records, replay, and group commit.
+//! - `wal.rs` is the write-ahead log: records, replay, and the log syncer's
+//!   group commit.
 //! - [`sstable`] writes and reads one table file, with its index and filter.
 //! - `index.rs`, `compaction.rs`, `manifest.rs`, `shaker.rs` and
 //!   `memtable.rs` are as in step 06, but for removing filter and log files.
@@ -42,4 +43,4 @@ mod wal;
 
 pub use error::{Error, Result};
 pub use memtable::Entry;
-pub use store::{Storage, Store};
+pub use store::{Storage, Store, Ticket};

@@ -1,23 +1,30 @@
-//! The storage layer: memtables, SSTables, and the manifest that lists them.
+//! The storage layer: memtables with their logs, SSTables, and the manifest.
 //!
-//! The idea: as in chapter 4, writes go to the active [`Memtable`], full
-//! memtables are frozen, and the tree shaker (`shaker.rs`) writes them to
-//! SSTables in the background. New in this step: when there are enough
-//! tables, the shaker also merges some of them into one (`compaction.rs`),
-//! and the list of live tables is kept in a manifest (`manifest.rs`), so that
-//! swapping a merged table in for its inputs is one atomic step on disk too.
+//! The idea: as in chapters 4 to 6, writes go to the active [`Memtable`],
+//! full memtables are frozen, and the tree shaker (`shaker.rs`) writes them
+//! to SSTables in the background and merges tables when there are enough;
+//! the manifest (`manifest.rs`) lists the live tables. New in this step:
+//! every write is also appended to the active memtable's write-ahead log
+//! (`wal.rs`), and acknowledged only once the log syncer has synced it. At
+//! open, the logs that are left are replayed into a table.
 //!
 //! A read asks, newest first: the active memtable, the frozen memtables from
 //! the back of the queue to the front, then the tables from newest to oldest
 //! (the manifest's order). The first that knows the key answers.
 //!
+//! Writes come in two forms: [`Storage::set`] and [`Storage::delete`] block
+//! the calling thread until the write is durable, and
+//! [`Store::try_set_logged`] / [`Store::try_delete_logged`] return a
+//! [`Ticket`] at once, for an async server to await with [`Store::durable`].
+//!
 //! Shortcuts, and what they cost:
 //! - at most `max_frozen` memtables wait in the queue; past that, writers
 //!   wait for the shaker, which may be busy merging;
-//! - a failed flush or merge stops the shaker for good, and writes are
-//!   refused until a restart;
-//! - what is in memory when the process dies without a graceful stop is
-//!   lost (chapter 7 adds a write-ahead log).
+//! - a failed flush or merge stops the shaker for good, and a failed log
+//!   sync stops the log: writes are refused until a restart;
+//! - a write is visible to reads as soon as it is in the memtable, a sync
+//!   before it is acknowledged: a read may see a write that a crash then
+//!   loses, but never one that was acknowledged and lost.
 //!
 //! Invariants:
 //! - a `get` sees the latest `set`, `delete` or `clear` that has returned;
@@ -27,17 +34,20 @@
 //! - a table joins `tables` (and a merged table replaces its inputs) only
 //!   after a manifest that names it is on disk, and in one write-locked
 //!   step, so no read ever sees the data in neither place;
-//! - the queue holds at most `max_frozen` memtables;
+//! - the queue holds at most `max_frozen` memtables, each with its log;
 //! - after [`Store::flush`] returns, everything written before it is in a
-//!   table on disk, and reopening the directory reads the same data.
+//!   table on disk;
+//! - every acknowledged write is in a log on disk or in a table the
+//!   manifest lists, so reopening the directory, even after `kill -9`,
+//!   reads it again.
 //!
-//! Read alongside chapter 5 of the book, "Compaction".
+//! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
-use std::thread::JoinHandle;
+use std::thread::{self, JoinHandle};
 
 use crate::manifest;
 use crate::memtable::{Entry, Memtable};
@@ -76,6 +86,8 @@ pub struct Store {
     pub(crate) shared: Arc<Shared>,
     /// The tree shaker, joined when the store is dropped.
     shaker: Option<JoinHandle<()>>,
+    /// The log syncer (see `wal.rs`), joined when the store is dropped.
+    syncer: Option<JoinHandle<()>>,
 }
 
 /// What the store and its tree shaker share.
@@ -235,6 +247,16 @@ impl Store {
             mailbox: Mailbox::new(),
             wal,
         });
+        let syncer = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("log-syncer".into())
+                .spawn(move || shared.wal.run_syncer())
+                .map_err(|source| Error::Start {
+                    what: "log-syncer thread",
+                    source,
+                })?
+        };
         let shaker = shaker::spawn(Arc::clone(&shared)).map_err(|source| Error::Start {
             what: "tree-shaker thread",
             source,
@@ -242,6 +264,7 @@ impl Store {
         Ok(Store {
             shared,
             shaker: Some(shaker),
+            syncer: Some(syncer),
         })
     }
     // ANCHOR_END: open
@@ -318,34 +341,83 @@ impl Store {
     // ANCHOR_END: scan
 
     // ANCHOR: write
-    /// Logs `op`, applies it to the active memtable with `apply`, freezes
-    /// the memtable if the write filled it, and returns once the log record
-    /// is on disk. Waits first while the memtable is full and the queue has
-    /// no room: that is the bound on memory.
-    fn write(&self, op: Op, apply: impl FnOnce(&mut Memtable)) -> Result<()> {
+    /// Logs `op` and applies it to the memtable in `state` with `apply`, and
+    /// freezes the memtable if the write filled it. Returns the ticket of
+    /// the log record, which is not on disk yet: the write may be
+    /// acknowledged only once [`Wal::wait_durable`] or [`Wal::durable`]
+    /// says it is. The caller took the lock once the memtable had room.
+    fn write(
+        &self,
+        mut state: RwLockWriteGuard<'_, State>,
+        op: Op,
+        apply: impl FnOnce(&mut Memtable),
+    ) -> Result<Ticket> {
         let shared = &self.shared;
-        let ticket = {
-            let mut state = shared.lock_when(|state| {
-                !shared.is_full(state) || state.frozen.len() < shared.max_frozen
-            })?;
-            // Under the lock, so that the log's order is the memtable's.
-            let ticket = shared.wal.append(&op);
-            apply(&mut state.memtable);
-            if shared.is_full(&state) && state.frozen.len() < shared.max_frozen {
-                shared.freeze(&mut state)?;
-            }
-            ticket
-        };
-        // Without the lock: writers that wait here share one sync.
-        shared.wal.wait_durable(ticket)
+        // Under the lock, so that the log's order is the memtable's.
+        let ticket = shared.wal.append(&op);
+        apply(&mut state.memtable);
+        if shared.is_full(&state) && state.frozen.len() < shared.max_frozen {
+            shared.freeze(&mut state)?;
+        }
+        Ok(Ticket(ticket))
     }
     // ANCHOR_END: write
+
+    // ANCHOR: async_writes
+    /// Sets `key` to `value` in memory and in the log's buffer, without
+    /// waiting for the disk: acknowledge it only once [`Store::durable`]
+    /// returns. Returns `None`, having done nothing, when the write would
+    /// have to wait for room (the memtable is full and the queue too).
+    /// Never waits for the shaker, so an async task may call it.
+    pub fn try_set_logged(&self, key: &str, value: &str) -> Result<Option<Ticket>> {
+        let Some(state) = self.shared.lock_if(|state| self.shared.has_room(state))? else {
+            return Ok(None);
+        };
+        let op = Op::Put(key.to_string(), value.to_string());
+        self.write(state, op, |memtable| memtable.put(key, value))
+            .map(Some)
+    }
+
+    /// Removes `key` as [`Store::try_set_logged`] sets one.
+    pub fn try_delete_logged(&self, key: &str) -> Result<Option<Ticket>> {
+        let Some(state) = self.shared.lock_if(|state| self.shared.has_room(state))? else {
+            return Ok(None);
+        };
+        let op = Op::Delete(key.to_string());
+        self.write(state, op, |memtable| memtable.delete(key))
+            .map(Some)
+    }
+
+    /// How many syncs the write-ahead log has made since the store opened:
+    /// with many concurrent writers, far fewer than writes (group commit).
+    pub fn log_syncs(&self) -> u64 {
+        self.shared.wal.syncs()
+    }
+
+    /// Returns once the write with `ticket` is on disk, without blocking a
+    /// thread meanwhile: the server's tasks wait here by the hundred.
+    pub async fn durable(&self, ticket: Ticket) -> Result<()> {
+        self.shared.wal.durable(ticket.0).await
+    }
+    // ANCHOR_END: async_writes
 }
+
+/// A write that is in the memtable and whose log record waits for a sync:
+/// the record's number in the log.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(u64);
 
 impl Shared {
     /// Whether the active memtable has reached its size limit.
     fn is_full(&self, state: &State) -> bool {
         state.memtable.approximate_bytes() >= self.memtable_bytes
+    }
+
+    /// Whether a write can go ahead: the memtable has room, or a full one
+    /// can be frozen. Otherwise the write waits for the shaker: that is the
+    /// bound on memory.
+    fn has_room(&self, state: &State) -> bool {
+        !self.is_full(state) || state.frozen.len() < self.max_frozen
     }
 
     // ANCHOR: freeze
@@ -382,18 +454,26 @@ impl Shared {
             // Read the clock before looking: a change after this point
             // ticks it, so the wait below cannot miss that change.
             let seen = self.mailbox.now();
-            let state = self.state.write().expect(POISONED);
-            if let Some(reason) = self.mailbox.failure() {
-                return Err(Error::FlushFailed { reason });
-            }
-            if ready(&state) {
+            if let Some(state) = self.lock_if(&ready)? {
                 return Ok(state);
             }
-            drop(state);
             self.mailbox.wait_after(seen);
         }
     }
     // ANCHOR_END: lock_when
+
+    /// Takes the write lock if `ready(state)` holds, without waiting for
+    /// the tree shaker. Fails if the shaker has failed.
+    pub(crate) fn lock_if(
+        &self,
+        ready: impl Fn(&State) -> bool,
+    ) -> Result<Option<RwLockWriteGuard<'_, State>>> {
+        let state = self.state.write().expect(POISONED);
+        if let Some(reason) = self.mailbox.failure() {
+            return Err(Error::FlushFailed { reason });
+        }
+        Ok(ready(&state).then_some(state))
+    }
 
     /// The file names of the tables, oldest first, as the manifest lists them.
     pub(crate) fn table_names(&self) -> Vec<String> {
@@ -413,11 +493,15 @@ impl Shared {
 }
 
 impl Storage for Store {
+    // ANCHOR: set
     fn set(&self, key: &str, value: &str) -> Result<()> {
-        self.write(Op::Put(key.to_string(), value.to_string()), |memtable| {
-            memtable.put(key, value)
-        })
+        let state = self.shared.lock_when(|state| self.shared.has_room(state))?;
+        let op = Op::Put(key.to_string(), value.to_string());
+        let ticket = self.write(state, op, |memtable| memtable.put(key, value))?;
+        // Without the lock: the writers that wait here share one sync.
+        self.shared.wal.wait_durable(ticket.0)
     }
+    // ANCHOR_END: set
 
     // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
@@ -443,7 +527,10 @@ impl Storage for Store {
     // ANCHOR_END: get
 
     fn delete(&self, key: &str) -> Result<()> {
-        self.write(Op::Delete(key.to_string()), |memtable| memtable.delete(key))
+        let state = self.shared.lock_when(|state| self.shared.has_room(state))?;
+        let op = Op::Delete(key.to_string());
+        let ticket = self.write(state, op, |memtable| memtable.delete(key))?;
+        self.shared.wal.wait_durable(ticket.0)
     }
 
     // ANCHOR: clear
@@ -476,6 +563,11 @@ impl Drop for Store {
             // The shaker catches its own panics (see `shaker.rs`), so this
             // fails only if it could not even report one.
             let _ = shaker.join();
+        }
+        self.shared.wal.close();
+        if let Some(syncer) = self.syncer.take() {
+            // The same holds for the syncer (see `Wal::run_syncer`).
+            let _ = syncer.join();
         }
     }
 }
@@ -621,6 +713,35 @@ mod tests {
         let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
         let shaker = store.shaker.as_ref().unwrap();
         assert_eq!(shaker.thread().name(), Some(shaker::THREAD_NAME));
+    }
+
+    #[test]
+    fn a_write_that_would_wait_for_room_is_declined() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), 8, 1, NO_COMPACTION).unwrap();
+        // Once the shaker is idle, it sleeps until it is told of a change.
+        store.flush().unwrap();
+        {
+            let mut state = store.shared.state.write().unwrap();
+            freeze_by_hand(&mut state, directory.path(), Memtable::new());
+            state.memtable.put("kenya:capital", "Nairobi");
+        }
+        // The memtable is full and the queue (of one) too.
+        assert!(store.try_set_logged("a", "1").unwrap().is_none());
+        assert!(store.try_delete_logged("kenya:capital").unwrap().is_none());
+        assert_eq!(
+            store.get("a").unwrap(),
+            None,
+            "a declined write did nothing"
+        );
+        assert_eq!(
+            store.get("kenya:capital").unwrap().as_deref(),
+            Some("Nairobi")
+        );
+        // A plain `set` waits for the shaker to make room instead.
+        store.shared.mailbox.tick();
+        store.set("a", "1").unwrap();
+        assert_eq!(store.get("a").unwrap().as_deref(), Some("1"));
     }
 
     #[test]

@@ -9,10 +9,17 @@
 //! Group commit: a sync takes a fraction of a millisecond whatever it
 //! writes, so syncing once per write would cap the store at a few thousand
 //! writes a second. Instead, writers append their records to a shared
-//! buffer, and one of them, the *leader*, writes the whole buffer and syncs
-//! once for all of them; the others wait for that sync. While the leader
-//! syncs, new records pile up for the next leader. The more writers, the
-//! more records each sync carries.
+//! buffer, and one thread, the *log syncer*, writes the whole buffer and
+//! syncs once for all of them; the writers wait for that sync. While the
+//! syncer syncs, new records pile up for its next turn. The more writers,
+//! the more records each sync carries.
+//!
+//! Writers wait in one of two ways. A thread blocks on a condition variable
+//! ([`Wal::wait_durable`]). A task of the async server awaits a channel
+//! ([`Wal::durable`]) instead, so that a few threads serve hundreds of
+//! waiting requests: blocking a thread per waiting request would cost two
+//! thread switches per write, and on two cores those switches, not the
+//! disk, would bound the server.
 //!
 //! Each memtable has its own log. Freezing a memtable starts a new log; the
 //! old one is deleted once the table that holds its memtable is listed in the
@@ -56,9 +63,13 @@
 
 use std::fs::{self, File};
 use std::io::Write;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use tokio::sync::watch;
+
+use crate::error::panic_message;
 use crate::memtable::{Entry, Memtable};
 use crate::sstable::{escape, parse_line, unescape};
 use crate::{Error, Result};
@@ -166,18 +177,25 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
 // ANCHOR_END: replay
 
 // ANCHOR: wal_struct
-/// The log of the active memtable, shared by every writer.
+/// The log of the active memtable, shared by every writer and by the log
+/// syncer, the thread that writes and syncs the records.
 #[derive(Debug)]
 pub struct Wal {
     log: Mutex<Log>,
-    /// Signalled when a sync ends, for the writers that wait for it.
+    /// Signalled when records are appended, for the syncer if it sleeps.
+    appended: Condvar,
+    /// Signalled when a sync ends, for the threads that wait for it.
     synced: Condvar,
+    /// The same news for the server's async tasks, which must not block a
+    /// thread while they wait: how many records are durable, or why the
+    /// log failed.
+    durable: watch::Sender<std::result::Result<u64, String>>,
 }
 
 /// What the log's mutex guards.
 #[derive(Debug)]
 struct Log {
-    /// Shared with the leader, which writes through it without the lock.
+    /// Shared with the syncer, which writes through it without the lock.
     file: Arc<File>,
     path: PathBuf,
     /// Records appended but not yet written to the file.
@@ -186,8 +204,13 @@ struct Log {
     appended: u64,
     /// How many of them are synced to disk.
     durable: u64,
-    /// Whether a leader is writing and syncing right now.
+    /// How many syncs made them durable: with many writers, far fewer than
+    /// records.
+    syncs: u64,
+    /// Whether the syncer is writing and syncing a batch right now.
     syncing: bool,
+    /// Set when the store closes: the syncer syncs what is pending and ends.
+    closing: bool,
     /// Why the log failed, if it did: every later wait answers with it.
     failure: Option<String>,
 }
@@ -202,12 +225,16 @@ impl Wal {
             pending: Vec::new(),
             appended: 0,
             durable: 0,
+            syncs: 0,
             syncing: false,
+            closing: false,
             failure: None,
         };
         Ok(Wal {
             log: Mutex::new(log),
+            appended: Condvar::new(),
             synced: Condvar::new(),
+            durable: watch::Sender::new(Ok(0)),
         })
     }
 
@@ -217,23 +244,111 @@ impl Wal {
     }
 
     /// Appends `op` to the log's buffer and returns its ticket, to pass to
-    /// [`Wal::wait_durable`]. The caller holds the store's write lock, so the
-    /// records are in the order the writes reach the memtable.
+    /// [`Wal::wait_durable`] or [`Wal::durable`]. The caller holds the
+    /// store's write lock, so the records are in the order the writes reach
+    /// the memtable.
     pub fn append(&self, op: &Op) -> u64 {
         let mut log = self.lock();
         log.pending.extend_from_slice(encode(op).as_bytes());
         log.appended += 1;
+        // The syncer sleeps unless it is syncing (we hold the lock, so it is
+        // not between the two). While it syncs, it comes back for the
+        // pending records by itself: no need for a wakeup, which costs a
+        // system call.
+        if !log.syncing {
+            self.appended.notify_one();
+        }
         log.appended
     }
 
-    // ANCHOR: wait_durable
-    /// Returns once the record with `ticket` is synced to disk. The first
-    /// waiter to find no sync under way becomes the leader: it writes every
-    /// pending record and syncs once for all of them, without holding the
-    /// lock, while later writers append and wait for the next sync.
-    pub fn wait_durable(&self, ticket: u64) -> Result<()> {
+    /// The log syncer's loop, run on a thread of its own until the store
+    /// closes. Each turn takes every record appended since the last turn,
+    /// writes the batch and syncs it once, without holding the lock, so
+    /// that writers keep appending meanwhile for the next turn: the more
+    /// writers, the more records each sync carries (group commit).
+    pub fn sync_loop(&self) {
         // ANCHOR: exercise_7_3
-        // Exercise 7.3: wait while another thread syncs; otherwise lead: write and sync every pending record
+        // Exercise 7.3: take the pending records, write and sync them without the lock, count the sync, then tell the waiters
+        let mut log = self.lock();
+        loop {
+            if log.failure.is_some() {
+                return;
+            }
+            if log.pending.is_empty() {
+                if log.closing {
+                    return;
+                }
+                log = self.appended.wait(log).expect("log lock poisoned");
+                continue;
+            }
+            let batch = std::mem::take(&mut log.pending);
+            let batch_end = log.appended;
+            log.syncing = true;
+            let (file, path) = (Arc::clone(&log.file), log.path.clone());
+            drop(log);
+            let written = (&*file).write_all(&batch).and_then(|()| file.sync_data());
+            log = self.lock();
+            log.syncing = false;
+            match written {
+                Ok(()) => {
+                    log.durable = batch_end;
+                    log.syncs += 1;
+                    self.announce(&log);
+                }
+                Err(source) => {
+                    let error = Error::Io {
+                        action: "write and sync",
+                        path,
+                        source,
+                    };
+                    self.fail(&mut log, error);
+                }
+            }
+        }
+        // ANCHOR_END: exercise_7_3
+    }
+
+    /// Runs [`Wal::sync_loop`] on the calling thread. A panic in it is a
+    /// bug, but the writers waiting for a sync must hear about it rather
+    /// than wait forever: it fails the log.
+    pub fn run_syncer(&self) {
+        self.failing_on_panic(|| self.sync_loop());
+    }
+
+    /// Runs `syncer`; if it panics, fails the log with the panic's message.
+    fn failing_on_panic(&self, syncer: impl FnOnce()) {
+        let outcome = panic::catch_unwind(AssertUnwindSafe(syncer));
+        if let Err(payload) = outcome {
+            let message = panic_message(&*payload);
+            self.fail(
+                &mut self.lock(),
+                format!("the log syncer panicked: {message}"),
+            );
+        }
+    }
+
+    /// Fails the log for good: the records not yet synced may be lost, so
+    /// every waiter, now and later, is told `why` instead of "durable".
+    fn fail(&self, log: &mut Log, why: impl ToString) {
+        let why = why.to_string();
+        tracing::error!("the write-ahead log failed: {why}");
+        log.failure = Some(why);
+        self.announce(log);
+    }
+
+    /// Tells every waiter, thread or task, how far the log is durable.
+    fn announce(&self, log: &Log) {
+        self.synced.notify_all();
+        let now = match &log.failure {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(log.durable),
+        };
+        self.durable.send_modify(|state| *state = now);
+    }
+
+    // ANCHOR: wait_durable
+    /// Blocks the calling thread until the record with `ticket` is synced.
+    pub fn wait_durable(&self, ticket: u64) -> Result<()> {
         let mut log = self.lock();
         loop {
             if let Some(reason) = &log.failure {
@@ -244,34 +359,25 @@ impl Wal {
             if log.durable >= ticket {
                 return Ok(());
             }
-            if log.syncing {
-                log = self.synced.wait(log).expect("log lock poisoned");
-                continue;
-            }
-            // Lead: take the batch, and sync it with the lock released.
-            log.syncing = true;
-            let batch = std::mem::take(&mut log.pending);
-            let batch_end = log.appended;
-            let (file, path) = (Arc::clone(&log.file), log.path.clone());
-            drop(log);
-            let written = (&*file).write_all(&batch).and_then(|()| file.sync_data());
-            log = self.lock();
-            log.syncing = false;
-            match written {
-                Ok(()) => log.durable = batch_end,
-                Err(source) => {
-                    let error = Error::Io {
-                        action: "write and sync",
-                        path,
-                        source,
-                    };
-                    tracing::error!("the write-ahead log failed: {error}");
-                    log.failure = Some(error.to_string());
-                }
-            }
-            self.synced.notify_all();
+            log = self.synced.wait(log).expect("log lock poisoned");
         }
-        // ANCHOR_END: exercise_7_3
+    }
+
+    /// Waits, without blocking a thread, until the record with `ticket` is
+    /// synced: for the tasks of the async server.
+    pub async fn durable(&self, ticket: u64) -> Result<()> {
+        let mut durable = self.durable.subscribe();
+        let state = durable
+            .wait_for(|state| state.as_ref().map_or(true, |&durable| durable >= ticket))
+            .await
+            // The sender lives as long as `self`, which we borrow.
+            .expect("the log's sender is alive");
+        match &*state {
+            Ok(_) => Ok(()),
+            Err(reason) => Err(Error::LogFailed {
+                reason: reason.clone(),
+            }),
+        }
     }
     // ANCHOR_END: wait_durable
 
@@ -281,6 +387,8 @@ impl Wal {
     /// caller holds the store's write lock, so nothing is appended meanwhile.
     pub fn rotate(&self, path: &Path) -> Result<PathBuf> {
         let mut log = self.lock();
+        // The syncer writes through its own handle of the old file: let it
+        // finish first.
         while log.syncing {
             log = self.synced.wait(log).expect("log lock poisoned");
         }
@@ -290,22 +398,37 @@ impl Wal {
             });
         }
         let batch = std::mem::take(&mut log.pending);
-        let io_error = |source| Error::Io {
-            action: "write and sync",
-            path: log.path.clone(),
-            source,
-        };
         let mut file = &*log.file;
-        file.write_all(&batch)
-            .and_then(|()| file.sync_data())
-            .map_err(io_error)?;
+        if let Err(source) = file.write_all(&batch).and_then(|()| file.sync_data()) {
+            let error = Error::Io {
+                action: "write and sync",
+                path: log.path.clone(),
+                source,
+            };
+            // The batch's writers must not be told later that it is durable.
+            self.fail(&mut log, &error);
+            return Err(error);
+        }
         log.durable = log.appended;
+        log.syncs += 1;
         log.file = Arc::new(create_file(path)?);
         let old = std::mem::replace(&mut log.path, path.to_path_buf());
-        self.synced.notify_all();
+        self.announce(&log);
         Ok(old)
     }
     // ANCHOR_END: rotate
+
+    /// How many syncs the log has made so far.
+    pub fn syncs(&self) -> u64 {
+        self.lock().syncs
+    }
+
+    /// Asks the syncer to sync what is pending and end its loop.
+    pub fn close(&self) {
+        let mut log = self.lock();
+        log.closing = true;
+        self.appended.notify_one();
+    }
 }
 
 /// Creates an empty log file and makes its name durable.
@@ -415,42 +538,113 @@ mod tests {
         assert!(error.contains("000001.wal:2: "), "{error}");
     }
 
+    /// Runs `body` while a syncer thread serves `wal`, as the store does.
+    fn with_syncer<T>(wal: &Wal, body: impl FnOnce() -> T) -> T {
+        /// Closes the log even if `body` panics, so that the syncer ends
+        /// and the scope can join it.
+        struct CloseOnDrop<'a>(&'a Wal);
+        impl Drop for CloseOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.close();
+            }
+        }
+        thread::scope(|scope| {
+            scope.spawn(|| wal.run_syncer());
+            let _close = CloseOnDrop(wal);
+            body()
+        })
+    }
+
     #[test]
     fn exercise_7_3_an_acknowledged_record_is_in_the_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.wal");
         let wal = Wal::create(&path).unwrap();
-        let ticket = wal.append(&put("kenya:capital", "Nairobi"));
-        wal.wait_durable(ticket).unwrap();
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            encode(&put("kenya:capital", "Nairobi"))
-        );
-        // An old ticket is already durable.
-        wal.wait_durable(ticket).unwrap();
+        with_syncer(&wal, || {
+            let ticket = wal.append(&put("kenya:capital", "Nairobi"));
+            wal.wait_durable(ticket).unwrap();
+            assert_eq!(
+                fs::read_to_string(&path).unwrap(),
+                encode(&put("kenya:capital", "Nairobi"))
+            );
+            // An old ticket is already durable.
+            wal.wait_durable(ticket).unwrap();
+        });
     }
 
     #[test]
     fn exercise_7_3_concurrent_writers_are_all_made_durable() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.wal");
-        let wal = Arc::new(Wal::create(&path).unwrap());
-        let writers: Vec<_> = (0..8)
-            .map(|writer| {
-                let wal = Arc::clone(&wal);
-                thread::spawn(move || {
-                    for n in 0..50 {
-                        let ticket = wal.append(&put(&format!("w{writer}-{n}"), "v"));
-                        wal.wait_durable(ticket).unwrap();
-                    }
-                })
-            })
-            .collect();
-        for writer in writers {
-            writer.join().unwrap();
-        }
+        let wal = Wal::create(&path).unwrap();
+        with_syncer(&wal, || {
+            thread::scope(|scope| {
+                for writer in 0..8 {
+                    let wal = &wal;
+                    scope.spawn(move || {
+                        for n in 0..50 {
+                            let ticket = wal.append(&put(&format!("w{writer}-{n}"), "v"));
+                            wal.wait_durable(ticket).unwrap();
+                        }
+                    });
+                }
+            });
+        });
         let mut memtable = Memtable::new();
         assert_eq!(replay(&path, true, &mut memtable).unwrap().records, 400);
+    }
+
+    #[test]
+    fn exercise_7_3_records_appended_meanwhile_go_in_one_batch() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        let wal = Wal::create(&path).unwrap();
+        // Appended before the syncer starts, as if during a sync.
+        let last = (0..100)
+            .map(|n| wal.append(&put(&format!("k{n}"), "v")))
+            .last()
+            .unwrap();
+        with_syncer(&wal, || wal.wait_durable(last).unwrap());
+        assert_eq!(wal.syncs(), 1, "one sync for the whole batch");
+        let mut memtable = Memtable::new();
+        assert_eq!(replay(&path, true, &mut memtable).unwrap().records, 100);
+    }
+
+    #[test]
+    fn exercise_7_3_tasks_wait_for_their_sync_without_a_thread() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        let wal = Wal::create(&path).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        with_syncer(&wal, || {
+            runtime.block_on(async {
+                let ticket = wal.append(&put("kenya:capital", "Nairobi"));
+                wal.durable(ticket).await.unwrap();
+            })
+        });
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            encode(&put("kenya:capital", "Nairobi"))
+        );
+    }
+
+    #[test]
+    fn a_failed_log_answers_every_waiter() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        let wal = Wal::create(&path).unwrap();
+        let ticket = wal.append(&put("a", "1"));
+        // A syncer that panics fails the log instead of leaving waiters.
+        wal.failing_on_panic(|| panic!("a bug in the syncer"));
+        let error = wal.wait_durable(ticket).unwrap_err().to_string();
+        assert!(error.contains("the log syncer panicked"), "{error}");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let error = runtime.block_on(wal.durable(ticket)).unwrap_err();
+        assert!(error.to_string().contains("the log syncer panicked"));
     }
 
     #[test]
@@ -461,12 +655,16 @@ mod tests {
             directory.path().join("000002.wal"),
         );
         let wal = Wal::create(&first).unwrap();
-        wal.append(&put("a", "1"));
+        let ticket = wal.append(&put("a", "1"));
         assert_eq!(wal.rotate(&second).unwrap(), first);
+        // Rotating made the old log's records durable, without the syncer.
+        wal.wait_durable(ticket).unwrap();
         assert_eq!(fs::read_to_string(&first).unwrap(), encode(&put("a", "1")));
         assert_eq!(fs::read_to_string(&second).unwrap(), "");
-        let ticket = wal.append(&put("b", "2"));
-        wal.wait_durable(ticket).unwrap();
+        with_syncer(&wal, || {
+            let ticket = wal.append(&put("b", "2"));
+            wal.wait_durable(ticket).unwrap();
+        });
         assert_eq!(fs::read_to_string(&second).unwrap(), encode(&put("b", "2")));
     }
 }
