@@ -379,4 +379,45 @@ mod tests {
         );
         assert_eq!(key_from_path("/kv/").unwrap(), "");
     }
+
+    #[test]
+    fn writes_that_find_the_queue_full_still_succeed() {
+        // Every write fills a memtable, and one frozen memtable fills the
+        // queue: many PUTs and DELETEs find no room and take the slow path.
+        let directory = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(directory.path(), 1, 1, usize::MAX).unwrap());
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let statuses = runtime.block_on(async {
+            let requests = (0..100).map(|n| {
+                let (method, body) = match n % 4 {
+                    3 => (Method::DELETE, Body::empty()),
+                    _ => (Method::PUT, Body::from(format!("value-{n}"))),
+                };
+                let request = Request::builder()
+                    .method(method)
+                    .uri(format!("/kv/key-{}", n / 2))
+                    .body(body)
+                    .unwrap();
+                tokio::spawn(router(Arc::clone(&store)).oneshot(request))
+            });
+            let mut statuses = Vec::new();
+            for request in requests.collect::<Vec<_>>() {
+                statuses.push(request.await.unwrap().unwrap().status());
+            }
+            statuses
+        });
+        assert!(statuses.iter().all(|status| *status == StatusCode::OK));
+        // Key k got requests 2k and 2k + 1, at the same time: two PUTs for
+        // an even k, a PUT and a DELETE for an odd k, in either order.
+        for k in 0..50 {
+            let key = format!("key-{k}");
+            let value = store.get(&key).unwrap();
+            let first = Some(format!("value-{}", 2 * k));
+            let second = match k % 2 {
+                0 => Some(format!("value-{}", 2 * k + 1)),
+                _ => None,
+            };
+            assert!(value == first || value == second, "{key}: {value:?}");
+        }
+    }
 }
