@@ -16,6 +16,14 @@
 //! empty, all the same way: note the tick, look at the state, and if there
 //! is nothing to do, sleep until the tick moves on.
 //!
+//! One exception, for speed: waking a sleeping thread costs the thread that
+//! wakes it a system call, several microseconds on a virtual machine, more
+//! than a whole PUT. So with nothing to do the shaker first *naps*: it looks
+//! again every millisecond on its own, and a writer that freezes a memtable
+//! only moves the clock on ([`Mailbox::frozen`]). Only after a tenth of a
+//! second without work does the shaker sleep for good, and then the next
+//! freeze wakes it.
+//!
 //! Shortcuts, and what they cost:
 //! - one thread, one table at a time: simple, and enough for one disk;
 //! - a failed flush is final: the shaker records the reason and stops, and
@@ -33,6 +41,7 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use crate::Result;
 use crate::sstable::{self, SsTable};
@@ -58,8 +67,17 @@ struct Letters {
     stopping: bool,
     /// Set when the shaker failed; the reason every later write answers.
     failure: Option<String>,
+    /// Set while the shaker sleeps until woken (rather than napping).
+    asleep: bool,
 }
 // ANCHOR_END: mailbox
+
+/// How long the shaker naps before it looks for work again on its own.
+const NAP: Duration = Duration::from_millis(1);
+
+/// How many naps without work before the shaker sleeps until woken: a tenth
+/// of a second, after which an idle store costs no wakeups at all.
+const NAPS_BEFORE_SLEEP: u32 = 100;
 
 impl Mailbox {
     pub fn new() -> Mailbox {
@@ -83,6 +101,21 @@ impl Mailbox {
         self.ticked.notify_all();
     }
 
+    // ANCHOR: frozen
+    /// Moves the clock on for a frozen memtable, and wakes the threads that
+    /// wait only if the shaker sleeps: a napping shaker finds the memtable
+    /// within a nap, and no other thread waits for a memtable to be frozen.
+    pub fn frozen(&self) {
+        let mut letters = self.letters();
+        letters.ticks += 1;
+        let asleep = letters.asleep;
+        drop(letters);
+        if asleep {
+            self.ticked.notify_all();
+        }
+    }
+    // ANCHOR_END: frozen
+
     /// Sleeps until the clock has moved past `seen`. Returns at once if it
     /// already has, so a tick between reading `seen` and calling this is
     /// never missed.
@@ -92,6 +125,28 @@ impl Mailbox {
             letters = self.ticked.wait(letters).expect("mailbox lock poisoned");
         }
     }
+
+    // ANCHOR: rest
+    /// Called by the shaker when it found nothing to do since the tick
+    /// `seen`: waits until the clock moves past `seen`, napping at first (it
+    /// looks again every [`NAP`] unasked) and after [`NAPS_BEFORE_SLEEP`]
+    /// naps sleeping until woken.
+    fn rest(&self, seen: u64) {
+        let mut letters = self.letters();
+        let mut naps = 0;
+        while letters.ticks == seen {
+            if naps < NAPS_BEFORE_SLEEP {
+                let nap = self.ticked.wait_timeout(letters, NAP);
+                letters = nap.expect("mailbox lock poisoned").0;
+                naps += 1;
+            } else {
+                letters.asleep = true;
+                letters = self.ticked.wait(letters).expect("mailbox lock poisoned");
+            }
+        }
+        letters.asleep = false;
+    }
+    // ANCHOR_END: rest
 
     /// Asks the shaker to stop.
     pub fn stop(&self) {
@@ -148,7 +203,7 @@ fn shake(shared: &Shared) {
         }
         match flush_oldest(shared) {
             Ok(true) => {}
-            Ok(false) => shared.mailbox.wait_after(seen),
+            Ok(false) => shared.mailbox.rest(seen),
             Err(error) => {
                 tracing::error!("the tree shaker stopped: {error}");
                 shared.mailbox.fail(error.to_string());

@@ -17,6 +17,14 @@
 //! empty, all the same way: note the tick, look at the state, and if there
 //! is nothing to do, sleep until the tick moves on.
 //!
+//! One exception, for speed: waking a sleeping thread costs the thread that
+//! wakes it a system call, several microseconds on a virtual machine, more
+//! than a whole PUT. So with nothing to do the shaker first *naps*: it looks
+//! again every millisecond on its own, and a writer that freezes a memtable
+//! only moves the clock on ([`Mailbox::frozen`]). Only after a tenth of a
+//! second without work does the shaker sleep for good, and then the next
+//! freeze wakes it.
+//!
 //! Shortcuts, and what they cost:
 //! - one thread, one table at a time: simple, and enough for one disk;
 //! - a failed flush is final: the shaker records the reason and stops, and
@@ -37,6 +45,7 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use crate::Result;
 use crate::sstable;
@@ -63,10 +72,19 @@ struct Letters {
     stopping: bool,
     /// Set when the shaker failed; the reason every later write answers.
     failure: Option<String>,
-    /// Set while the shaker sleeps because it found nothing to flush or merge.
+    /// Set while the shaker rests because it found nothing to flush or merge.
     idle: bool,
+    /// Set while the shaker sleeps until woken (rather than napping).
+    asleep: bool,
 }
 // ANCHOR_END: mailbox
+
+/// How long the shaker naps before it looks for work again on its own.
+const NAP: Duration = Duration::from_millis(1);
+
+/// How many naps without work before the shaker sleeps until woken: a tenth
+/// of a second, after which an idle store costs no wakeups at all.
+const NAPS_BEFORE_SLEEP: u32 = 100;
 
 impl Mailbox {
     pub fn new() -> Mailbox {
@@ -90,6 +108,21 @@ impl Mailbox {
         self.ticked.notify_all();
     }
 
+    // ANCHOR: frozen
+    /// Moves the clock on for a frozen memtable, and wakes the threads that
+    /// wait only if the shaker sleeps: a napping shaker finds the memtable
+    /// within a nap, and no other thread waits for a memtable to be frozen.
+    pub fn frozen(&self) {
+        let mut letters = self.letters();
+        letters.ticks += 1;
+        let asleep = letters.asleep;
+        drop(letters);
+        if asleep {
+            self.ticked.notify_all();
+        }
+    }
+    // ANCHOR_END: frozen
+
     /// Sleeps until the clock has moved past `seen`. Returns at once if it
     /// already has, so a tick between reading `seen` and calling this is
     /// never missed.
@@ -100,10 +133,13 @@ impl Mailbox {
         }
     }
 
+    // ANCHOR: rest
     /// Called by the shaker when it found nothing to do since the tick
-    /// `seen`: marks it idle, tells the waiting threads, and sleeps until the
-    /// next tick. Returns at once if the clock has moved since `seen`, since
-    /// then there may be new work.
+    /// `seen`: marks it idle, tells the waiting threads, and waits for the
+    /// next tick, napping at first (it looks again every [`NAP`] unasked)
+    /// and after [`NAPS_BEFORE_SLEEP`] naps sleeping until woken. Returns at
+    /// once if the clock has moved since `seen`, since then there may be
+    /// new work.
     fn rest(&self, seen: u64) {
         let mut letters = self.letters();
         if letters.ticks != seen {
@@ -113,13 +149,23 @@ impl Mailbox {
         letters.ticks += 1;
         let resting_since = letters.ticks;
         self.ticked.notify_all();
+        let mut naps = 0;
         while letters.ticks == resting_since {
-            letters = self.ticked.wait(letters).expect("mailbox lock poisoned");
+            if naps < NAPS_BEFORE_SLEEP {
+                let nap = self.ticked.wait_timeout(letters, NAP);
+                letters = nap.expect("mailbox lock poisoned").0;
+                naps += 1;
+            } else {
+                letters.asleep = true;
+                letters = self.ticked.wait(letters).expect("mailbox lock poisoned");
+            }
         }
+        letters.asleep = false;
         letters.idle = false;
     }
+    // ANCHOR_END: rest
 
-    /// Whether the shaker is asleep with nothing to flush or merge.
+    /// Whether the shaker rests with nothing to flush or merge.
     pub fn idle(&self) -> bool {
         self.letters().idle
     }

@@ -332,7 +332,7 @@ impl Shared {
         );
         let full = std::mem::take(&mut state.memtable);
         state.frozen.push_back(Arc::new(full));
-        self.mailbox.tick();
+        self.mailbox.frozen();
         // ANCHOR_END: exercise_4_1
     }
     // ANCHOR_END: freeze

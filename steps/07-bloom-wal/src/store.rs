@@ -437,7 +437,7 @@ impl Shared {
         let full = std::mem::take(&mut state.memtable);
         state.frozen.push_back(Arc::new(full));
         state.frozen_logs.push_back(old_log);
-        self.mailbox.tick();
+        self.mailbox.frozen();
         Ok(())
     }
     // ANCHOR_END: freeze
