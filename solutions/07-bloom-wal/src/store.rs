@@ -367,10 +367,16 @@ impl Store {
     /// Sets `key` to `value` in memory and in the log's buffer, without
     /// waiting for the disk: acknowledge it only once [`Store::durable`]
     /// returns. Returns `None`, having done nothing, when the write would
-    /// have to wait for room (the memtable is full and the queue too).
-    /// Never waits for the shaker, so an async task may call it.
+    /// fill the memtable: freezing it syncs the log and starts a new one,
+    /// and may have to wait for room. Otherwise it touches no file and
+    /// waits for nothing but the lock, so an async task may call it.
     pub fn try_set_logged(&self, key: &str, value: &str) -> Result<Option<Ticket>> {
-        let Some(state) = self.shared.lock_if(|state| self.shared.has_room(state))? else {
+        // The entry's size as `memtable::entry_bytes` counts it.
+        let bytes = key.len() + value.len();
+        let Some(state) = self
+            .shared
+            .lock_if(|state| self.shared.takes(state, bytes))?
+        else {
             return Ok(None);
         };
         let op = Op::Put(key.to_string(), value.to_string());
@@ -380,7 +386,12 @@ impl Store {
 
     /// Removes `key` as [`Store::try_set_logged`] sets one.
     pub fn try_delete_logged(&self, key: &str) -> Result<Option<Ticket>> {
-        let Some(state) = self.shared.lock_if(|state| self.shared.has_room(state))? else {
+        // A tombstone counts its key only.
+        let bytes = key.len();
+        let Some(state) = self
+            .shared
+            .lock_if(|state| self.shared.takes(state, bytes))?
+        else {
             return Ok(None);
         };
         let op = Op::Delete(key.to_string());
@@ -418,6 +429,12 @@ impl Shared {
     /// bound on memory.
     fn has_room(&self, state: &State) -> bool {
         !self.is_full(state) || state.frozen.len() < self.max_frozen
+    }
+
+    /// Whether the active memtable takes `bytes` more and stays below its
+    /// limit: a write that neither waits for room nor freezes.
+    fn takes(&self, state: &State, bytes: usize) -> bool {
+        state.memtable.approximate_bytes().saturating_add(bytes) < self.memtable_bytes
     }
 
     // ANCHOR: freeze
@@ -716,10 +733,42 @@ mod tests {
     }
 
     #[test]
+    fn a_write_that_would_freeze_is_declined() {
+        let directory = tempfile::tempdir().unwrap();
+        // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
+        let store = Store::open(directory.path(), 30, QUEUE, NO_COMPACTION).unwrap();
+        assert!(
+            store
+                .try_set_logged("kenya:capital", "Nairobi")
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .try_set_logged("uganda:capital", "Kampala")
+                .unwrap()
+                .is_none(),
+            "this write would fill the memtable"
+        );
+        assert!(
+            store.try_delete_logged("k").unwrap().is_some(),
+            "a tombstone of one byte fits"
+        );
+        assert_eq!(store.get("uganda:capital").unwrap(), None);
+        // A plain `set` freezes the memtable.
+        store.set("uganda:capital", "Kampala").unwrap();
+        assert_eq!(
+            store.memtable_bytes(),
+            0,
+            "a fresh memtable takes the writes"
+        );
+    }
+
+    #[test]
     fn a_write_that_would_wait_for_room_is_declined() {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(directory.path(), 8, 1, NO_COMPACTION).unwrap();
-        // Once the shaker is idle, it sleeps until it is told of a change.
+        // Once the shaker is idle, it waits until it is told of a change.
         store.flush().unwrap();
         {
             let mut state = store.shared.state.write().unwrap();
