@@ -510,7 +510,6 @@ impl Shared {
 }
 
 impl Storage for Store {
-    // ANCHOR: set
     fn set(&self, key: &str, value: &str) -> Result<()> {
         let state = self.shared.lock_when(|state| self.shared.has_room(state))?;
         let op = Op::Put(key.to_string(), value.to_string());
@@ -518,7 +517,6 @@ impl Storage for Store {
         // Without the lock: the writers that wait here share one sync.
         self.shared.wal.wait_durable(ticket.0)
     }
-    // ANCHOR_END: set
 
     // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
