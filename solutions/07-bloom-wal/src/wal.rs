@@ -411,9 +411,10 @@ impl Wal {
         }
         log.durable = log.appended;
         log.syncs += 1;
+        // Tell the batch's writers now, even if the new log cannot be made.
+        self.announce(&log);
         log.file = Arc::new(create_file(path)?);
         let old = std::mem::replace(&mut log.path, path.to_path_buf());
-        self.announce(&log);
         Ok(old)
     }
     // ANCHOR_END: rotate
