@@ -2,12 +2,18 @@
 //! order, stopping at the first failure. `.ci/run` calls this, and a person
 //! can run the same thing before pushing.
 //!
+//! `ci` is the contributors' check: it requires `steps/` to be exactly the
+//! generated starters. On a learner's checkout (a file in `steps/` that sync
+//! did not write, see `record.rs`) it runs nothing, names the files and points
+//! at `cargo xtask check NN`, the learner's own check, instead of failing
+//! with advice meant for contributors.
+//!
 //! The order puts the quick checks first, so a formatting slip fails in
 //! seconds rather than after the test suites:
 //! 1. `fmt`: every crate, starters included, is rustfmt-clean;
-//! 2. `clippy`: the default members (solutions, tests, xtask) have no
-//!    warnings; the starters are left out, since their holes leave unused
-//!    code behind on purpose;
+//! 2. `clippy`: no crate has a warning, the starters included: their holes
+//!    leave code unused only where the starter's lint table allows it (see
+//!    `holes.rs`), so a learner's first build is quiet;
 //! 3. `build`: everything compiles, the starters and all test targets too;
 //! 4. `sync`: `steps/` is what `cargo xtask sync` generates;
 //! 5. `test`: `cargo test` at the root (solutions, cross-step suites, xtask);
@@ -19,7 +25,8 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::layout::Layout;
+use crate::layout::{self, Layout};
+use crate::record::{self, Touched};
 use crate::run;
 use crate::{book, exercises, sync};
 
@@ -38,8 +45,20 @@ const CHECKS: &[Check] = &[
     },
     Check {
         name: "clippy",
-        what: "cargo clippy --all-targets -- -D warnings",
-        run: |layout| cargo(layout, &["clippy", "--all-targets", "--", "-D", "warnings"]),
+        what: "cargo clippy --workspace --all-targets -- -D warnings",
+        run: |layout| {
+            cargo(
+                layout,
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            )
+        },
     },
     Check {
         name: "build",
@@ -70,6 +89,10 @@ const CHECKS: &[Check] = &[
 
 /// Runs every check in order and stops at the first failure.
 pub fn run(layout: &Layout) -> Result<()> {
+    let touched = record::touched_files(layout)?;
+    if !touched.is_empty() {
+        return Err(Error::Check(learner_checkout(&touched)));
+    }
     // Cargo's output reaches the terminal through us, and some of it only
     // through a pipe we read, where cargo would turn colours off by itself.
     // A person at a terminal gets colours; a CI log gets plain text.
@@ -111,6 +134,37 @@ pub fn run(layout: &Layout) -> Result<()> {
     Ok(())
 }
 
+/// What `ci` says on a checkout where somebody worked in `steps/`.
+fn learner_checkout(touched: &[Touched]) -> String {
+    let list: Vec<String> = touched.iter().map(Touched::describe).collect();
+    // The steps worked on, for the command to suggest: `steps/03-sstable/...`
+    // gives `03`.
+    let mut steps: Vec<String> = touched
+        .iter()
+        .filter_map(|t| t.path.components().nth(1))
+        .map(|dir| dir.as_os_str().to_string_lossy().into_owned())
+        .filter(|dir| layout::chapter_of_dir(dir).is_some())
+        .map(|dir| dir[..2].to_string())
+        .collect();
+    steps.dedup();
+    let commands: Vec<String> = steps
+        .iter()
+        .map(|nn| format!("cargo xtask check {nn}"))
+        .collect();
+    format!(
+        "ci checked nothing: these files in steps/ are not the generated starters (your work on the exercises?):\n  {}\n\
+         `cargo xtask ci` is the project's own check, for contributors: it needs steps/ to be \
+         the untouched starters. Your files are as you left them.\n\
+         To check your work, run: {}",
+        list.join("\n  "),
+        if commands.is_empty() {
+            "cargo xtask check NN".to_string()
+        } else {
+            commands.join(", then ")
+        }
+    )
+}
+
 /// Runs `cargo <args>` at the root with the user's terminal.
 fn cargo(layout: &Layout, args: &[&str]) -> Result<()> {
     let mut command = run::cargo(&layout.root);
@@ -139,6 +193,39 @@ fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_learner_checkout_is_named_and_pointed_at_the_learners_check() {
+        use crate::record::Work;
+        let touched = [
+            Touched {
+                path: "steps/01-hashmap/src/store.rs".into(),
+                work: Work::Edited,
+            },
+            Touched {
+                path: "steps/03-sstable/src/sstable.rs".into(),
+                work: Work::Edited,
+            },
+            Touched {
+                path: "steps/03-sstable/notes.md".into(),
+                work: Work::Added,
+            },
+        ];
+        let message = learner_checkout(&touched);
+        assert!(
+            message.contains("steps/01-hashmap/src/store.rs (edited)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("steps/03-sstable/notes.md (added)"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("cargo xtask check 01, then cargo xtask check 03"),
+            "{message}"
+        );
+        assert!(!message.contains("xtask sync"), "{message}");
+    }
 
     #[test]
     fn durations_read_well() {

@@ -91,7 +91,8 @@ pub fn update_tree(dir: &Path, files: &[File]) -> Result<()> {
     Ok(())
 }
 
-fn write_file(path: &Path, file: &File) -> Result<()> {
+/// Writes one file with its mode, creating its parent directories.
+pub fn write_file(path: &Path, file: &File) -> Result<()> {
     if let Some(parent) = path.parent() {
         create_dir_all(parent)?;
     }

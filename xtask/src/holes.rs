@@ -10,23 +10,38 @@
 //!
 //! The `todo!` keeps the function compiling with its signature untouched, and
 //! its panic message names the exercise, which is how `cargo xtask
-//! exercises` tells that a failing test failed for the right reason. A file
-//! that got a hole also gets `#![allow(unused_variables)]` after its `//!`
-//! block, since the parameters the answer used are now unused. Nothing else
-//! changes, so the step diff shows only the holes.
+//! exercises` tells that a failing test failed for the right reason. Nothing
+//! else in the file changes, so the step diff shows only the holes.
+//!
+//! Two more edits make a starter read as the learner's own crate rather than
+//! the book's source: [`strip_anchors`] drops the `// ANCHOR:` lines that only
+//! the book uses (it includes from `solutions/`), and [`STARTER_LINTS`] goes
+//! into the starter's `Cargo.toml`, because a hole leaves variables, imports
+//! and helpers unused and their warnings would bury the test output. A lint
+//! table in the manifest, unlike an `#![allow]` line in each file, asks the
+//! learner to delete nothing.
 //!
 //! These are pure functions of the text; reading, writing and rustfmt are the
 //! caller's business.
 
 use crate::markers::Region;
 
-/// The line a file with holes gets after its module docs.
-pub const ALLOW_LINE: &str =
-    "#![allow(unused_variables)] // remove when this file's exercises are done";
+/// The lint table a starter with holes gets at the end of its `Cargo.toml`.
+/// CI builds the starters with every other warning denied, so this list is
+/// exactly what the holes need.
+pub const STARTER_LINTS: &str = "
+# Only in the starter: the holes leave variables, imports and helpers unused
+# until you fill them, and their warnings would bury your test output. The
+# solutions have no such table (there, clippy denies every warning).
+[lints.rust]
+dead_code = \"allow\"
+unused_imports = \"allow\"
+unused_mut = \"allow\"
+unused_variables = \"allow\"
+";
 
-/// Replaces every region for which `pick` is true with a hole, and adds
-/// [`ALLOW_LINE`]. Returns `None` when no region was picked (the file stays
-/// as it is). `regions` must come from `markers::parse` on this same text.
+/// Replaces every region for which `pick` is true with a hole. Returns
+/// `None` when no region was picked (the file stays as it is). `regions` must come from `markers::parse` on this same text.
 pub fn punch(text: &str, regions: &[Region], pick: impl Fn(&Region) -> bool) -> Option<String> {
     let picked: Vec<&Region> = regions.iter().filter(|region| pick(region)).collect();
     if picked.is_empty() {
@@ -48,7 +63,7 @@ pub fn punch(text: &str, regions: &[Region], pick: impl Fn(&Region) -> bool) -> 
             None => out.push_str(line),
         }
     }
-    Some(allow_unused_variables(&out))
+    Some(out)
 }
 
 /// The two lines that replace `region`, each ending in `\n`.
@@ -87,46 +102,25 @@ pub fn todo_literal(message: &str) -> String {
     out
 }
 
-/// Inserts [`ALLOW_LINE`] after the file's leading comment block (the `//!`
-/// module docs, with any `// ANCHOR:` lines inside them) and the blank line
-/// that usually follows it, then a blank line, so that rustfmt leaves the
-/// result alone. An inner attribute has to come before any item, and the
-/// module docs are themselves inner attributes, so this is the first place
-/// where it reads naturally.
-pub fn allow_unused_variables(text: &str) -> String {
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    // The header is the leading run of comment and blank lines; it ends
-    // after its last comment line.
-    let docs_end = lines
-        .iter()
-        .take_while(|line| line.trim_start().starts_with("//") || line.trim().is_empty())
-        .enumerate()
-        .filter(|(_, line)| line.trim_start().starts_with("//"))
-        .last()
-        .map_or(0, |(index, _)| index + 1);
-    let mut out = String::with_capacity(text.len() + ALLOW_LINE.len() + 2);
-    let mut at = docs_end;
-    for line in &lines[..docs_end] {
-        out.push_str(line);
+/// Drops every mdBook anchor line (`// ANCHOR: name`, `// ANCHOR_END:
+/// name`). Returns `None` when there is none.
+pub fn strip_anchors(text: &str) -> Option<String> {
+    let is_anchor = |line: &str| {
+        line.trim_start()
+            .strip_prefix("//")
+            .map(str::trim_start)
+            .is_some_and(|comment| {
+                comment.starts_with("ANCHOR:") || comment.starts_with("ANCHOR_END:")
+            })
+    };
+    if !text.lines().any(is_anchor) {
+        return None;
     }
-    if docs_end > 0 {
-        if lines
-            .get(docs_end)
-            .is_some_and(|line| line.trim().is_empty())
-        {
-            at += 1;
-        }
-        out.push('\n');
-    }
-    out.push_str(ALLOW_LINE);
-    out.push('\n');
-    if lines.get(at).is_some_and(|line| !line.trim().is_empty()) {
-        out.push('\n');
-    }
-    for line in &lines[at..] {
-        out.push_str(line);
-    }
-    out
+    Some(
+        text.split_inclusive('\n')
+            .filter(|line| !is_anchor(line))
+            .collect(),
+    )
 }
 
 /// Renames one crate's package and library in `text`: `solution-NN` becomes
@@ -172,8 +166,6 @@ impl Store {
 //! A store.
 //!
 //! It stores.
-
-#![allow(unused_variables)] // remove when this file's exercises are done
 
 use std::collections::HashMap;
 
@@ -229,28 +221,14 @@ impl Store {
     }
 
     #[test]
-    fn allow_line_goes_after_the_docs() {
+    fn anchor_lines_are_dropped_and_nothing_else() {
+        let text = "//! Doc.\n// ANCHOR: format\n//! Format.\n// ANCHOR_END: format\n\n\
+                    fn a() {\n    //ANCHOR: x\n    // An ANCHOR: in prose stays.\n}\n";
         assert_eq!(
-            allow_unused_variables("//! Doc.\nuse a;\n"),
-            format!("//! Doc.\n\n{ALLOW_LINE}\n\nuse a;\n")
+            strip_anchors(text).unwrap(),
+            "//! Doc.\n//! Format.\n\nfn a() {\n    // An ANCHOR: in prose stays.\n}\n"
         );
-        assert_eq!(
-            allow_unused_variables("use a;\n"),
-            format!("{ALLOW_LINE}\n\nuse a;\n")
-        );
-        assert_eq!(
-            allow_unused_variables("//! Doc.\n\n\nuse a;\n"),
-            format!("//! Doc.\n\n{ALLOW_LINE}\n\nuse a;\n")
-        );
-        // An anchor inside the module docs does not end them.
-        assert_eq!(
-            allow_unused_variables(
-                "//! Doc.\n// ANCHOR: format\n//! Format.\n// ANCHOR_END: format\n\nuse a;\n"
-            ),
-            format!(
-                "//! Doc.\n// ANCHOR: format\n//! Format.\n// ANCHOR_END: format\n\n{ALLOW_LINE}\n\nuse a;\n"
-            )
-        );
+        assert_eq!(strip_anchors("fn a() {}\n"), None);
     }
 
     #[test]

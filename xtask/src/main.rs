@@ -22,6 +22,7 @@ mod layout;
 mod libtest;
 mod markers;
 mod progress;
+mod record;
 mod run;
 mod starter;
 mod sync;
@@ -73,9 +74,10 @@ fn dispatch(args: &[String]) -> Result<()> {
     let layout = Layout::discover()?;
     match command.as_str() {
         "sync" => match rest {
-            [] => sync::sync(&layout),
+            [] => sync::sync(&layout, sync::Overwrite::Refuse),
+            [flag] if flag == "--force" => sync::sync(&layout, sync::Overwrite::Force),
             [flag] if flag == "--check" => sync::check(&layout),
-            _ => Err(Error::Usage("`sync` takes only `--check`".into())),
+            _ => Err(Error::Usage("`sync` takes `--check` or `--force`".into())),
         },
         "exercises" => exercises::run(&layout, rest),
         "progress" => progress::run(&layout, rest),

@@ -7,10 +7,11 @@
 //! `hole-NN-M`. Keeping one code path for both means the variant that
 //! `exercises` tests is exactly the starter minus the other holes.
 //!
-//! Text files (valid UTF-8 without NUL bytes) are renamed; other files are
-//! copied byte for byte. A `.rs` file that got a hole is run through rustfmt
-//! when asked, because a hole's `todo!` line can be longer than the answer's
-//! lines and `cargo fmt --all --check` covers the starters too.
+//! Text files (valid UTF-8 without NUL bytes) are renamed and lose their
+//! mdBook anchor lines; other files are copied byte for byte. A `.rs` file
+//! that got a hole or lost an anchor is run through rustfmt when asked,
+//! because `cargo fmt --all --check` covers the starters too. A crate with
+//! holes gets the starter's lint table (see `holes.rs`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -154,22 +155,27 @@ pub fn build(solution: &Solution, recipe: &Recipe) -> Result<(Vec<File>, usize)>
             .regions
             .get(&file.path)
             .map_or(&[][..], Vec::as_slice);
-        let text = match holes::punch(text, regions, recipe.pick) {
-            Some(punched) => {
-                holes_made += regions
-                    .iter()
-                    .filter(|region| (recipe.pick)(region))
-                    .count();
-                let renamed = holes::rename_crate(&punched, nn, recipe.package);
-                match recipe.rustfmt_root {
-                    Some(root) => {
-                        let origin = solution.chapter.solution_dir().join(&file.path);
-                        rustfmt(root, &renamed, &origin)?
-                    }
-                    None => renamed,
-                }
+        let punched = holes::punch(text, regions, recipe.pick);
+        if punched.is_some() {
+            holes_made += regions
+                .iter()
+                .filter(|region| (recipe.pick)(region))
+                .count();
+        }
+        let punched = punched.as_deref().unwrap_or(text);
+        let stripped = holes::strip_anchors(punched);
+        let changed = stripped.is_some() || punched != text;
+        let renamed =
+            holes::rename_crate(stripped.as_deref().unwrap_or(punched), nn, recipe.package);
+        // A hole's `todo!` line can be longer than the answer's lines, and a
+        // dropped anchor can leave two blank lines: only rustfmt knows.
+        let is_rust = file.path.extension().is_some_and(|ext| ext == "rs");
+        let text = match recipe.rustfmt_root {
+            Some(root) if changed && is_rust => {
+                let origin = solution.chapter.solution_dir().join(&file.path);
+                rustfmt(root, &renamed, &origin)?
             }
-            None => holes::rename_crate(text, nn, recipe.package),
+            _ => renamed,
         };
         out.push(File {
             path: file.path.clone(),
@@ -177,7 +183,39 @@ pub fn build(solution: &Solution, recipe: &Recipe) -> Result<(Vec<File>, usize)>
             mode: file.mode,
         });
     }
+    if holes_made > 0 {
+        add_starter_lints(&mut out, &solution.chapter)?;
+    }
     Ok((out, holes_made))
+}
+
+/// Appends [`holes::STARTER_LINTS`] to the crate's `Cargo.toml`.
+fn add_starter_lints(files: &mut [File], chapter: &Chapter) -> Result<()> {
+    let manifest = files
+        .iter_mut()
+        .find(|file| file.path == Path::new("Cargo.toml"))
+        .ok_or_else(|| {
+            Error::Check(format!(
+                "{} has no Cargo.toml",
+                chapter.solution_dir().display()
+            ))
+        })?;
+    let text = String::from_utf8_lossy(&manifest.contents);
+    // A second `[lints]` table would make the manifest invalid; a solution
+    // that needs lints of its own needs this code to merge them.
+    if text
+        .lines()
+        .any(|line| line.trim_start().starts_with("[lints"))
+    {
+        return Err(Error::Check(format!(
+            "{}: the starter's lint table cannot be added to a manifest that has one",
+            chapter.solution_dir().join("Cargo.toml").display()
+        )));
+    }
+    manifest
+        .contents
+        .extend_from_slice(holes::STARTER_LINTS.as_bytes());
+    Ok(())
 }
 
 /// Formats `text` with rustfmt through stdin, so only this text is touched

@@ -20,14 +20,11 @@
 //!
 //! Read alongside chapter 1 of the book, "A hash map behind HTTP".
 
-#![allow(unused_variables)] // remove when this file's exercises are done
-
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use crate::Result;
 
-// ANCHOR: storage_trait
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
@@ -47,15 +44,12 @@ pub trait Storage {
     /// Removes every key.
     fn clear(&self) -> Result<()>;
 }
-// ANCHOR_END: storage_trait
 
-// ANCHOR: store_struct
 /// A key-value store held in a `HashMap` behind a read-write lock.
 #[derive(Debug, Default)]
 pub struct Store {
     map: RwLock<HashMap<String, String>>,
 }
-// ANCHOR_END: store_struct
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
@@ -80,7 +74,6 @@ impl Storage for Store {
         todo!("exercise 1.1: take the read lock and clone the value out (book chapter 1)")
     }
 
-    // ANCHOR: delete_and_clear
     fn delete(&self, key: &str) -> Result<()> {
         self.map.write().expect(POISONED).remove(key);
         Ok(())
@@ -90,7 +83,6 @@ impl Storage for Store {
         self.map.write().expect(POISONED).clear();
         Ok(())
     }
-    // ANCHOR_END: delete_and_clear
 }
 
 #[cfg(test)]

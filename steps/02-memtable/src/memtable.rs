@@ -22,11 +22,8 @@
 //!
 //! Read alongside chapter 2 of the book, "The memtable".
 
-#![allow(unused_variables)] // remove when this file's exercises are done
-
 use std::collections::BTreeMap;
 
-// ANCHOR: entry
 /// What the memtable holds for a key: its value, or the mark of its deletion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
@@ -35,7 +32,6 @@ pub enum Entry {
     /// The key was deleted. On disk this is written as `†`.
     Tombstone,
 }
-// ANCHOR_END: entry
 
 /// The bytes an entry counts for in [`Memtable::approximate_bytes`]: its key
 /// and its value, roughly what the entry will take on disk. A tombstone
@@ -47,14 +43,12 @@ pub fn entry_bytes(key: &str, entry: &Entry) -> usize {
     }
 }
 
-// ANCHOR: memtable
 /// A map from key to [`Entry`], sorted by key, that knows its size in bytes.
 #[derive(Debug, Default)]
 pub struct Memtable {
     entries: BTreeMap<String, Entry>,
     approximate_bytes: usize,
 }
-// ANCHOR_END: memtable
 
 impl Memtable {
     /// Creates an empty memtable.
@@ -67,15 +61,12 @@ impl Memtable {
         self.insert(key, Entry::Value(value.to_string()));
     }
 
-    // ANCHOR: delete
     /// Deletes `key` by writing a tombstone for it, whether or not the key is
     /// in this memtable: an older value may still be on disk.
     pub fn delete(&mut self, key: &str) {
         self.insert(key, Entry::Tombstone);
     }
-    // ANCHOR_END: delete
 
-    // ANCHOR: insert
     /// Stores `entry` for `key`, replacing the key's older entry, and keeps
     /// `approximate_bytes` equal to the sum of [`entry_bytes`] of all entries.
     fn insert(&mut self, key: &str, entry: Entry) {
@@ -84,7 +75,6 @@ impl Memtable {
             "exercise 2.1: replace the key's entry and keep approximate_bytes exact (book chapter 2)"
         )
     }
-    // ANCHOR_END: insert
 
     /// Returns the entry of `key`: `None` when this memtable knows nothing of
     /// it, which is not the same as a [`Entry::Tombstone`].

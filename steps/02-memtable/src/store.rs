@@ -18,14 +18,11 @@
 //!
 //! Read alongside chapter 2 of the book, "The memtable".
 
-#![allow(unused_variables)] // remove when this file's exercises are done
-
 use std::sync::RwLock;
 
 use crate::Result;
 use crate::memtable::{Entry, Memtable};
 
-// ANCHOR: storage_trait
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
@@ -45,15 +42,12 @@ pub trait Storage {
     /// Removes every key.
     fn clear(&self) -> Result<()>;
 }
-// ANCHOR_END: storage_trait
 
-// ANCHOR: store_struct
 /// A key-value store held in a [`Memtable`] behind a read-write lock.
 #[derive(Debug, Default)]
 pub struct Store {
     memtable: RwLock<Memtable>,
 }
-// ANCHOR_END: store_struct
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
@@ -73,7 +67,6 @@ impl Store {
         self.memtable.read().expect(POISONED).approximate_bytes()
     }
 
-    // ANCHOR: scan
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         // TODO(exercise 2.3): list the memtable's values in key order, skipping tombstones
@@ -81,7 +74,6 @@ impl Store {
             "exercise 2.3: list the memtable's values in key order, skipping tombstones (book chapter 2)"
         )
     }
-    // ANCHOR_END: scan
 }
 
 impl Storage for Store {
@@ -90,14 +82,12 @@ impl Storage for Store {
         Ok(())
     }
 
-    // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
         // TODO(exercise 2.2): answer from the memtable; a tombstone means the key is gone
         todo!(
             "exercise 2.2: answer from the memtable; a tombstone means the key is gone (book chapter 2)"
         )
     }
-    // ANCHOR_END: get
 
     fn delete(&self, key: &str) -> Result<()> {
         self.memtable.write().expect(POISONED).delete(key);

@@ -40,7 +40,6 @@ fn main() -> ExitCode {
     }
 }
 
-// ANCHOR: run
 /// Opens the store, serves it until SIGTERM or SIGINT, then flushes it.
 fn run(args: Args) -> Result<()> {
     let store = Arc::new(Store::open(&args.working_dir, args.memtable_bytes)?);
@@ -49,4 +48,3 @@ fn run(args: Args) -> Result<()> {
     store.flush()?;
     served
 }
-// ANCHOR_END: run

@@ -15,7 +15,6 @@
 //!   so that it can jump close to the key);
 //! - tables are never merged, so disk use only grows (chapter 5 compacts).
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! ```text
@@ -61,7 +60,6 @@
 //! tanzania:capital→†
 //! uganda:capital→Kampala
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
@@ -70,8 +68,6 @@
 //! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
-
-#![allow(unused_variables)] // remove when this file's exercises are done
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -87,7 +83,6 @@ pub const SEPARATOR: char = '→';
 /// death in a family tree, not a dagger.)
 pub const TOMBSTONE: char = '†';
 
-// ANCHOR: escape
 /// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
@@ -96,9 +91,7 @@ pub fn escape(text: &str) -> String {
         "exercise 3.1: write each character, turning the five special ones into escapes (book chapter 3)"
     )
 }
-// ANCHOR_END: escape
 
-// ANCHOR: unescape
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
     // TODO(exercise 3.2): undo the five escapes; refuse any other escape and any bare → or †
@@ -106,9 +99,7 @@ pub fn unescape(text: &str) -> std::result::Result<String, String> {
         "exercise 3.2: undo the five escapes; refuse any other escape and any bare → or † (book chapter 3)"
     )
 }
-// ANCHOR_END: unescape
 
-// ANCHOR: lines
 /// Returns the line of a table that holds `key` and `entry`, newline included.
 pub fn encode_line(key: &str, entry: &Entry) -> String {
     match entry {
@@ -143,9 +134,7 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
     }
     None
 }
-// ANCHOR_END: lines
 
-// ANCHOR: write
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`. The table appears at `path` whole or not at all: it is written to
 /// `path` + `.tmp`, synced to disk, renamed, and the directory is synced so
@@ -156,7 +145,6 @@ pub fn write<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a Entry)
         "exercise 3.3: write the lines to a temporary file, sync it, rename it, sync the directory (book chapter 3)"
     )
 }
-// ANCHOR_END: write
 
 /// The name a table is written under until it is complete.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -222,7 +210,6 @@ impl SsTable {
         &self.path
     }
 
-    // ANCHOR: get
     /// Returns the entry of `key` in this table, or `None` when the table
     /// has no line for it.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
@@ -238,7 +225,6 @@ impl SsTable {
         }
         Ok(None)
     }
-    // ANCHOR_END: get
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
@@ -257,7 +243,6 @@ impl SsTable {
     }
 }
 
-// ANCHOR: entries
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
@@ -321,7 +306,6 @@ impl Iterator for Entries {
         item
     }
 }
-// ANCHOR_END: entries
 
 #[cfg(test)]
 mod tests {

@@ -29,8 +29,6 @@
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
 
-#![allow(unused_variables)] // remove when this file's exercises are done
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,7 +38,6 @@ use crate::memtable::{Entry, Memtable};
 use crate::sstable::{self, SsTable};
 use crate::{Error, Result};
 
-// ANCHOR: storage_trait
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
@@ -60,9 +57,7 @@ pub trait Storage {
     /// Removes every key.
     fn clear(&self) -> Result<()>;
 }
-// ANCHOR_END: storage_trait
 
-// ANCHOR: store_struct
 /// A key-value store: a [`Memtable`] in front of SSTables in a directory.
 #[derive(Debug)]
 pub struct Store {
@@ -82,7 +77,6 @@ struct State {
     /// The number the next table file gets.
     next_table_number: u64,
 }
-// ANCHOR_END: store_struct
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
@@ -93,7 +87,6 @@ const POISONED: &str = "store lock poisoned: a thread panicked while holding it"
 const TABLE_EXTENSION: &str = "sst";
 
 impl Store {
-    // ANCHOR: open
     /// Opens the store in `directory`, creating the directory if needed, and
     /// loads every table in it. Leftovers of a flush that a crash interrupted
     /// (`*.sst.tmp` files) are removed: they were never part of the store.
@@ -138,7 +131,6 @@ impl Store {
             state: RwLock::new(state),
         })
     }
-    // ANCHOR_END: open
 
     /// How many bytes of keys and values the memtable holds (see
     /// `memtable::entry_bytes`).
@@ -157,7 +149,6 @@ impl Store {
         self.flush_locked(&mut state)
     }
 
-    // ANCHOR: flush
     /// Writes the memtable to the next table and starts a fresh memtable.
     /// The caller holds the write lock, so no read sees the data in neither
     /// place, and no write lands in a memtable that is being written out.
@@ -176,7 +167,6 @@ impl Store {
         state.memtable = Memtable::new();
         Ok(())
     }
-    // ANCHOR_END: flush
 
     /// Flushes the memtable if it has reached its size limit.
     fn flush_if_full(&self, state: &mut State) -> Result<()> {
@@ -186,7 +176,6 @@ impl Store {
         Ok(())
     }
 
-    // ANCHOR: scan
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         let state = self.state.read().expect(POISONED);
@@ -208,7 +197,6 @@ impl Store {
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
         Ok(live.collect())
     }
-    // ANCHOR_END: scan
 }
 
 impl Storage for Store {
@@ -218,14 +206,12 @@ impl Storage for Store {
         self.flush_if_full(&mut state)
     }
 
-    // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
         // TODO(exercise 3.4): ask the memtable, then the tables newest first; the first entry found answers
         todo!(
             "exercise 3.4: ask the memtable, then the tables newest first; the first entry found answers (book chapter 3)"
         )
     }
-    // ANCHOR_END: get
 
     fn delete(&self, key: &str) -> Result<()> {
         let mut state = self.state.write().expect(POISONED);
@@ -233,7 +219,6 @@ impl Storage for Store {
         self.flush_if_full(&mut state)
     }
 
-    // ANCHOR: clear
     fn clear(&self) -> Result<()> {
         let mut state = self.state.write().expect(POISONED);
         // Oldest first: if we crash half-way, the tables left are the newest
@@ -251,7 +236,6 @@ impl Storage for Store {
         // Make the removals durable before we answer.
         sstable::sync_directory(&self.directory)
     }
-    // ANCHOR_END: clear
 }
 
 /// The value a reader sees for `entry`: none for a tombstone.

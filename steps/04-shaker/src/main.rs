@@ -47,7 +47,6 @@ fn main() -> ExitCode {
     }
 }
 
-// ANCHOR: run
 /// Opens the store, serves it until SIGTERM or SIGINT, then flushes it.
 fn run(args: Args) -> Result<()> {
     let store = Arc::new(Store::open(
@@ -60,4 +59,3 @@ fn run(args: Args) -> Result<()> {
     store.flush()?;
     served
 }
-// ANCHOR_END: run

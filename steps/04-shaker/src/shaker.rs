@@ -37,8 +37,6 @@
 //!
 //! Read alongside chapter 4 of the book, "The tree shaker".
 
-#![allow(unused_variables)] // remove when this file's exercises are done
-
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -52,7 +50,6 @@ use crate::store::{POISONED, Shared};
 /// The name of the thread, as debuggers and `top -H` show it.
 pub const THREAD_NAME: &str = "tree-shaker";
 
-// ANCHOR: mailbox
 /// How the shaker and the threads that wait for it signal each other.
 #[derive(Debug, Default)]
 pub struct Mailbox {
@@ -72,7 +69,6 @@ struct Letters {
     /// Set while the shaker sleeps until woken (rather than napping).
     asleep: bool,
 }
-// ANCHOR_END: mailbox
 
 /// How long the shaker naps before it looks for work again on its own.
 const NAP: Duration = Duration::from_millis(1);
@@ -103,7 +99,6 @@ impl Mailbox {
         self.ticked.notify_all();
     }
 
-    // ANCHOR: frozen
     /// Moves the clock on for a frozen memtable, and wakes the threads that
     /// wait only if the shaker sleeps: a napping shaker finds the memtable
     /// within a nap, and no other thread waits for a memtable to be frozen.
@@ -116,7 +111,6 @@ impl Mailbox {
             self.ticked.notify_all();
         }
     }
-    // ANCHOR_END: frozen
 
     /// Sleeps until the clock has moved past `seen`. Returns at once if it
     /// already has, so a tick between reading `seen` and calling this is
@@ -128,7 +122,6 @@ impl Mailbox {
         }
     }
 
-    // ANCHOR: rest
     /// Called by the shaker when it found nothing to do since the tick
     /// `seen`: waits until the clock moves past `seen`, napping at first (it
     /// looks again every [`NAP`] unasked) and after [`NAPS_BEFORE_SLEEP`]
@@ -148,7 +141,6 @@ impl Mailbox {
         }
         letters.asleep = false;
     }
-    // ANCHOR_END: rest
 
     /// Asks the shaker to stop.
     pub fn stop(&self) {
@@ -172,7 +164,6 @@ impl Mailbox {
     }
 }
 
-// ANCHOR: spawn
 /// Starts the tree shaker on a thread of its own.
 pub fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
@@ -193,9 +184,7 @@ pub fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
             }
         })
 }
-// ANCHOR_END: spawn
 
-// ANCHOR: shake
 /// The shaker's loop: flush while there is work, sleep while there is none.
 fn shake(shared: &Shared) {
     loop {
@@ -214,9 +203,7 @@ fn shake(shared: &Shared) {
         }
     }
 }
-// ANCHOR_END: shake
 
-// ANCHOR: flush_oldest
 /// Writes the oldest frozen memtable to the next table, then swaps the table
 /// in for the memtable. Returns `false` when the queue is empty.
 fn flush_oldest(shared: &Shared) -> Result<bool> {
@@ -225,7 +212,6 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
         "exercise 4.2: write the oldest frozen memtable with no lock held, then install its table (book chapter 4)"
     )
 }
-// ANCHOR_END: flush_oldest
 
 #[cfg(test)]
 mod tests {

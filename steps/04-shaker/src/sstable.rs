@@ -15,7 +15,6 @@
 //!   so that it can jump close to the key);
 //! - tables are never merged, so disk use only grows (chapter 5 compacts).
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! ```text
@@ -61,7 +60,6 @@
 //! tanzania:capital→†
 //! uganda:capital→Kampala
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
@@ -85,11 +83,9 @@ pub const SEPARATOR: char = '→';
 /// death in a family tree, not a dagger.)
 pub const TOMBSTONE: char = '†';
 
-// ANCHOR: escape
 /// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
-    // ANCHOR: exercise_3_1
     // Exercise 3.1: write each character, turning the five special ones into escapes
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
@@ -105,14 +101,10 @@ pub fn escape(text: &str) -> String {
         }
     }
     escaped
-    // ANCHOR_END: exercise_3_1
 }
-// ANCHOR_END: escape
 
-// ANCHOR: unescape
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
-    // ANCHOR: exercise_3_2
     // Exercise 3.2: undo the five escapes; refuse any other escape and any bare → or †
     let mut unescaped = String::with_capacity(text.len());
     let mut chars = text.chars();
@@ -131,11 +123,8 @@ pub fn unescape(text: &str) -> std::result::Result<String, String> {
         }
     }
     Ok(unescaped)
-    // ANCHOR_END: exercise_3_2
 }
-// ANCHOR_END: unescape
 
-// ANCHOR: lines
 /// Returns the line of a table that holds `key` and `entry`, newline included.
 pub fn encode_line(key: &str, entry: &Entry) -> String {
     match entry {
@@ -170,15 +159,12 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
     }
     None
 }
-// ANCHOR_END: lines
 
-// ANCHOR: write
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`. The table appears at `path` whole or not at all: it is written to
 /// `path` + `.tmp`, synced to disk, renamed, and the directory is synced so
 /// that the rename itself survives a crash.
 pub fn write<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a Entry)>) -> Result<()> {
-    // ANCHOR: exercise_3_3
     // Exercise 3.3: write the lines to a temporary file, sync it, rename it, sync the directory
     let temporary = temporary_path(path);
     let io_error = |action, path: &Path| {
@@ -203,9 +189,7 @@ pub fn write<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a Entry)
     file.sync_all().map_err(io_error("sync", &temporary))?;
     fs::rename(&temporary, path).map_err(io_error("rename", &temporary))?;
     sync_directory(directory_of(path))
-    // ANCHOR_END: exercise_3_3
 }
-// ANCHOR_END: write
 
 /// The name a table is written under until it is complete.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -271,7 +255,6 @@ impl SsTable {
         &self.path
     }
 
-    // ANCHOR: get
     /// Returns the entry of `key` in this table, or `None` when the table
     /// has no line for it.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
@@ -287,7 +270,6 @@ impl SsTable {
         }
         Ok(None)
     }
-    // ANCHOR_END: get
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
@@ -306,7 +288,6 @@ impl SsTable {
     }
 }
 
-// ANCHOR: entries
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
@@ -370,7 +351,6 @@ impl Iterator for Entries {
         item
     }
 }
-// ANCHOR_END: entries
 
 #[cfg(test)]
 mod tests {

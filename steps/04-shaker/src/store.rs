@@ -36,8 +36,6 @@
 //!
 //! Read alongside chapter 4 of the book, "The tree shaker".
 
-#![allow(unused_variables)] // remove when this file's exercises are done
-
 use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -49,7 +47,6 @@ use crate::shaker::{self, Mailbox};
 use crate::sstable::{self, SsTable};
 use crate::{Error, Result};
 
-// ANCHOR: storage_trait
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
@@ -69,9 +66,7 @@ pub trait Storage {
     /// Removes every key.
     fn clear(&self) -> Result<()>;
 }
-// ANCHOR_END: storage_trait
 
-// ANCHOR: store_struct
 /// A key-value store: a memtable, a queue of frozen memtables and SSTables in
 /// a directory, with the tree shaker flushing in the background.
 #[derive(Debug)]
@@ -107,7 +102,6 @@ pub(crate) struct State {
     /// The number the next table file gets.
     pub(crate) next_table_number: u64,
 }
-// ANCHOR_END: store_struct
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
@@ -118,7 +112,6 @@ pub(crate) const POISONED: &str = "store lock poisoned: a thread panicked while 
 const TABLE_EXTENSION: &str = "sst";
 
 impl Store {
-    // ANCHOR: open
     /// Opens the store in `directory`, creating the directory if needed,
     /// loads every table in it and starts the tree shaker. Leftovers of a
     /// flush that a crash interrupted (`*.sst.tmp` files) are removed: they
@@ -176,7 +169,6 @@ impl Store {
             shaker: Some(shaker),
         })
     }
-    // ANCHOR_END: open
 
     /// How many bytes of keys and values the active memtable holds (see
     /// `memtable::entry_bytes`).
@@ -194,7 +186,6 @@ impl Store {
         self.shared.state.read().expect(POISONED).frozen.len()
     }
 
-    // ANCHOR: flush
     /// Freezes the active memtable, if it holds anything, and waits until
     /// the tree shaker has written every frozen memtable to a table. After
     /// this returns, everything written before it survives a restart.
@@ -209,9 +200,7 @@ impl Store {
         drop(self.shared.lock_when(|state| state.frozen.is_empty())?);
         Ok(())
     }
-    // ANCHOR_END: flush
 
-    // ANCHOR: scan
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         let state = self.shared.state.read().expect(POISONED);
@@ -241,7 +230,6 @@ impl Store {
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
         Ok(live.collect())
     }
-    // ANCHOR_END: scan
 
     /// Applies a write to the active memtable, and freezes the memtable if
     /// the write filled it. Waits first while the memtable is full and the
@@ -264,7 +252,6 @@ impl Shared {
         state.memtable.approximate_bytes() >= self.memtable_bytes
     }
 
-    // ANCHOR: freeze
     /// Moves the active memtable to the back of the frozen queue, puts a
     /// fresh one in its place, and tells the tree shaker. The caller holds
     /// the write lock and has checked that the queue has room.
@@ -274,9 +261,7 @@ impl Shared {
             "exercise 4.1: swap in a fresh memtable, queue the full one, and tell the shaker (book chapter 4)"
         )
     }
-    // ANCHOR_END: freeze
 
-    // ANCHOR: lock_when
     /// Takes the write lock once `ready(state)` holds, waiting for the tree
     /// shaker between tries. Fails instead of waiting if the shaker has
     /// failed, since then nothing will ever change.
@@ -299,7 +284,6 @@ impl Shared {
             self.mailbox.wait_after(seen);
         }
     }
-    // ANCHOR_END: lock_when
 
     /// The path of table number `number`.
     pub(crate) fn table_path(&self, number: u64) -> PathBuf {
@@ -313,20 +297,17 @@ impl Storage for Store {
         self.write(|memtable| memtable.put(key, value))
     }
 
-    // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
         // TODO(exercise 4.3): ask the active memtable, the frozen ones newest first, then the tables newest first
         todo!(
             "exercise 4.3: ask the active memtable, the frozen ones newest first, then the tables newest first (book chapter 4)"
         )
     }
-    // ANCHOR_END: get
 
     fn delete(&self, key: &str) -> Result<()> {
         self.write(|memtable| memtable.delete(key))
     }
 
-    // ANCHOR: clear
     fn clear(&self) -> Result<()> {
         // Wait until the shaker is idle: a table it is writing now would
         // otherwise be installed after the clear and bring its keys back.
@@ -346,7 +327,6 @@ impl Storage for Store {
         // Make the removals durable before we answer.
         sstable::sync_directory(&self.shared.directory)
     }
-    // ANCHOR_END: clear
 }
 
 impl Drop for Store {

@@ -53,7 +53,6 @@ fn main() -> ExitCode {
     }
 }
 
-// ANCHOR: run
 /// Opens the store, serves it until SIGTERM or SIGINT, then flushes it.
 fn run(args: Args) -> Result<()> {
     let store = Arc::new(Store::open(
@@ -67,4 +66,3 @@ fn run(args: Args) -> Result<()> {
     store.flush()?;
     served
 }
-// ANCHOR_END: run

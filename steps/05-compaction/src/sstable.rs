@@ -15,7 +15,6 @@
 //!   so that it can jump close to the key);
 //! - tables are never merged, so disk use only grows (chapter 5 compacts).
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! ```text
@@ -61,7 +60,6 @@
 //! tanzania:capital→†
 //! uganda:capital→Kampala
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
@@ -85,11 +83,9 @@ pub const SEPARATOR: char = '→';
 /// death in a family tree, not a dagger.)
 pub const TOMBSTONE: char = '†';
 
-// ANCHOR: escape
 /// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
-    // ANCHOR: exercise_3_1
     // Exercise 3.1: write each character, turning the five special ones into escapes
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
@@ -105,14 +101,10 @@ pub fn escape(text: &str) -> String {
         }
     }
     escaped
-    // ANCHOR_END: exercise_3_1
 }
-// ANCHOR_END: escape
 
-// ANCHOR: unescape
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
-    // ANCHOR: exercise_3_2
     // Exercise 3.2: undo the five escapes; refuse any other escape and any bare → or †
     let mut unescaped = String::with_capacity(text.len());
     let mut chars = text.chars();
@@ -131,11 +123,8 @@ pub fn unescape(text: &str) -> std::result::Result<String, String> {
         }
     }
     Ok(unescaped)
-    // ANCHOR_END: exercise_3_2
 }
-// ANCHOR_END: unescape
 
-// ANCHOR: lines
 /// Returns the line of a table that holds `key` and `entry`, newline included.
 pub fn encode_line(key: &str, entry: &Entry) -> String {
     match entry {
@@ -170,9 +159,7 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
     }
     None
 }
-// ANCHOR_END: lines
 
-// ANCHOR: write
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`, whole or not at all (see [`TableWriter`]).
 pub fn write<'a>(
@@ -185,9 +172,7 @@ pub fn write<'a>(
     }
     writer.finish()
 }
-// ANCHOR_END: write
 
-// ANCHOR: table_writer
 /// A table being written, one entry at a time, so that a merge can write a
 /// table far bigger than memory. The lines go to `path` + `.tmp`; only
 /// [`TableWriter::finish`] makes the table appear at `path`, whole. A writer
@@ -253,7 +238,6 @@ impl TableWriter {
         }
     }
 }
-// ANCHOR_END: table_writer
 
 /// The name a table is written under until it is complete.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -336,7 +320,6 @@ impl SsTable {
         &self.path
     }
 
-    // ANCHOR: get
     /// Returns the entry of `key` in this table, or `None` when the table
     /// has no line for it.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
@@ -352,7 +335,6 @@ impl SsTable {
         }
         Ok(None)
     }
-    // ANCHOR_END: get
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
@@ -371,7 +353,6 @@ impl SsTable {
     }
 }
 
-// ANCHOR: entries
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
@@ -435,7 +416,6 @@ impl Iterator for Entries {
         item
     }
 }
-// ANCHOR_END: entries
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,6 @@
 //!   operating system's page cache usually has it);
 //! - a damaged index is rebuilt by reading the whole table once.
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! `NNNNNN.idx` sits beside `NNNNNN.sst`:
@@ -51,7 +50,6 @@
 //! 0 1 kenya:capital
 //! 4107 180 rwanda:capital
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - the index lists every block of its table, in order, with the exact
@@ -59,8 +57,6 @@
 //! - a lookup reads at most one block (4 KiB plus one line) of a table.
 //!
 //! Read alongside chapter 6 of the book, "A sparse index".
-
-#![allow(unused_variables)] // remove when this file's exercises are done
 
 use std::fs;
 use std::io;
@@ -95,7 +91,6 @@ pub struct Block {
     pub first_key: String,
 }
 
-// ANCHOR: index_struct
 /// The sparse index of one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Index {
@@ -103,7 +98,6 @@ pub struct Index {
     /// The table's size in bytes: where the last block ends.
     table_bytes: u64,
 }
-// ANCHOR_END: index_struct
 
 impl Index {
     /// An empty index, to be filled by [`Index::note_line`] while a table is
@@ -112,7 +106,6 @@ impl Index {
         Index::default()
     }
 
-    // ANCHOR: note_line
     /// Called by the table writer before it writes each line: `key` is the
     /// line's key, `offset` where it starts, `line` its number. Starts a new
     /// block at the first line, and at the first line that comes once the
@@ -130,7 +123,6 @@ impl Index {
             });
         }
     }
-    // ANCHOR_END: note_line
 
     /// Records where the table ends, once the last line is written.
     pub fn finish(&mut self, table_bytes: u64) {
@@ -142,7 +134,6 @@ impl Index {
         &self.blocks
     }
 
-    // ANCHOR: block_for
     /// The one block that can hold `key`: the last block whose first key is
     /// not greater than `key`. `None` when `key` comes before the first key
     /// of the table (or the table is empty), so no block can hold it.
@@ -152,7 +143,6 @@ impl Index {
             "exercise 6.1: binary-search for the last block whose first key is not greater than key (book chapter 6)"
         )
     }
-    // ANCHOR_END: block_for
 
     /// The text of the index file.
     pub fn encode(&self) -> String {

@@ -15,7 +15,6 @@
 //!   so that it can jump close to the key);
 //! - tables are never merged, so disk use only grows (chapter 5 compacts).
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! ```text
@@ -61,7 +60,6 @@
 //! tanzania:capital→†
 //! uganda:capital→Kampala
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
@@ -70,8 +68,6 @@
 //! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
-
-#![allow(unused_variables)] // remove when this file's exercises are done
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -91,11 +87,9 @@ pub const SEPARATOR: char = '→';
 /// death in a family tree, not a dagger.)
 pub const TOMBSTONE: char = '†';
 
-// ANCHOR: escape
 /// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
-    // ANCHOR: exercise_3_1
     // Exercise 3.1: write each character, turning the five special ones into escapes
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
@@ -111,14 +105,10 @@ pub fn escape(text: &str) -> String {
         }
     }
     escaped
-    // ANCHOR_END: exercise_3_1
 }
-// ANCHOR_END: escape
 
-// ANCHOR: unescape
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
-    // ANCHOR: exercise_3_2
     // Exercise 3.2: undo the five escapes; refuse any other escape and any bare → or †
     let mut unescaped = String::with_capacity(text.len());
     let mut chars = text.chars();
@@ -137,11 +127,8 @@ pub fn unescape(text: &str) -> std::result::Result<String, String> {
         }
     }
     Ok(unescaped)
-    // ANCHOR_END: exercise_3_2
 }
-// ANCHOR_END: unescape
 
-// ANCHOR: lines
 /// Returns the line of a table that holds `key` and `entry`, newline included.
 pub fn encode_line(key: &str, entry: &Entry) -> String {
     match entry {
@@ -176,9 +163,7 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
     }
     None
 }
-// ANCHOR_END: lines
 
-// ANCHOR: write
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`, whole or not at all (see [`TableWriter`]).
 pub fn write<'a>(
@@ -191,9 +176,7 @@ pub fn write<'a>(
     }
     writer.finish()
 }
-// ANCHOR_END: write
 
-// ANCHOR: table_writer
 /// A table being written, one entry at a time, so that a merge can write a
 /// table far bigger than memory. The lines go to `path` + `.tmp`; only
 /// [`TableWriter::finish`] makes the table appear at `path`, whole, with its
@@ -280,7 +263,6 @@ impl TableWriter {
         }
     }
 }
-// ANCHOR_END: table_writer
 
 /// The name a table is written under until it is complete.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -394,7 +376,6 @@ impl SsTable {
         Ok(())
     }
 
-    // ANCHOR: get
     /// Returns the entry of `key` in this table, or `None` when the table
     /// has no line for it. Reads at most one block.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
@@ -403,9 +384,7 @@ impl SsTable {
             "exercise 6.2: find the block that can hold the key, read only that block, and search its lines (book chapter 6)"
         )
     }
-    // ANCHOR_END: get
 
-    // ANCHOR: read_block
     /// Reads the bytes of `block` with one positioned read, as text.
     fn read_block(&self, block: &Block) -> Result<String> {
         let io_error = |action, source| Error::Io {
@@ -425,7 +404,6 @@ impl SsTable {
             reason: "a line of this block is not UTF-8".into(),
         })
     }
-    // ANCHOR_END: read_block
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
@@ -445,7 +423,6 @@ impl SsTable {
     }
 }
 
-// ANCHOR: entries
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
@@ -522,9 +499,7 @@ impl Iterator for Entries {
         item
     }
 }
-// ANCHOR_END: entries
 
-// ANCHOR: rebuild_index
 /// Builds the index of the table at `path` by reading it through, which
 /// also checks every line; logs that it did.
 fn rebuild_index(path: &Path) -> Result<Index> {
@@ -545,7 +520,6 @@ fn rebuild_index(path: &Path) -> Result<Index> {
     );
     Ok(index)
 }
-// ANCHOR_END: rebuild_index
 
 #[cfg(test)]
 mod tests {

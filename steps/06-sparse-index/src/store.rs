@@ -45,7 +45,6 @@ use crate::shaker::{self, Mailbox};
 use crate::sstable::{self, SsTable};
 use crate::{Error, Result};
 
-// ANCHOR: storage_trait
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
@@ -65,9 +64,7 @@ pub trait Storage {
     /// Removes every key.
     fn clear(&self) -> Result<()>;
 }
-// ANCHOR_END: storage_trait
 
-// ANCHOR: store_struct
 /// A key-value store: a memtable, a queue of frozen memtables and SSTables in
 /// a directory, with the tree shaker flushing in the background.
 #[derive(Debug)]
@@ -107,7 +104,6 @@ pub(crate) struct State {
     /// The number the next table file gets.
     pub(crate) next_table_number: u64,
 }
-// ANCHOR_END: store_struct
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
@@ -118,7 +114,6 @@ pub(crate) const POISONED: &str = "store lock poisoned: a thread panicked while 
 const TABLE_EXTENSION: &str = "sst";
 
 impl Store {
-    // ANCHOR: open
     /// Opens the store in `directory`, creating the directory if needed,
     /// loads the tables the manifest names and starts the tree shaker. Other
     /// `.sst` files and `.tmp` files are what an interrupted flush or merge
@@ -225,7 +220,6 @@ impl Store {
             shaker: Some(shaker),
         })
     }
-    // ANCHOR_END: open
 
     /// How many bytes of keys and values the active memtable holds (see
     /// `memtable::entry_bytes`).
@@ -243,7 +237,6 @@ impl Store {
         self.shared.state.read().expect(POISONED).frozen.len()
     }
 
-    // ANCHOR: flush
     /// Freezes the active memtable, if it holds anything, and waits until
     /// the tree shaker has written every frozen memtable to a table and has
     /// finished the merges that those tables called for. After this returns,
@@ -264,9 +257,7 @@ impl Store {
         );
         Ok(())
     }
-    // ANCHOR_END: flush
 
-    // ANCHOR: scan
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         let state = self.shared.state.read().expect(POISONED);
@@ -296,7 +287,6 @@ impl Store {
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
         Ok(live.collect())
     }
-    // ANCHOR_END: scan
 
     /// Applies a write to the active memtable, and freezes the memtable if
     /// the write filled it. Waits first while the memtable is full and the
@@ -319,12 +309,10 @@ impl Shared {
         state.memtable.approximate_bytes() >= self.memtable_bytes
     }
 
-    // ANCHOR: freeze
     /// Moves the active memtable to the back of the frozen queue, puts a
     /// fresh one in its place, and tells the tree shaker. The caller holds
     /// the write lock and has checked that the queue has room.
     fn freeze(&self, state: &mut State) {
-        // ANCHOR: exercise_4_1
         // Exercise 4.1: swap in a fresh memtable, queue the full one, and tell the shaker
         debug_assert!(
             state.frozen.len() < self.max_frozen,
@@ -333,11 +321,8 @@ impl Shared {
         let full = std::mem::take(&mut state.memtable);
         state.frozen.push_back(Arc::new(full));
         self.mailbox.frozen();
-        // ANCHOR_END: exercise_4_1
     }
-    // ANCHOR_END: freeze
 
-    // ANCHOR: lock_when
     /// Takes the write lock once `ready(state)` holds, waiting for the tree
     /// shaker between tries. Fails instead of waiting if the shaker has
     /// failed, since then nothing will ever change.
@@ -360,7 +345,6 @@ impl Shared {
             self.mailbox.wait_after(seen);
         }
     }
-    // ANCHOR_END: lock_when
 
     /// The file names of the tables, oldest first, as the manifest lists them.
     pub(crate) fn table_names(&self) -> Vec<String> {
@@ -384,9 +368,7 @@ impl Storage for Store {
         self.write(|memtable| memtable.put(key, value))
     }
 
-    // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
-        // ANCHOR: exercise_4_3
         // Exercise 4.3: ask the active memtable, the frozen ones newest first, then the tables newest first
         let state = self.shared.state.read().expect(POISONED);
         if let Some(entry) = state.memtable.get(key) {
@@ -403,15 +385,12 @@ impl Storage for Store {
             }
         }
         Ok(None)
-        // ANCHOR_END: exercise_4_3
     }
-    // ANCHOR_END: get
 
     fn delete(&self, key: &str) -> Result<()> {
         self.write(|memtable| memtable.delete(key))
     }
 
-    // ANCHOR: clear
     fn clear(&self) -> Result<()> {
         // Wait until the shaker is idle: a table it is writing now would
         // otherwise be installed after the clear and bring its keys back.
@@ -427,7 +406,6 @@ impl Storage for Store {
         state.memtable = Memtable::new();
         sstable::sync_directory(&self.shared.directory)
     }
-    // ANCHOR_END: clear
 }
 
 impl Drop for Store {

@@ -25,7 +25,6 @@
 //! - the writer keeps one 8-byte hash per key until the table is finished,
 //!   so that the filter can be sized for the exact count.
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! `NNNNNN.bloom` sits beside `NNNNNN.sst`:
@@ -50,7 +49,6 @@
 //! bits=64 hashes=11 keys=4
 //! 92966069adfa7fb1
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - `may_contain(key)` is true for every key added;
@@ -59,14 +57,11 @@
 //!
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
-#![allow(unused_variables)] // remove when this file's exercises are done
-
 use std::fmt::Write as _;
 
 /// The false-positive rate filters are sized for.
 pub const FALSE_POSITIVE_RATE: f64 = 0.01;
 
-// ANCHOR: filter_struct
 /// A bloom filter: `bits.len() * 64` bits and `hashes` hash functions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BloomFilter {
@@ -75,7 +70,6 @@ pub struct BloomFilter {
     /// How many keys the filter was built for.
     keys: usize,
 }
-// ANCHOR_END: filter_struct
 
 /// The 64-bit hash of a key: FNV-1a, then the splitmix64 finaliser.
 pub fn hash(key: &str) -> u64 {
@@ -126,21 +120,17 @@ impl BloomFilter {
             .map(move |i| (hash.wrapping_add(i.wrapping_mul(second)) % bits) as usize)
     }
 
-    // ANCHOR: insert
     /// Adds the key whose hash is `hash`.
     pub fn insert(&mut self, hash: u64) {
         // TODO(exercise 7.1): set the bit at each of the key's positions
         todo!("exercise 7.1: set the bit at each of the key's positions (book chapter 7)")
     }
-    // ANCHOR_END: insert
 
-    // ANCHOR: may_contain
     /// Whether `key` may have been added: `false` means certainly not.
     pub fn may_contain(&self, key: &str) -> bool {
         self.positions(hash(key))
             .all(|position| self.bits[position / 64] & (1 << (position % 64)) != 0)
     }
-    // ANCHOR_END: may_contain
 
     /// The text of the filter's file.
     pub fn encode(&self) -> String {

@@ -46,7 +46,6 @@ use crate::sstable::{Entries, SsTable, TableWriter};
 use crate::store::{POISONED, Shared};
 use crate::{Error, Result};
 
-// ANCHOR: pick
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
 /// bytes, oldest first): `None` while there are fewer than `threshold`
 /// tables or nothing worth merging.
@@ -63,9 +62,7 @@ pub fn pick(sizes: &[u64], threshold: usize) -> Option<Range<usize>> {
     // Merging one table with nothing would only rewrite it.
     (sizes.len() - start >= 2).then_some(start..sizes.len())
 }
-// ANCHOR_END: pick
 
-// ANCHOR: merge_struct
 /// The entries of several tables merged into one sorted stream, where each
 /// key appears once, with the entry of the newest table that has it.
 pub struct Merge {
@@ -74,7 +71,6 @@ pub struct Merge {
     /// The next entry of each input; `None` once the input is used up.
     heads: Vec<Option<(String, Entry)>>,
 }
-// ANCHOR_END: merge_struct
 
 impl Merge {
     /// Merges `tables`, given newest first.
@@ -101,9 +97,7 @@ impl Merge {
 impl Iterator for Merge {
     type Item = Result<(String, Entry)>;
 
-    // ANCHOR: merge_next
     fn next(&mut self) -> Option<Self::Item> {
-        // ANCHOR: exercise_5_1
         // Exercise 5.1: take the smallest head (the newest input's on a tie) and skip that key in the other inputs
         // `min_by` keeps the first of equal elements, and the inputs are
         // newest first, so on a tie the newest input wins.
@@ -123,12 +117,9 @@ impl Iterator for Merge {
             }
         }
         Some(Ok((key, entry)))
-        // ANCHOR_END: exercise_5_1
     }
-    // ANCHOR_END: merge_next
 }
 
-// ANCHOR: write_merged
 /// Writes the merge of `inputs` (newest first) to a new table at `path`.
 /// Tombstones are dropped only if `includes_oldest`: then no table older
 /// than the merge is left for them to hide anything in.
@@ -137,7 +128,6 @@ pub fn write_merged(
     includes_oldest: bool,
     path: &std::path::Path,
 ) -> Result<(SsTable, usize)> {
-    // ANCHOR: exercise_5_2
     // Exercise 5.2: stream the merge into a TableWriter, keeping tombstones unless the oldest table is merged
     let mut writer = TableWriter::create(path)?;
     let mut written = 0;
@@ -150,11 +140,8 @@ pub fn write_merged(
         written += 1;
     }
     Ok((writer.finish()?, written))
-    // ANCHOR_END: exercise_5_2
 }
-// ANCHOR_END: write_merged
 
-// ANCHOR: compact
 /// Merges the tables that [`pick`] chooses, if any, and swaps the result in.
 /// Returns whether it merged anything. Runs on the tree shaker's thread,
 /// which is the only thread that changes `tables` (`clear` waits for it).
@@ -208,14 +195,11 @@ fn merge_and_install(
     );
     Ok(())
 }
-// ANCHOR_END: compact
 
-// ANCHOR: install
 /// Puts `merged` in the place of the tables in `range`: first on disk, by
 /// writing a manifest that names it instead of them, then for readers, under
 /// the write lock, and only then removes the inputs' files.
 pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> Result<()> {
-    // ANCHOR: exercise_5_3
     // Exercise 5.3: write the new manifest, swap the tables under the write lock, then remove the inputs
     // Only this thread changes `tables`, so the list cannot change between
     // this read and the swap below; the manifest is written with no lock held.
@@ -235,9 +219,7 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
         table.remove_files()?;
     }
     crate::sstable::sync_directory(&shared.directory)
-    // ANCHOR_END: exercise_5_3
 }
-// ANCHOR_END: install
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,6 @@
 //!   operating system's page cache usually has it);
 //! - a damaged index is rebuilt by reading the whole table once.
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! `NNNNNN.idx` sits beside `NNNNNN.sst`:
@@ -51,7 +50,6 @@
 //! 0 1 kenya:capital
 //! 4107 180 rwanda:capital
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - the index lists every block of its table, in order, with the exact
@@ -91,7 +89,6 @@ pub struct Block {
     pub first_key: String,
 }
 
-// ANCHOR: index_struct
 /// The sparse index of one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Index {
@@ -99,7 +96,6 @@ pub struct Index {
     /// The table's size in bytes: where the last block ends.
     table_bytes: u64,
 }
-// ANCHOR_END: index_struct
 
 impl Index {
     /// An empty index, to be filled by [`Index::note_line`] while a table is
@@ -108,7 +104,6 @@ impl Index {
         Index::default()
     }
 
-    // ANCHOR: note_line
     /// Called by the table writer before it writes each line: `key` is the
     /// line's key, `offset` where it starts, `line` its number. Starts a new
     /// block at the first line, and at the first line that comes once the
@@ -126,7 +121,6 @@ impl Index {
             });
         }
     }
-    // ANCHOR_END: note_line
 
     /// Records where the table ends, once the last line is written.
     pub fn finish(&mut self, table_bytes: u64) {
@@ -138,12 +132,10 @@ impl Index {
         &self.blocks
     }
 
-    // ANCHOR: block_for
     /// The one block that can hold `key`: the last block whose first key is
     /// not greater than `key`. `None` when `key` comes before the first key
     /// of the table (or the table is empty), so no block can hold it.
     pub fn block_for(&self, key: &str) -> Option<Block> {
-        // ANCHOR: exercise_6_1
         // Exercise 6.1: binary-search for the last block whose first key is not greater than key
         // How many blocks start with a key <= `key`: the one we want is the last of them.
         let count = self
@@ -161,9 +153,7 @@ impl Index {
             line: block.line,
             first_key: block.key.clone(),
         })
-        // ANCHOR_END: exercise_6_1
     }
-    // ANCHOR_END: block_for
 
     /// The text of the index file.
     pub fn encode(&self) -> String {

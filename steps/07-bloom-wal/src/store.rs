@@ -56,7 +56,6 @@ use crate::sstable::{self, SsTable};
 use crate::wal::{self, Op, Wal};
 use crate::{Error, Result};
 
-// ANCHOR: storage_trait
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
@@ -76,9 +75,7 @@ pub trait Storage {
     /// Removes every key.
     fn clear(&self) -> Result<()>;
 }
-// ANCHOR_END: storage_trait
 
-// ANCHOR: store_struct
 /// A key-value store: a memtable, a queue of frozen memtables and SSTables in
 /// a directory, with the tree shaker flushing in the background.
 #[derive(Debug)]
@@ -127,7 +124,6 @@ pub(crate) struct State {
     /// The number the next log file gets.
     next_log_number: u64,
 }
-// ANCHOR_END: store_struct
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
@@ -141,7 +137,6 @@ const TABLE_EXTENSION: &str = "sst";
 const LOG_EXTENSION: &str = "wal";
 
 impl Store {
-    // ANCHOR: open
     /// Opens the store in `directory`, creating the directory if needed,
     /// loads the tables the manifest names and starts the tree shaker. Other
     /// `.sst` files and `.tmp` files are what an interrupted flush or merge
@@ -267,7 +262,6 @@ impl Store {
             syncer: Some(syncer),
         })
     }
-    // ANCHOR_END: open
 
     /// How many bytes of keys and values the active memtable holds (see
     /// `memtable::entry_bytes`).
@@ -285,7 +279,6 @@ impl Store {
         self.shared.state.read().expect(POISONED).frozen.len()
     }
 
-    // ANCHOR: flush
     /// Freezes the active memtable, if it holds anything, and waits until
     /// the tree shaker has written every frozen memtable to a table and has
     /// finished the merges that those tables called for. After this returns,
@@ -306,9 +299,7 @@ impl Store {
         );
         Ok(())
     }
-    // ANCHOR_END: flush
 
-    // ANCHOR: scan
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         let state = self.shared.state.read().expect(POISONED);
@@ -338,9 +329,7 @@ impl Store {
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
         Ok(live.collect())
     }
-    // ANCHOR_END: scan
 
-    // ANCHOR: write
     /// Logs `op` and applies it to the memtable in `state` with `apply`, and
     /// freezes the memtable if the write filled it. Returns the ticket of
     /// the log record, which is not on disk yet: the write may be
@@ -361,9 +350,7 @@ impl Store {
         }
         Ok(Ticket(ticket))
     }
-    // ANCHOR_END: write
 
-    // ANCHOR: async_writes
     /// Sets `key` to `value` in memory and in the log's buffer, without
     /// waiting for the disk: acknowledge it only once [`Store::durable`]
     /// returns. Returns `None`, having done nothing, when the write would
@@ -410,7 +397,6 @@ impl Store {
     pub async fn durable(&self, ticket: Ticket) -> Result<()> {
         self.shared.wal.durable(ticket.0).await
     }
-    // ANCHOR_END: async_writes
 }
 
 /// A write that is in the memtable and whose log record waits for a sync:
@@ -437,7 +423,6 @@ impl Shared {
         state.memtable.approximate_bytes().saturating_add(bytes) < self.memtable_bytes
     }
 
-    // ANCHOR: freeze
     /// Moves the active memtable to the back of the frozen queue, with its
     /// log, starts a new log and a fresh memtable, and tells the tree shaker.
     /// The caller holds the write lock and has checked that the queue has
@@ -457,9 +442,7 @@ impl Shared {
         self.mailbox.frozen();
         Ok(())
     }
-    // ANCHOR_END: freeze
 
-    // ANCHOR: lock_when
     /// Takes the write lock once `ready(state)` holds, waiting for the tree
     /// shaker between tries. Fails instead of waiting if the shaker has
     /// failed, since then nothing will ever change.
@@ -477,7 +460,6 @@ impl Shared {
             self.mailbox.wait_after(seen);
         }
     }
-    // ANCHOR_END: lock_when
 
     /// Takes the write lock if `ready(state)` holds, without waiting for
     /// the tree shaker. Fails if the shaker has failed.
@@ -518,9 +500,7 @@ impl Storage for Store {
         self.shared.wal.wait_durable(ticket.0)
     }
 
-    // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
-        // ANCHOR: exercise_4_3
         // Exercise 4.3: ask the active memtable, the frozen ones newest first, then the tables newest first
         let state = self.shared.state.read().expect(POISONED);
         if let Some(entry) = state.memtable.get(key) {
@@ -537,9 +517,7 @@ impl Storage for Store {
             }
         }
         Ok(None)
-        // ANCHOR_END: exercise_4_3
     }
-    // ANCHOR_END: get
 
     fn delete(&self, key: &str) -> Result<()> {
         let state = self.shared.lock_when(|state| self.shared.has_room(state))?;
@@ -548,7 +526,6 @@ impl Storage for Store {
         self.shared.wal.wait_durable(ticket.0)
     }
 
-    // ANCHOR: clear
     fn clear(&self) -> Result<()> {
         // Wait until the shaker is idle: a table it is writing now would
         // otherwise be installed after the clear and bring its keys back.
@@ -566,7 +543,6 @@ impl Storage for Store {
         state.memtable = Memtable::new();
         sstable::sync_directory(&self.shared.directory)
     }
-    // ANCHOR_END: clear
 }
 
 impl Drop for Store {
@@ -592,7 +568,6 @@ fn log_path(directory: &Path, number: u64) -> PathBuf {
     directory.join(format!("{number:06}.{LOG_EXTENSION}"))
 }
 
-// ANCHOR: recover_logs
 /// Replays the logs in `directory`, oldest first, into a memtable, and
 /// writes what they held to a new table, so that every acknowledged write is
 /// in a table before the store serves. A `clear` among the records voids
@@ -655,7 +630,6 @@ fn recover_logs(
     let newest_log = logs.last().map_or(0, |(number, _)| *number);
     Ok((tables, next_table_number, newest_log))
 }
-// ANCHOR_END: recover_logs
 
 /// The value a reader sees for `entry`: none for a tombstone.
 fn live_value(entry: Entry) -> Option<String> {

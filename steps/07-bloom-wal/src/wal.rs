@@ -25,7 +25,6 @@
 //! old one is deleted once the table that holds its memtable is listed in the
 //! manifest.
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! `NNNNNN.wal`, one line per record, in the order the writes happened:
@@ -52,7 +51,6 @@
 //! ebfc5233 put kenya:capital→Nairobi
 //! b776b818 del tanzania:capital
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - a write is acknowledged only after its record is synced;
@@ -60,8 +58,6 @@
 //! - a log is deleted only after its memtable's table is in the manifest.
 //!
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
-
-#![allow(unused_variables)] // remove when this file's exercises are done
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -94,13 +90,11 @@ pub fn encode(op: &Op) -> String {
     format!("{:08x} {body}\n", crc32fast::hash(body.as_bytes()))
 }
 
-// ANCHOR: decode
 /// Reads one record, without its newline. The error is why it is not one.
 pub fn decode(line: &str) -> std::result::Result<Op, String> {
     // TODO(exercise 7.2): check the record's checksum, then read its operation
     todo!("exercise 7.2: check the record's checksum, then read its operation (book chapter 7)")
 }
-// ANCHOR_END: decode
 
 /// What replaying a log gave.
 #[derive(Debug, Default)]
@@ -111,7 +105,6 @@ pub struct Replayed {
     pub cleared: bool,
 }
 
-// ANCHOR: replay
 /// Applies the records of the log at `path` to `memtable`. `newest` says
 /// whether this is the newest log, whose last record may be torn.
 pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Replayed> {
@@ -158,9 +151,7 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
     }
     Ok(replayed)
 }
-// ANCHOR_END: replay
 
-// ANCHOR: wal_struct
 /// The log of the active memtable, shared by every writer and by the log
 /// syncer, the thread that writes and syncs the records.
 #[derive(Debug)]
@@ -198,7 +189,6 @@ struct Log {
     /// Why the log failed, if it did: every later wait answers with it.
     failure: Option<String>,
 }
-// ANCHOR_END: wal_struct
 
 impl Wal {
     /// Starts a new, empty log at `path`.
@@ -295,7 +285,6 @@ impl Wal {
         self.durable.send_modify(|state| *state = now);
     }
 
-    // ANCHOR: wait_durable
     /// Blocks the calling thread until the record with `ticket` is synced.
     pub fn wait_durable(&self, ticket: u64) -> Result<()> {
         let mut log = self.lock();
@@ -328,9 +317,7 @@ impl Wal {
             }),
         }
     }
-    // ANCHOR_END: wait_durable
 
-    // ANCHOR: rotate
     /// Syncs every pending record to the current log, then starts a new log
     /// at `path` for the next memtable. Returns the old log's path. The
     /// caller holds the store's write lock, so nothing is appended meanwhile.
@@ -366,7 +353,6 @@ impl Wal {
         let old = std::mem::replace(&mut log.path, path.to_path_buf());
         Ok(old)
     }
-    // ANCHOR_END: rotate
 
     /// How many syncs the log has made so far.
     pub fn syncs(&self) -> u64 {
