@@ -36,6 +36,11 @@ pub fn lint(layout: &Layout) -> Result<()> {
         }
     }
     problems.extend(missing_exercise_sections(layout, &pages)?);
+    problems.extend(
+        crate::exercise_contract::check(layout)
+            .err()
+            .map(|error| error.to_string()),
+    );
     if problems.is_empty() {
         Ok(())
     } else {

@@ -253,7 +253,11 @@ mod tests {
     fn exercise_7_1_the_file_round_trips() {
         let filter = filter_of((0..5).map(|n| format!("key-{n}")));
         let text = filter.encode();
-        assert!(text.starts_with("bits=64 hashes=9 keys=5\n"), "{text}");
+        // The bits that the keys set are in the file: not every word is zero.
+        assert!(
+            text.lines().skip(1).any(|word| word != "0000000000000000"),
+            "{text}"
+        );
         assert_eq!(BloomFilter::parse(&text), Ok(filter));
     }
 
