@@ -53,22 +53,57 @@ pub fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The sequence as the HTTP API would say it, for failure messages:
+/// `PUT "a" = "x", RESTART, GET "a"`.
+pub fn story(ops: &[Op]) -> String {
+    let said: Vec<String> = ops
+        .iter()
+        .map(|op| match op {
+            Op::Set(key, value) => format!("PUT {key:?} = {value:?}"),
+            Op::Get(key) => format!("GET {key:?}"),
+            Op::Delete(key) => format!("DELETE {key:?}"),
+            Op::Clear => "CLEAR".into(),
+            Op::Flush => "FLUSH".into(),
+            Op::Reopen => "RESTART".into(),
+        })
+        .collect();
+    said.join(", ")
+}
+
+/// An answer to a GET as the HTTP API would give it.
+fn answer(value: &Option<String>) -> String {
+    match value {
+        Some(value) => format!("{value:?}"),
+        None => "404 (no such key)".into(),
+    }
+}
+
 /// Applies `ops` to a fresh store of type `S` in `directory` and to the model,
-/// and panics at the first difference.
+/// and panics at the first difference, saying it in plain words: "after
+/// PUT "a" = "x", RESTART, GET "a" returned 404, but a BTreeMap has "x"".
 pub fn check_against_model<S: Harness>(directory: &Path, ops: &[Op]) {
     let mut store = S::open(directory);
     let mut model = BTreeMap::<String, String>::new();
     // Every key the sequence touched: the final check reads them all.
     let mut touched = Vec::new();
     for (at, op) in ops.iter().enumerate() {
-        let context = || format!("{} after {:?}", S::NAME, &ops[..=at]);
         match op {
             Op::Set(key, value) => {
                 store.set(key, value);
                 model.insert(key.clone(), value.clone());
                 touched.push(key.clone());
             }
-            Op::Get(key) => assert_eq!(store.get(key), model.get(key).cloned(), "{}", context()),
+            Op::Get(key) => {
+                let (got, expected) = (store.get(key), model.get(key).cloned());
+                assert!(
+                    got == expected,
+                    "{}: after {}: GET {key:?} returned {}, but a BTreeMap has {}",
+                    S::NAME,
+                    story(&ops[..=at]),
+                    answer(&got),
+                    answer(&expected)
+                );
+            }
             Op::Delete(key) => {
                 store.delete(key);
                 model.remove(key);
@@ -83,15 +118,45 @@ pub fn check_against_model<S: Harness>(directory: &Path, ops: &[Op]) {
         }
     }
     for key in &touched {
-        assert_eq!(
-            store.get(key),
-            model.get(key).cloned(),
-            "{} at the end, key {key:?}",
-            S::NAME
+        let (got, expected) = (store.get(key), model.get(key).cloned());
+        assert!(
+            got == expected,
+            "{}: after {}, then GET {key:?}: it returned {}, but a BTreeMap has {}",
+            S::NAME,
+            story(ops),
+            answer(&got),
+            answer(&expected)
         );
     }
     if let Some(scan) = store.scan() {
         let expected: Vec<(String, String)> = model.into_iter().collect();
-        assert_eq!(scan, expected, "{}: final scan", S::NAME);
+        assert!(
+            scan == expected,
+            "{}: after {}, a scan returned {scan:?}, but a BTreeMap has {expected:?}",
+            S::NAME,
+            story(ops)
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_story_reads_like_the_http_api() {
+        let ops = [
+            Op::Set("a".into(), "x".into()),
+            Op::Flush,
+            Op::Reopen,
+            Op::Delete("a".into()),
+            Op::Clear,
+            Op::Get("a".into()),
+        ];
+        assert_eq!(
+            story(&ops),
+            r#"PUT "a" = "x", FLUSH, RESTART, DELETE "a", CLEAR, GET "a""#
+        );
+        assert_eq!(answer(&None), "404 (no such key)");
     }
 }

@@ -115,9 +115,21 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A test that fails while its server runs drops the server as it
+        // unwinds: show what the server logged, because the reason is often
+        // there (a handler that panicked, a file the store refused to read)
+        // while the client only saw a closed connection.
         // Harmless if the process has already exited and been waited for.
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if thread::panicking() {
+            // The process is gone, so the collectors reach the end of what
+            // it wrote: a panic it printed just before the failure is in.
+            for collector in self.collectors.drain(..) {
+                let _ = collector.join();
+            }
+            eprintln!("---- the server's log ----\n{}", self.log());
+        }
     }
 }
 

@@ -66,12 +66,18 @@ fn reads_never_go_back_in_time<S: Harness + Sync>() {
                 })
             })
             .collect();
-        for writer in writers {
-            writer.join().expect("a writer panicked");
-        }
+        // The readers stop only when `writing` is false, so it must be set
+        // even when a writer panicked (a store that fails its writes), or
+        // the test would wait for the readers forever instead of failing.
+        let written: Vec<_> = writers.into_iter().map(|writer| writer.join()).collect();
         writing.store(false, Ordering::Release);
         for reader in readers {
             reader.join().expect("a reader panicked");
+        }
+        for outcome in written {
+            if let Err(panic) = outcome {
+                std::panic::resume_unwind(panic);
+            }
         }
     });
     let store = store.reopen(directory.path());

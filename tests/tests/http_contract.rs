@@ -1,4 +1,4 @@
-//! The HTTP API, checked against each solution's real server process.
+//! The HTTP API, checked against each step's real server process.
 //!
 //! Every step serves the same API, so one contract runs against all of them:
 //! the exact status codes and bodies, the keys and values that must survive

@@ -1,4 +1,4 @@
-//! Every solution against the `BTreeMap` model, with random sequences of
+//! Every step against the `BTreeMap` model, with random sequences of
 //! set, get, delete, clear and (for the steps with a disk) flush and reopen.
 //!
 //! The case count is kept small so that `cargo test` stays quick; raise it

@@ -18,7 +18,9 @@
 //! 4. `sync`: `steps/` is what `cargo xtask sync` generates;
 //! 5. `test`: `cargo test` at the root (solutions, cross-step suites, xtask);
 //! 6. `exercises`: see `exercises.rs`;
-//! 7. `book`: the generated pages are fresh, every include resolves, and
+//! 7. `learner-check`: the learner's `cargo xtask check` is green on every
+//!    step solved and red at the holes of every starter (see `check.rs`);
+//! 8. `book`: the generated pages are fresh, every include resolves, and
 //!    mdBook builds the book (see `book.rs`).
 
 use std::io::IsTerminal;
@@ -28,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::layout::{self, Layout};
 use crate::record::{self, Touched};
 use crate::run;
-use crate::{book, exercises, sync};
+use crate::{book, check, exercises, sync};
 
 /// One check: its name, what it runs, and how.
 struct Check {
@@ -79,6 +81,11 @@ const CHECKS: &[Check] = &[
         name: "exercises",
         what: "cargo xtask exercises",
         run: |layout| exercises::run(layout, &[]),
+    },
+    Check {
+        name: "learner-check",
+        what: "cargo xtask check --prove",
+        run: |layout| check::run(layout, &["--prove".to_string()]),
     },
     Check {
         name: "book",

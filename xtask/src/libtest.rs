@@ -57,6 +57,61 @@ pub struct TestCase {
     pub output: String,
 }
 
+/// What a failed test said, for a person: where it panicked, and the
+/// message with the values an assertion printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// `src/store.rs:95:9`, from the `panicked at` line.
+    pub location: Option<String>,
+    /// The message's lines, at most [`FAILURE_LINES`].
+    pub message: Vec<String>,
+}
+
+impl Failure {
+    /// The failure in plain words, a line each: a hole is named as the
+    /// exercise to do; anything else is the message with its values, and
+    /// where it happened. `root` is cut from the front of the location (a
+    /// crate outside the workspace is compiled with absolute paths).
+    pub fn explain(&self, root: &std::path::Path) -> Vec<String> {
+        let root = format!("{}/", root.display());
+        let at = self
+            .location
+            .as_ref()
+            .map(|location| format!(" (at {})", location.strip_prefix(&root).unwrap_or(location)))
+            .unwrap_or_default();
+        let hole = self
+            .message
+            .first()
+            .and_then(|line| line.split_once("not yet implemented: "))
+            .map(|(_, task)| task);
+        match hole {
+            Some(task) => vec![format!("stopped at a hole: {task}{at}")],
+            None => {
+                let mut lines = self.message.clone();
+                match lines.first_mut() {
+                    Some(first) if first.trim().is_empty() => *first = format!("a test failed{at}"),
+                    Some(first) => first.push_str(&at),
+                    None => lines.push(format!("a test failed{at}")),
+                }
+                lines
+            }
+        }
+    }
+}
+
+/// Whether `line` is past the end of a panic message: a blank line, the
+/// backtrace note, a backtrace, a new section or another panic.
+fn ends_a_panic_message(line: &str) -> bool {
+    line.trim().is_empty()
+        || line.starts_with("note: ")
+        || line.starts_with("stack backtrace:")
+        || line.starts_with("---- ")
+        || (line.contains("panicked at ") && line.contains("thread '"))
+}
+
+/// How many lines of a panic message [`TestCase::failure`] keeps.
+pub const FAILURE_LINES: usize = 8;
+
 impl TestCase {
     /// The panic message: the line after `thread '…' panicked at …:`, or the
     /// first line of output when there is no such line.
@@ -72,6 +127,45 @@ impl TestCase {
             .map(str::trim)
             .find(|line| !line.is_empty())
             .unwrap_or("(no output)")
+    }
+
+    /// The panic that explains the failure. A test can print several: a
+    /// property test prints one per case it tries while it shrinks, and
+    /// ends with the smallest; a server's log can hold the panic of a
+    /// handler. The one that hit an exercise's hole (`not yet implemented:
+    /// exercise N.M`) explains most; otherwise the last one does.
+    pub fn failure(&self) -> Failure {
+        let lines: Vec<&str> = self.output.lines().collect();
+        let panics: Vec<Failure> = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(index, line)| {
+                let (_, location) = line.trim_start().split_once("panicked at ")?;
+                let message: Vec<String> = lines[index + 1..]
+                    .iter()
+                    .take_while(|line| !ends_a_panic_message(line))
+                    .take(FAILURE_LINES)
+                    .map(|line| line.trim_end().to_string())
+                    .collect();
+                Some(Failure {
+                    location: Some(location.trim_end_matches(':').to_string()),
+                    message,
+                })
+            })
+            .collect();
+        let at_a_hole = panics.iter().find(|failure| {
+            failure
+                .message
+                .first()
+                .is_some_and(|line| line.contains("not yet implemented: exercise "))
+        });
+        match at_a_hole.or(panics.last()) {
+            Some(failure) => failure.clone(),
+            None => Failure {
+                location: None,
+                message: vec![self.panic_message().to_string()],
+            },
+        }
     }
 }
 
@@ -265,6 +359,49 @@ pub fn mentions_exercise(text: &str, id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failed(output: &str) -> TestCase {
+        TestCase {
+            binary: 0,
+            name: "t".into(),
+            outcome: Outcome::Failed,
+            output: output.into(),
+        }
+    }
+
+    #[test]
+    fn a_failure_keeps_the_assertion_values_and_its_place() {
+        let test = failed(
+            "\nthread 't' (7) panicked at src/store.rs:95:9:\n\
+             assertion `left == right` failed: get after set\n  left: None\n right: Some(\"v\")\n\
+             note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
+        );
+        assert_eq!(
+            test.failure().explain(std::path::Path::new("/w")),
+            vec![
+                "assertion `left == right` failed: get after set (at src/store.rs:95:9)",
+                "  left: None",
+                " right: Some(\"v\")",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_hole_in_a_servers_log_explains_the_failure() {
+        let test = failed(
+            "\nthread 't' (7) panicked at tests/http.rs:261:5:\n\n\
+             ---- the server's log ----\nINFO listening\n\
+             thread 'tokio-rt-worker' (9) panicked at /w/steps/01-hashmap/src/http.rs:118:5:\n\
+             not yet implemented: exercise 1.3: refuse an empty key (book chapter 1)\n",
+        );
+        assert_eq!(
+            test.failure().explain(std::path::Path::new("/w")),
+            vec![
+                "stopped at a hole: exercise 1.3: refuse an empty key (book chapter 1) \
+                 (at steps/01-hashmap/src/http.rs:118:5)"
+            ]
+        );
+    }
 
     /// Real output of `cargo test --no-fail-fast` on a small crate with a
     /// passing, an ignored, a should-panic and failing unit tests, a failing

@@ -12,6 +12,7 @@
 mod book;
 mod book_generated;
 mod book_lint;
+mod check;
 mod ci;
 mod diff;
 mod error;
@@ -26,7 +27,9 @@ mod progress;
 mod record;
 mod run;
 mod rust_tokens;
+mod scratch;
 mod starter;
+mod suites;
 mod sync;
 mod variants;
 
@@ -83,6 +86,7 @@ fn dispatch(args: &[String]) -> Result<()> {
         },
         "exercises" => exercises::run(&layout, rest),
         "progress" => progress::run(&layout, rest),
+        "check" => check::run(&layout, rest),
         "diff" => diff::run(&layout, rest),
         "book" => match rest {
             [] => book::serve(&layout),

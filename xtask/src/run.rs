@@ -10,9 +10,12 @@
 use std::env;
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::libtest::{Outcome, Report};
@@ -127,7 +130,14 @@ pub struct Captured {
 }
 
 /// Runs `command` to completion with stdout and stderr merged and captured.
-pub fn capture(mut command: Command) -> Result<Captured> {
+pub fn capture(command: Command) -> Result<Captured> {
+    Ok(capture_within(command, None)?.0)
+}
+
+/// Like [`capture`], but stops the command and everything it started (cargo
+/// and the test binary under it) once `limit` has passed. Returns whether it
+/// was stopped.
+pub fn capture_within(mut command: Command, limit: Option<Duration>) -> Result<(Captured, bool)> {
     let name = describe(&command);
     let pipe_error = |source| Error::Spawn {
         program: name.clone(),
@@ -139,6 +149,11 @@ pub fn capture(mut command: Command) -> Result<Captured> {
         .stdout(writer)
         .stderr(writer_copy)
         .stdin(Stdio::null());
+    if limit.is_some() {
+        // Its own process group, so that a stop reaches the test binary
+        // that cargo started (and the servers it started), and not us.
+        command.process_group(0);
+    }
     let mut child = command.spawn().map_err(|source| Error::Spawn {
         program: name.clone(),
         source,
@@ -146,21 +161,45 @@ pub fn capture(mut command: Command) -> Result<Captured> {
     // The command holds our ends of the pipe; until they are closed the
     // read below would never see the end of the output.
     drop(command);
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
+    let collector = thread::spawn(move || {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let started = Instant::now();
+    let mut stopped = false;
+    let status = loop {
+        let waited = child.try_wait().map_err(|source| Error::Spawn {
+            program: name.clone(),
+            source,
+        })?;
+        if let Some(status) = waited {
+            break status;
+        }
+        if limit.is_some_and(|limit| started.elapsed() > limit) && !stopped {
+            stopped = true;
+            // `kill -KILL -<pgid>` signals the whole group; std has no call
+            // for that, and the xtask has no dependencies.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let bytes = collector
+        .join()
+        .map_err(|_| Error::Tool {
+            program: name.clone(),
+            message: "the thread reading its output panicked".into(),
+        })?
         .map_err(|source| Error::Spawn {
             program: name.clone(),
             source,
         })?;
-    let status = child.wait().map_err(|source| Error::Spawn {
-        program: name,
-        source,
-    })?;
-    Ok(Captured {
+    let captured = Captured {
         success: status.success(),
         output: String::from_utf8_lossy(&bytes).into_owned(),
-    })
+    };
+    Ok((captured, stopped))
 }
 
 /// Runs `command` with the user's terminal, and tells whether it succeeded.
@@ -204,6 +243,20 @@ mod tests {
         let captured = capture(command).unwrap();
         assert!(!captured.success);
         assert_eq!(captured.output, "one\ntwo\nthree\n");
+    }
+
+    #[test]
+    fn a_command_past_its_limit_is_stopped_with_what_it_started() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo before; sh -c 'sleep 30'; echo never"]);
+        let started = Instant::now();
+        let (captured, stopped) =
+            capture_within(command, Some(Duration::from_millis(300))).unwrap();
+        assert!(stopped);
+        assert!(!captured.success);
+        assert_eq!(captured.output, "before\n");
+        // The grandchild `sleep` held the pipe too: it was stopped as well.
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 
     #[test]
