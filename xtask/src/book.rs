@@ -1,4 +1,7 @@
-//! `cargo xtask book`: build the book and serve it on http://127.0.0.1:3000;
+//! `cargo xtask book`: build the book and serve it on http://127.0.0.1:3000
+//! (see `book_serve.rs`), while the step crates' tests compile in the
+//! background, so that a learner's first `cargo test -p step-01` after
+//! reading chapter 1 does not wait for its dependencies;
 //! `cargo xtask book --build`: the same, but only build it into `target/book`;
 //! `cargo xtask book --check`: what CI runs, a build that changes no file.
 //!
@@ -6,13 +9,14 @@
 //! fails if it is stale: see `book_generated.rs`), then lint the sources
 //! (`book_lint.rs`), then run mdBook. mdBook is installed with
 //! `cargo install` when the machine does not have the pinned version, so a
-//! fresh clone needs nothing but the Rust toolchain.
+//! fresh clone needs nothing but the Rust toolchain; only with the `search`
+//! feature, since we serve the book ourselves.
 
 use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::{book_generated, book_lint, run};
+use crate::{book_generated, book_lint, book_serve, run};
 
 /// The mdBook version the book is written for. mdBook's output and its
 /// preprocessors change between minor versions, so we pin it.
@@ -21,20 +25,47 @@ const MDBOOK_VERSION: &str = "0.5.4";
 /// Where `cargo xtask book` serves the book.
 const SERVE_ADDRESS: (&str, &str) = ("127.0.0.1", "3000");
 
-/// Regenerates, lints and serves the book until Ctrl-C.
+/// Regenerates, lints, builds and serves the book until Ctrl-C.
 pub fn serve(layout: &Layout) -> Result<()> {
+    warm_up_the_steps(layout);
     let mdbook = regenerate_and_lint(layout)?;
+    mdbook_build(layout, &mdbook)?;
     let (host, port) = SERVE_ADDRESS;
     println!("book: serving on http://{host}:{port} (Ctrl-C stops)");
-    let mut command = Command::new(mdbook);
-    command.args(["serve", "book", "--hostname", host, "--port", port]);
-    command.current_dir(&layout.root);
-    if run::stream(command)? {
-        Ok(())
-    } else {
-        Err(Error::Check(
-            "`mdbook serve` failed (its output is above)".into(),
-        ))
+    book_serve::serve(&layout.target.join("book"), &format!("{host}:{port}"))
+}
+
+/// Starts compiling the tests of every step in the background, with its
+/// output in `target/xtask/warm-up.log`: the first `cargo test -p step-01`
+/// then finds its dependencies built. A learner's own `cargo test` meanwhile
+/// waits for cargo's lock and then goes on; a failure here (a step that
+/// does not build) only shows in the log and in the learner's own run.
+fn warm_up_the_steps(layout: &Layout) {
+    let Ok(steps) = layout.steps() else { return };
+    let log_path = layout.scratch("warm-up.log");
+    if std::fs::create_dir_all(layout.scratch("")).is_err() {
+        return;
+    }
+    let Ok(log) = std::fs::File::create(&log_path) else {
+        return;
+    };
+    let Ok(log_copy) = log.try_clone() else {
+        return;
+    };
+    let mut command = run::cargo(&layout.root);
+    command.args(["test", "--no-run"]);
+    for step in &steps {
+        command.args(["-p", &step.step_package()]);
+    }
+    command
+        .stdout(log)
+        .stderr(log_copy)
+        .stdin(std::process::Stdio::null());
+    if command.spawn().is_ok() {
+        println!(
+            "book: compiling the steps' tests in the background, so your first test run is quick ({})",
+            log_path.display()
+        );
     }
 }
 
@@ -103,10 +134,21 @@ fn ensure_mdbook() -> Result<String> {
         return Ok("mdbook".into());
     }
     println!(
-        "book: installing mdBook {MDBOOK_VERSION} with cargo install (once; about two minutes)"
+        "book: installing mdBook {MDBOOK_VERSION} with cargo install (once; about two minutes on two cores)"
     );
     let mut command = run::cargo(std::path::Path::new("."));
-    command.args(["install", "--locked", "mdbook", "--version", MDBOOK_VERSION]);
+    command.args([
+        "install",
+        "--locked",
+        "mdbook",
+        "--version",
+        MDBOOK_VERSION,
+        // `book_serve.rs` serves the book, so mdBook's own server and file
+        // watcher are not needed; leaving them out halves the install.
+        "--no-default-features",
+        "--features",
+        "search",
+    ]);
     if !run::stream(command)? {
         return Err(Error::Check(format!(
             "`cargo install mdbook --version {MDBOOK_VERSION}` failed"

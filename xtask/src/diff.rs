@@ -4,16 +4,24 @@
 //! edits where `store.rs` and `lib.rs` plug the new layer in. Reading it is
 //! the quickest review of a chapter, and the book can show it.
 //!
-//! The text comes from `diff -ru` run at the workspace root with relative
-//! paths and `LC_ALL=C`, so it holds no absolute path and lists files in
-//! byte order. `diff` prints each file's modification time in its `---` and
+//! The mdBook anchor lines (`// ANCHOR: name`) are left out: they are the
+//! book's bookkeeping, not the chapter's code, and the starters do not have
+//! them either. So the diff compares copies of the two solutions without
+//! them, under `target/xtask/diff/solutions/`, with the same relative paths.
+//!
+//! The text comes from `diff -ru` run in that directory with relative paths
+//! and `LC_ALL=C`, so it holds no absolute path and lists files in byte
+//! order. `diff` prints each file's modification time in its `---` and
 //! `+++` lines; we drop those, so the same two solutions always give the same
 //! text (`--label` cannot do this for a recursive diff: it would give every
 //! file the same name).
 
+use std::io::IsTerminal;
 use std::process::Command;
 
 use crate::error::{Error, Result};
+use crate::files::{self, File};
+use crate::holes;
 use crate::layout::{self, Layout};
 
 /// Prints the diff of solutions `a` and `b` (chapter numbers or directory
@@ -28,7 +36,11 @@ pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
     if text.is_empty() {
         eprintln!("no differences between solutions {a} and {b}");
     }
-    print!("{text}");
+    if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        print!("{}", coloured(&text));
+    } else {
+        print!("{text}");
+    }
     Ok(())
 }
 
@@ -39,12 +51,20 @@ pub fn solution_diff(layout: &Layout, a: &str, b: &str) -> Result<String> {
     let picked = layout::select(&solutions, &[a.to_string(), b.to_string()], "solution")?;
     // `select` drops a repeated name, so `diff 01 01` picks one chapter.
     let (from, to) = (&picked[0], picked.get(1).unwrap_or(&picked[0]));
+    let scratch = layout.scratch("diff");
+    for chapter in [from, to] {
+        let files: Vec<File> = files::read_tree(&layout.root.join(chapter.solution_dir()))?
+            .into_iter()
+            .map(without_anchors)
+            .collect();
+        files::update_tree(&scratch.join(chapter.solution_dir()), &files)?;
+    }
     let mut command = Command::new("diff");
     command
         .args(["-ruN", "-x", "target"])
         .arg(from.solution_dir())
         .arg(to.solution_dir())
-        .current_dir(&layout.root)
+        .current_dir(&scratch)
         .env("LC_ALL", "C");
     let output = command.output().map_err(|source| Error::Spawn {
         program: "diff".into(),
@@ -62,6 +82,53 @@ pub fn solution_diff(layout: &Layout, a: &str, b: &str) -> Result<String> {
             message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         }),
     }
+}
+
+/// The file without its anchor lines, if it is text.
+fn without_anchors(file: File) -> File {
+    let stripped = std::str::from_utf8(&file.contents)
+        .ok()
+        .and_then(holes::strip_anchors);
+    match stripped {
+        Some(text) => File {
+            contents: text.into_bytes(),
+            ..file
+        },
+        None => file,
+    }
+}
+
+/// The diff with ANSI colours for a terminal: file headers bold, hunk
+/// headers cyan, removed lines red, added lines green.
+fn coloured(diff: &str) -> String {
+    let mut out = String::with_capacity(diff.len() * 2);
+    let mut in_header = false;
+    for line in diff.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        if line.starts_with("diff ") {
+            in_header = true;
+        } else if line.starts_with("@@") {
+            in_header = false;
+        }
+        let colour = if in_header || line.starts_with("Only in ") {
+            "1"
+        } else if line.starts_with("@@") {
+            "36"
+        } else if line.starts_with('-') {
+            "31"
+        } else if line.starts_with('+') {
+            "32"
+        } else {
+            ""
+        };
+        if colour.is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(&format!("\u{1b}[{colour}m{body}\u{1b}[0m"));
+            out.push_str(&line[body.len()..]);
+        }
+    }
+    out
 }
 
 /// Drops the tab and timestamp from each file's `---`/`+++` header. Only the
@@ -95,6 +162,16 @@ pub fn without_timestamps(diff: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colours_mark_headers_hunks_and_changes() {
+        let diff = "diff -ruN a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n same\n";
+        assert_eq!(
+            coloured(diff),
+            "\u{1b}[1mdiff -ruN a/x b/x\u{1b}[0m\n\u{1b}[1m--- a/x\u{1b}[0m\n\u{1b}[1m+++ b/x\u{1b}[0m\n\
+             \u{1b}[36m@@ -1 +1 @@\u{1b}[0m\n\u{1b}[31m-old\u{1b}[0m\n\u{1b}[32m+new\u{1b}[0m\n same\n"
+        );
+    }
 
     #[test]
     fn timestamps_are_dropped_from_headers_only() {

@@ -12,6 +12,7 @@
 mod book;
 mod book_generated;
 mod book_lint;
+mod book_serve;
 mod check;
 mod ci;
 mod diff;
