@@ -42,14 +42,19 @@ use layout::Layout;
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
-commands:
-  sync [--check]      regenerate steps/ from solutions/ (--check: compare only, fail if stale)
-  exercises [NN ...]  check every exercise: solution passes, starter fails at its holes, each hole is caught
-  progress [NN ...]   run a step's tests and show which exercises are done (default: every step)
-  diff A B            print the diff between two solutions, e.g. `diff 01 02`
-  book [--build|--check]  build and serve the book on http://127.0.0.1:3000
+for the learner:
+  book [--build|--check]  build the book and serve it on http://127.0.0.1:3000
                       (--build: only build it; --check: build without regenerating, as CI does)
+  progress [NN ...]   run a step's tests and show which exercises are done (default: every step)
+  check NN [NN ...]   the whole step: its tests, then the cross-step suites of tests/ on your step-NN
+  diff A B            print what a chapter adds: the diff between two solutions, e.g. `diff 01 02`
+
+for contributors (they never overwrite a learner's edits in steps/):
   ci                  run every check CI runs, in order, stopping at the first failure
+  sync [--check|--force]  regenerate steps/ from solutions/ (--check: compare only, fail if stale;
+                      --force: also overwrite starter files that were edited, after a backup)
+  exercises [NN ...]  check every exercise: solution passes, starter fails at its holes, each hole is caught
+  check --prove       the learner's check is green on every solved step and red on every starter
   help                print this text
 ";
 

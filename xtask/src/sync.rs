@@ -330,7 +330,8 @@ fn advice(touched: &[Touched]) -> String {
     format!(
         "{} file(s) in steps/ hold edits that sync did not write ({edited} edited, {} added), \
          such as a learner's exercises. To check a step you are working on, run \
-         `cargo xtask check NN`; sync would refuse to overwrite them.",
+         `cargo xtask check NN`; `cargo xtask sync` keeps them (it overwrites an edited \
+         file only with --force).",
         touched.len(),
         touched.len() - edited
     )
