@@ -15,7 +15,10 @@
 //!    leave code unused only where the starter's lint table allows it (see
 //!    `holes.rs`), so a learner's first build is quiet;
 //! 3. `build`: everything compiles, the starters and all test targets too;
-//! 4. `sync`: `steps/` is what `cargo xtask sync` generates;
+//! 4. `sync`: `steps/` is what `cargo xtask sync` generates; then `drift`:
+//!    no module doc, test name or anchor went stale between steps (see
+//!    `drift.rs`), and `doc`: the solutions' API docs build without a
+//!    rustdoc warning;
 //! 5. `test`: `cargo test` at the root (solutions, cross-step suites, xtask);
 //! 6. `exercises`: see `exercises.rs`;
 //! 7. `learner-check`: the learner's `cargo xtask check` is green on every
@@ -30,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::layout::{self, Layout};
 use crate::record::{self, Touched};
 use crate::run;
-use crate::{book, check, exercises, sync};
+use crate::{book, check, drift, exercises, sync};
 
 /// One check: its name, what it runs, and how.
 struct Check {
@@ -71,6 +74,16 @@ const CHECKS: &[Check] = &[
         name: "sync",
         what: "cargo xtask sync --check",
         run: sync::check,
+    },
+    Check {
+        name: "drift",
+        what: "cargo xtask drift",
+        run: drift::check,
+    },
+    Check {
+        name: "doc",
+        what: "RUSTDOCFLAGS='-D warnings' cargo doc --no-deps (the solutions)",
+        run: solution_docs,
     },
     Check {
         name: "test",
@@ -170,6 +183,27 @@ fn learner_checkout(touched: &[Touched]) -> String {
             commands.join(", then ")
         }
     )
+}
+
+/// Builds the solutions' API docs with every rustdoc warning denied (a
+/// broken intra-doc link, an unclosed code fence). Only the solutions: the
+/// starters' docs are the same text, and the tooling's are not read.
+fn solution_docs(layout: &Layout) -> Result<()> {
+    let mut command = run::cargo(&layout.root);
+    command.args(["doc", "--no-deps"]);
+    for solution in layout.solutions()? {
+        command.args(["-p", &solution.solution_package()]);
+    }
+    // RUSTDOCFLAGS reaches rustdoc only, so the build cache of the other
+    // checks is not invalidated.
+    command.env("RUSTDOCFLAGS", "-D warnings");
+    if run::stream(command)? {
+        Ok(())
+    } else {
+        Err(Error::Check(
+            "`cargo doc` found problems in the solutions' docs (its output is above)".into(),
+        ))
+    }
 }
 
 /// Runs `cargo <args>` at the root with the user's terminal.

@@ -16,6 +16,7 @@ mod book_serve;
 mod check;
 mod ci;
 mod diff;
+mod drift;
 mod error;
 mod exercise_contract;
 mod exercises;
@@ -53,6 +54,8 @@ for contributors (they never overwrite a learner's edits in steps/):
   ci                  run every check CI runs, in order, stopping at the first failure
   sync [--check|--force]  regenerate steps/ from solutions/ (--check: compare only, fail if stale;
                       --force: also overwrite starter files that were edited, after a backup)
+  drift [--fix-anchors]  find stale text in the solutions: module docs that did not move with their
+                      code, tests named for a missing exercise, anchors no chapter includes
   exercises [NN ...]  check every exercise: solution passes, starter fails at its holes, each hole is caught
   check --prove       the learner's check is green on every solved step and red on every starter
   help                print this text
@@ -92,6 +95,15 @@ fn dispatch(args: &[String]) -> Result<()> {
         },
         "exercises" => exercises::run(&layout, rest),
         "progress" => progress::run(&layout, rest),
+        "drift" => match rest {
+            [] => drift::check(&layout),
+            [flag] if flag == "--fix-anchors" => {
+                let removed = drift::remove_unused_anchors(&layout)?;
+                println!("drift: removed {removed} anchors that no chapter includes");
+                Ok(())
+            }
+            _ => Err(Error::Usage("`drift` takes only `--fix-anchors`".into())),
+        },
         "check" => check::run(&layout, rest),
         "diff" => diff::run(&layout, rest),
         "book" => match rest {
