@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use benchmarks::bytes_written_by_this_process;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use solution_05::{Storage as _, Store};
+use solution_05::{Options, Storage as _, Store};
 
 const KEYS: usize = 10_000;
 const NO_MERGING: usize = usize::MAX;
@@ -30,7 +30,12 @@ fn store_with_tables(
     tables: usize,
     compaction_threshold: usize,
 ) -> Store {
-    let store = Store::open(directory, usize::MAX, 2, compaction_threshold).unwrap();
+    let options = Options {
+        memtable_bytes: usize::MAX,
+        compaction_threshold,
+        ..Options::default()
+    };
+    let store = Store::open(directory, options).unwrap();
     for table in 0..tables {
         for n in 0..KEYS {
             store.set(&key(n), &format!("city-{table:02}")).unwrap();
@@ -44,7 +49,11 @@ fn report_write_amplification() {
     const ROUNDS: usize = 50;
     const OVERWRITTEN: usize = 1_000;
     let directory = tempfile::tempdir().unwrap();
-    let store = Store::open(directory.path(), usize::MAX, 2, 4).unwrap();
+    let options = Options {
+        memtable_bytes: usize::MAX,
+        ..Options::default()
+    };
+    let store = Store::open(directory.path(), options).unwrap();
     let before = bytes_written_by_this_process();
     let mut put = 0;
     for round in 0..ROUNDS {

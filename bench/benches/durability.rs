@@ -23,8 +23,9 @@ fn report_durable_puts() {
     let value = "v".repeat(100);
     for threads in [1, 8, 64] {
         let directory = tempfile::tempdir().unwrap();
-        let store =
-            Arc::new(solution_07::Store::open(directory.path(), 4 * 1024 * 1024, 2, 4).unwrap());
+        let store = Arc::new(
+            solution_07::Store::open(directory.path(), solution_07::Options::default()).unwrap(),
+        );
         // One thread alone pays a sync per PUT: fewer PUTs keep the run short.
         let per_thread = if threads == 1 {
             2_000
@@ -80,7 +81,12 @@ fn absent_gets(c: &mut Criterion) {
     report_durable_puts();
     let mut group = c.benchmark_group("get_absent_key_16_tables");
     let directory = tempfile::tempdir().unwrap();
-    let step_06 = solution_06::Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+    let options = solution_06::Options {
+        memtable_bytes: usize::MAX,
+        compaction_threshold: usize::MAX,
+        ..Default::default()
+    };
+    let step_06 = solution_06::Store::open(directory.path(), options).unwrap();
     fill(
         |key, value| step_06.set(key, value).unwrap(),
         || step_06.flush().unwrap(),
@@ -97,7 +103,12 @@ fn absent_gets(c: &mut Criterion) {
         })
     });
     let directory = tempfile::tempdir().unwrap();
-    let step_07 = solution_07::Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+    let options = solution_07::Options {
+        memtable_bytes: usize::MAX,
+        compaction_threshold: usize::MAX,
+        ..Default::default()
+    };
+    let step_07 = solution_07::Store::open(directory.path(), options).unwrap();
     fill(
         |key, value| step_07.set(key, value).unwrap(),
         || step_07.flush().unwrap(),

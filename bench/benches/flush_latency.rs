@@ -67,7 +67,8 @@ fn report() {
     let mut p99 = Vec::new();
     for memtable_bytes in [NEVER_FULL, SMALL_MEMTABLE] {
         let directory = tempfile::tempdir().unwrap();
-        let store = solution_03::Store::open(directory.path(), memtable_bytes).unwrap();
+        let options = solution_03::Options { memtable_bytes };
+        let store = solution_03::Store::open(directory.path(), options).unwrap();
         let mut latencies = paced_puts(|key, value| store.set(key, value).unwrap());
         let name = if memtable_bytes == NEVER_FULL {
             "step 03, no flush"
@@ -78,7 +79,11 @@ fn report() {
     }
     for memtable_bytes in [NEVER_FULL, SMALL_MEMTABLE] {
         let directory = tempfile::tempdir().unwrap();
-        let store = solution_04::Store::open(directory.path(), memtable_bytes, 2).unwrap();
+        let options = solution_04::Options {
+            memtable_bytes,
+            ..Default::default()
+        };
+        let store = solution_04::Store::open(directory.path(), options).unwrap();
         let mut latencies = paced_puts(|key, value| store.set(key, value).unwrap());
         let name = if memtable_bytes == NEVER_FULL {
             "step 04, no flush"
@@ -102,7 +107,10 @@ fn throughput(c: &mut Criterion) {
     let mut group = c.benchmark_group("put_while_flushing");
     group.throughput(Throughput::Elements(1));
     let directory = tempfile::tempdir().unwrap();
-    let step_03 = solution_03::Store::open(directory.path(), SMALL_MEMTABLE).unwrap();
+    let options = solution_03::Options {
+        memtable_bytes: SMALL_MEMTABLE,
+    };
+    let step_03 = solution_03::Store::open(directory.path(), options).unwrap();
     let mut n = 0;
     group.bench_function("step_03", |b| {
         b.iter(|| {
@@ -111,7 +119,11 @@ fn throughput(c: &mut Criterion) {
         })
     });
     let directory = tempfile::tempdir().unwrap();
-    let step_04 = solution_04::Store::open(directory.path(), SMALL_MEMTABLE, 2).unwrap();
+    let options = solution_04::Options {
+        memtable_bytes: SMALL_MEMTABLE,
+        ..Default::default()
+    };
+    let step_04 = solution_04::Store::open(directory.path(), options).unwrap();
     group.bench_function("step_04", |b| {
         b.iter(|| {
             n += 1;

@@ -75,7 +75,8 @@ struct Server {
 
 /// Starts step 07's server, serving a store in `directory`.
 fn start_server(directory: &std::path::Path) -> Server {
-    let store = Arc::new(solution_07::Store::open(directory, 4 * 1024 * 1024, 2, 4).unwrap());
+    let store =
+        Arc::new(solution_07::Store::open(directory, solution_07::Options::default()).unwrap());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime
         .block_on(async { solution_07::http::listen(0) })

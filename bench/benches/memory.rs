@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use solution_07::{Storage as _, Store};
+use solution_07::{Options, Storage as _, Store};
 
 const KEYS: usize = 1_000_000;
 const THREADS: usize = 64;
@@ -34,9 +34,7 @@ fn main() {
         return;
     }
     let directory = tempfile::tempdir().unwrap();
-    let defaults = (4 * 1024 * 1024, 2, 4);
-    let store =
-        Arc::new(Store::open(directory.path(), defaults.0, defaults.1, defaults.2).unwrap());
+    let store = Arc::new(Store::open(directory.path(), Options::default()).unwrap());
     let value = "v".repeat(100);
     let writers: Vec<_> = (0..THREADS)
         .map(|thread| {
@@ -53,7 +51,7 @@ fn main() {
     }
     store.flush().unwrap();
     drop(store);
-    let store = Store::open(directory.path(), defaults.0, defaults.1, defaults.2).unwrap();
+    let store = Store::open(directory.path(), Options::default()).unwrap();
     for n in (0..KEYS).step_by(9_973) {
         assert_eq!(
             store.get(&format!("key-{n:012}")).unwrap().as_deref(),

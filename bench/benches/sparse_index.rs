@@ -22,8 +22,12 @@ fn gets(c: &mut Criterion) {
     let mut group = c.benchmark_group("get_from_one_table");
     for keys in [1_000, 10_000, 100_000] {
         let directory = tempfile::tempdir().unwrap();
-        let step_05 =
-            solution_05::Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        let options = solution_05::Options {
+            memtable_bytes: usize::MAX,
+            compaction_threshold: usize::MAX,
+            ..Default::default()
+        };
+        let step_05 = solution_05::Store::open(directory.path(), options).unwrap();
         for n in 0..keys {
             step_05.set(&key(n), &value()).unwrap();
         }
@@ -36,8 +40,12 @@ fn gets(c: &mut Criterion) {
             })
         });
         let directory = tempfile::tempdir().unwrap();
-        let step_06 =
-            solution_06::Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        let options = solution_06::Options {
+            memtable_bytes: usize::MAX,
+            compaction_threshold: usize::MAX,
+            ..Default::default()
+        };
+        let step_06 = solution_06::Store::open(directory.path(), options).unwrap();
         for n in 0..keys {
             step_06.set(&key(n), &value()).unwrap();
         }

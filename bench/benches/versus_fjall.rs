@@ -83,8 +83,9 @@ fn main() {
     };
     let value = value();
     let ours_directory = tempfile::tempdir().unwrap();
-    let ours =
-        Arc::new(solution_07::Store::open(ours_directory.path(), 4 * 1024 * 1024, 2, 4).unwrap());
+    let ours = Arc::new(
+        solution_07::Store::open(ours_directory.path(), solution_07::Options::default()).unwrap(),
+    );
     let fjall_directory = tempfile::tempdir().unwrap();
     let database = Database::builder(fjall_directory.path()).open().unwrap();
     let theirs = database

@@ -5,6 +5,12 @@
 //! operations the suites need onto one step's `Store`, and says which
 //! operations the step has at all: steps 01 and 02 live in memory, so for
 //! them "flush" and "reopen" do nothing and the model keeps its data.
+//!
+//! The harnesses of steps 03 to 07 are the same but for two things: the crate
+//! each one names (a generic function cannot call five crates' different
+//! `Storage` traits), and the knobs it sets in that crate's `Options`: the
+//! memtable size it is given, then [`FROZEN_MEMTABLES`] from step 04 on and
+//! [`COMPACTION_THRESHOLD`] from step 05 on.
 
 use std::path::Path;
 
@@ -45,8 +51,17 @@ pub trait Harness: Sized {
     fn scan(&self) -> Option<Vec<(String, String)>>;
     /// Writes the memtable to disk, where the step has a disk.
     fn flush(&self);
-    /// Stops the store gracefully and opens it again from `directory`.
-    fn reopen(self, directory: &Path) -> Self;
+    /// Stops the store gracefully (a flush) and opens it again from
+    /// `directory`. A store without a disk has nowhere to keep its data in
+    /// between, so it stays as it is.
+    fn reopen(self, directory: &Path) -> Self {
+        if !Self::HAS_DISK {
+            return self;
+        }
+        self.flush();
+        drop(self);
+        Self::open(directory)
+    }
 }
 
 impl Harness for solution_01::Store {
@@ -72,9 +87,6 @@ impl Harness for solution_01::Store {
         None
     }
     fn flush(&self) {}
-    fn reopen(self, _directory: &Path) -> Self {
-        self
-    }
 }
 
 impl Harness for solution_02::Store {
@@ -100,77 +112,159 @@ impl Harness for solution_02::Store {
         Some(self.scan().unwrap())
     }
     fn flush(&self) {}
-    fn reopen(self, _directory: &Path) -> Self {
-        self
+}
+
+impl Harness for solution_03::Store {
+    const NAME: &'static str = "solution-03";
+    const HAS_DISK: bool = true;
+
+    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
+        let options = solution_03::Options { memtable_bytes };
+        solution_03::Store::open(directory, options).map_err(|error| error.to_string())
+    }
+    fn set(&self, key: &str, value: &str) {
+        solution_03::Storage::set(self, key, value).unwrap()
+    }
+    fn get(&self, key: &str) -> Option<String> {
+        solution_03::Storage::get(self, key).unwrap()
+    }
+    fn delete(&self, key: &str) {
+        solution_03::Storage::delete(self, key).unwrap()
+    }
+    fn clear(&self) {
+        solution_03::Storage::clear(self).unwrap()
+    }
+    fn scan(&self) -> Option<Vec<(String, String)>> {
+        Some(solution_03::Store::scan(self).unwrap())
+    }
+    fn flush(&self) {
+        solution_03::Store::flush(self).unwrap()
     }
 }
 
-/// The `Harness` of a step with a disk (03 on): every such step has the same
-/// operations, and only how its store is opened differs. (A macro, because
-/// each step's `Store` and `Storage` are types of a different crate.)
-macro_rules! disk_harness {
-    ($krate:ident, $name:literal, |$directory:ident, $memtable_bytes:ident| $open:expr) => {
-        impl Harness for $krate::Store {
-            const NAME: &'static str = $name;
-            const HAS_DISK: bool = true;
+impl Harness for solution_04::Store {
+    const NAME: &'static str = "solution-04";
+    const HAS_DISK: bool = true;
 
-            fn try_open($directory: &Path, $memtable_bytes: usize) -> Result<Self, String> {
-                $open.map_err(|error| error.to_string())
-            }
-            fn set(&self, key: &str, value: &str) {
-                $krate::Storage::set(self, key, value).unwrap()
-            }
-            fn get(&self, key: &str) -> Option<String> {
-                $krate::Storage::get(self, key).unwrap()
-            }
-            fn delete(&self, key: &str) {
-                $krate::Storage::delete(self, key).unwrap()
-            }
-            fn clear(&self) {
-                $krate::Storage::clear(self).unwrap()
-            }
-            fn scan(&self) -> Option<Vec<(String, String)>> {
-                Some($krate::Store::scan(self).unwrap())
-            }
-            fn flush(&self) {
-                $krate::Store::flush(self).unwrap()
-            }
-            fn reopen(self, directory: &Path) -> Self {
-                $krate::Store::flush(&self).unwrap();
-                drop(self);
-                <Self as Harness>::open(directory)
-            }
-        }
-    };
+    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
+        let options = solution_04::Options {
+            memtable_bytes,
+            max_frozen_memtables: FROZEN_MEMTABLES,
+        };
+        solution_04::Store::open(directory, options).map_err(|error| error.to_string())
+    }
+    fn set(&self, key: &str, value: &str) {
+        solution_04::Storage::set(self, key, value).unwrap()
+    }
+    fn get(&self, key: &str) -> Option<String> {
+        solution_04::Storage::get(self, key).unwrap()
+    }
+    fn delete(&self, key: &str) {
+        solution_04::Storage::delete(self, key).unwrap()
+    }
+    fn clear(&self) {
+        solution_04::Storage::clear(self).unwrap()
+    }
+    fn scan(&self) -> Option<Vec<(String, String)>> {
+        Some(solution_04::Store::scan(self).unwrap())
+    }
+    fn flush(&self) {
+        solution_04::Store::flush(self).unwrap()
+    }
 }
 
-disk_harness!(solution_03, "solution-03", |directory, memtable_bytes| {
-    solution_03::Store::open(directory, memtable_bytes)
-});
-disk_harness!(solution_04, "solution-04", |directory, memtable_bytes| {
-    solution_04::Store::open(directory, memtable_bytes, FROZEN_MEMTABLES)
-});
-disk_harness!(solution_05, "solution-05", |directory, memtable_bytes| {
-    solution_05::Store::open(
-        directory,
-        memtable_bytes,
-        FROZEN_MEMTABLES,
-        COMPACTION_THRESHOLD,
-    )
-});
-disk_harness!(solution_06, "solution-06", |directory, memtable_bytes| {
-    solution_06::Store::open(
-        directory,
-        memtable_bytes,
-        FROZEN_MEMTABLES,
-        COMPACTION_THRESHOLD,
-    )
-});
-disk_harness!(solution_07, "solution-07", |directory, memtable_bytes| {
-    solution_07::Store::open(
-        directory,
-        memtable_bytes,
-        FROZEN_MEMTABLES,
-        COMPACTION_THRESHOLD,
-    )
-});
+impl Harness for solution_05::Store {
+    const NAME: &'static str = "solution-05";
+    const HAS_DISK: bool = true;
+
+    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
+        let options = solution_05::Options {
+            memtable_bytes,
+            max_frozen_memtables: FROZEN_MEMTABLES,
+            compaction_threshold: COMPACTION_THRESHOLD,
+        };
+        solution_05::Store::open(directory, options).map_err(|error| error.to_string())
+    }
+    fn set(&self, key: &str, value: &str) {
+        solution_05::Storage::set(self, key, value).unwrap()
+    }
+    fn get(&self, key: &str) -> Option<String> {
+        solution_05::Storage::get(self, key).unwrap()
+    }
+    fn delete(&self, key: &str) {
+        solution_05::Storage::delete(self, key).unwrap()
+    }
+    fn clear(&self) {
+        solution_05::Storage::clear(self).unwrap()
+    }
+    fn scan(&self) -> Option<Vec<(String, String)>> {
+        Some(solution_05::Store::scan(self).unwrap())
+    }
+    fn flush(&self) {
+        solution_05::Store::flush(self).unwrap()
+    }
+}
+
+impl Harness for solution_06::Store {
+    const NAME: &'static str = "solution-06";
+    const HAS_DISK: bool = true;
+
+    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
+        let options = solution_06::Options {
+            memtable_bytes,
+            max_frozen_memtables: FROZEN_MEMTABLES,
+            compaction_threshold: COMPACTION_THRESHOLD,
+        };
+        solution_06::Store::open(directory, options).map_err(|error| error.to_string())
+    }
+    fn set(&self, key: &str, value: &str) {
+        solution_06::Storage::set(self, key, value).unwrap()
+    }
+    fn get(&self, key: &str) -> Option<String> {
+        solution_06::Storage::get(self, key).unwrap()
+    }
+    fn delete(&self, key: &str) {
+        solution_06::Storage::delete(self, key).unwrap()
+    }
+    fn clear(&self) {
+        solution_06::Storage::clear(self).unwrap()
+    }
+    fn scan(&self) -> Option<Vec<(String, String)>> {
+        Some(solution_06::Store::scan(self).unwrap())
+    }
+    fn flush(&self) {
+        solution_06::Store::flush(self).unwrap()
+    }
+}
+
+impl Harness for solution_07::Store {
+    const NAME: &'static str = "solution-07";
+    const HAS_DISK: bool = true;
+
+    fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
+        let options = solution_07::Options {
+            memtable_bytes,
+            max_frozen_memtables: FROZEN_MEMTABLES,
+            compaction_threshold: COMPACTION_THRESHOLD,
+        };
+        solution_07::Store::open(directory, options).map_err(|error| error.to_string())
+    }
+    fn set(&self, key: &str, value: &str) {
+        solution_07::Storage::set(self, key, value).unwrap()
+    }
+    fn get(&self, key: &str) -> Option<String> {
+        solution_07::Storage::get(self, key).unwrap()
+    }
+    fn delete(&self, key: &str) {
+        solution_07::Storage::delete(self, key).unwrap()
+    }
+    fn clear(&self) {
+        solution_07::Storage::clear(self).unwrap()
+    }
+    fn scan(&self) -> Option<Vec<(String, String)>> {
+        Some(solution_07::Store::scan(self).unwrap())
+    }
+    fn flush(&self) {
+        solution_07::Store::flush(self).unwrap()
+    }
+}

@@ -114,7 +114,6 @@ pub fn validate_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-// ANCHOR: validate_put
 /// Checks a PUT before the store sees it: the key must pass [`validate_key`]
 /// and the value must not be empty. The key is checked first, so a request
 /// with both wrong is told about the key.
@@ -128,7 +127,6 @@ pub fn validate_put(key: &str, value: &str) -> Result<()> {
     Ok(())
     // ANCHOR_END: exercise_1_3
 }
-// ANCHOR_END: validate_put
 
 // ANCHOR: into_response
 impl IntoResponse for Error {

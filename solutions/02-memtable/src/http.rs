@@ -46,7 +46,6 @@ pub const MAX_VALUE_BYTES: usize = 4 * 1024 * 1024;
 /// this at `net.core.somaxconn` (4096 by default).
 const LISTEN_BACKLOG: u32 = 4096;
 
-// ANCHOR: router
 /// Builds the routes of the API, all served from one shared store.
 pub fn router(store: Arc<Store>) -> Router {
     // One handler per method; any other method gets our 405 body instead of
@@ -64,9 +63,7 @@ pub fn router(store: Arc<Store>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_VALUE_BYTES))
         .with_state(store)
 }
-// ANCHOR_END: router
 
-// ANCHOR: handlers
 async fn put_value(State(store): State<Arc<Store>>, uri: Uri, body: Bytes) -> Result<()> {
     let key = key_from_path(uri.path())?;
     let value = String::from_utf8(body.into()).map_err(|_| Error::NotUtf8 { what: "value" })?;
@@ -93,7 +90,6 @@ async fn clear(State(store): State<Arc<Store>>) -> Result<()> {
 async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n").into_response()
 }
-// ANCHOR_END: handlers
 
 /// Returns the key that a `/kv/...` path names: everything after `/kv/`,
 /// percent-decoded.
@@ -114,7 +110,6 @@ pub fn validate_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-// ANCHOR: validate_put
 /// Checks a PUT before the store sees it: the key must pass [`validate_key`]
 /// and the value must not be empty. The key is checked first, so a request
 /// with both wrong is told about the key.
@@ -128,9 +123,7 @@ pub fn validate_put(key: &str, value: &str) -> Result<()> {
     Ok(())
     // ANCHOR_END: exercise_1_3
 }
-// ANCHOR_END: validate_put
 
-// ANCHOR: into_response
 impl IntoResponse for Error {
     /// Every error becomes a status code and a one-line text body.
     fn into_response(self) -> Response {
@@ -144,7 +137,6 @@ impl IntoResponse for Error {
         (status, format!("{self}\n")).into_response()
     }
 }
-// ANCHOR_END: into_response
 
 /// Opens the listening socket on 127.0.0.1:`port` (0 picks a free port).
 pub fn listen(port: u16) -> Result<TcpListener> {
@@ -178,7 +170,6 @@ pub async fn serve(
         .map_err(Error::Serve)
 }
 
-// ANCHOR: run
 /// Runs the server on 127.0.0.1:`port` until SIGTERM or SIGINT (Ctrl-C).
 pub fn run(port: u16, store: Arc<Store>) -> Result<()> {
     raise_open_file_limit();
@@ -210,7 +201,6 @@ pub fn run(port: u16, store: Arc<Store>) -> Result<()> {
         serve(listener, store, shutdown).await
     })
 }
-// ANCHOR_END: run
 
 /// Raises this process's soft limit on open files to its hard limit. Each
 /// connection is an open file, and the soft limit is often only 1024.

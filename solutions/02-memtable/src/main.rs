@@ -35,7 +35,6 @@ fn main() -> ExitCode {
     }
 }
 
-// ANCHOR: run
 /// Creates the store, then serves it until SIGTERM or SIGINT.
 fn run(args: Args) -> Result<()> {
     tracing::info!(
@@ -45,4 +44,3 @@ fn run(args: Args) -> Result<()> {
     let store = Arc::new(Store::new());
     http::run(args.port, store)
 }
-// ANCHOR_END: run

@@ -73,7 +73,6 @@ impl Memtable {
     }
     // ANCHOR_END: delete
 
-    // ANCHOR: insert
     /// Stores `entry` for `key`, replacing the key's older entry, and keeps
     /// `approximate_bytes` equal to the sum of [`entry_bytes`] of all entries.
     fn insert(&mut self, key: &str, entry: Entry) {
@@ -85,7 +84,6 @@ impl Memtable {
         }
         // ANCHOR_END: exercise_2_1
     }
-    // ANCHOR_END: insert
 
     /// Returns the entry of `key`: `None` when this memtable knows nothing of
     /// it, which is not the same as a [`Entry::Tombstone`].

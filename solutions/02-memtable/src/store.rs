@@ -1,6 +1,6 @@
 //! The storage layer: a memtable shared between threads behind a read-write lock.
 //!
-//! The idea: the store is now a [`Memtable`], a map sorted by key in which a
+//! The idea: the store is now a `Memtable`, a map sorted by key in which a
 //! delete leaves a tombstone. The lock is the same as in step 01: any number
 //! of readers at a time, or one writer alone. The store turns the memtable's
 //! three answers for a key (a value, a tombstone, nothing) into the two that
@@ -23,7 +23,6 @@ use std::sync::RwLock;
 use crate::Result;
 use crate::memtable::{Entry, Memtable};
 
-// ANCHOR: storage_trait
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
@@ -43,10 +42,9 @@ pub trait Storage {
     /// Removes every key.
     fn clear(&self) -> Result<()>;
 }
-// ANCHOR_END: storage_trait
 
 // ANCHOR: store_struct
-/// A key-value store held in a [`Memtable`] behind a read-write lock.
+/// A key-value store held in a `Memtable` behind a read-write lock.
 #[derive(Debug, Default)]
 pub struct Store {
     memtable: RwLock<Memtable>,
@@ -71,7 +69,6 @@ impl Store {
         self.memtable.read().expect(POISONED).approximate_bytes()
     }
 
-    // ANCHOR: scan
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         // ANCHOR: exercise_2_3
@@ -84,7 +81,6 @@ impl Store {
         Ok(live.collect())
         // ANCHOR_END: exercise_2_3
     }
-    // ANCHOR_END: scan
 }
 
 impl Storage for Store {
@@ -93,7 +89,6 @@ impl Storage for Store {
         Ok(())
     }
 
-    // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
         // ANCHOR: exercise_2_2
         // Exercise 2.2: answer from the memtable; a tombstone means the key is gone
@@ -104,7 +99,6 @@ impl Storage for Store {
         }
         // ANCHOR_END: exercise_2_2
     }
-    // ANCHOR_END: get
 
     fn delete(&self, key: &str) -> Result<()> {
         self.memtable.write().expect(POISONED).delete(key);

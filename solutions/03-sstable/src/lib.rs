@@ -9,6 +9,8 @@
 //!
 //! - [`store`] holds the data: the [`Storage`] trait and [`Store`], now a
 //!   memtable in front of tables on disk.
+//! - [`Options`] are the store's knobs, with the server's defaults; this
+//!   step has one, the size at which the memtable is flushed.
 //! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
 //!   (unchanged since step 02).
 //! - [`sstable`] writes and reads one table file; its documentation is the
@@ -29,9 +31,11 @@
 mod error;
 pub mod http;
 mod memtable;
+mod options;
 pub mod sstable;
 pub mod store;
 
 pub use error::{Error, Result};
 pub use memtable::Entry;
+pub use options::Options;
 pub use store::{Storage, Store};

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use solution_03::{Result, Store, http};
+use solution_03::{Options, Result, Store, http};
 
 /// little-kv, step 03: the memtable flushed to plain-text SSTables.
 #[derive(Parser)]
@@ -24,7 +24,7 @@ struct Args {
 
     /// Flush the memtable to a new table once it holds this many bytes of
     /// keys and values.
-    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    #[arg(long, default_value_t = Options::default().memtable_bytes)]
     memtable_bytes: usize,
 }
 
@@ -43,7 +43,10 @@ fn main() -> ExitCode {
 // ANCHOR: run
 /// Opens the store, serves it until SIGTERM or SIGINT, then flushes it.
 fn run(args: Args) -> Result<()> {
-    let store = Arc::new(Store::open(&args.working_dir, args.memtable_bytes)?);
+    let options = Options {
+        memtable_bytes: args.memtable_bytes,
+    };
+    let store = Arc::new(Store::open(&args.working_dir, options)?);
     let served = http::run(args.port, Arc::clone(&store));
     // Flush even if serving failed: the memtable holds acknowledged writes.
     store.flush()?;

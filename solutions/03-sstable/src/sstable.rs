@@ -85,7 +85,6 @@ pub const SEPARATOR: char = '→';
 /// death in a family tree, not a dagger.)
 pub const TOMBSTONE: char = '†';
 
-// ANCHOR: escape
 /// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
@@ -107,9 +106,7 @@ pub fn escape(text: &str) -> String {
     escaped
     // ANCHOR_END: exercise_3_1
 }
-// ANCHOR_END: escape
 
-// ANCHOR: unescape
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
     // ANCHOR: exercise_3_2
@@ -133,7 +130,6 @@ pub fn unescape(text: &str) -> std::result::Result<String, String> {
     Ok(unescaped)
     // ANCHOR_END: exercise_3_2
 }
-// ANCHOR_END: unescape
 
 // ANCHOR: lines
 /// Returns the line of a table that holds `key` and `entry`, newline included.
@@ -172,7 +168,6 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
 }
 // ANCHOR_END: lines
 
-// ANCHOR: write
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`. The table appears at `path` whole or not at all: it is written to
 /// `path` + `.tmp`, synced to disk, renamed, and the directory is synced so
@@ -205,7 +200,6 @@ pub fn write<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a Entry)
     sync_directory(directory_of(path))
     // ANCHOR_END: exercise_3_3
 }
-// ANCHOR_END: write
 
 /// The name a table is written under until it is complete.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -258,7 +252,7 @@ impl SsTable {
         Ok((table, count))
     }
 
-    /// A table that this process has just written with [`write`], so it is
+    /// A table that this process has just written with [`write`](fn@write), so it is
     /// known to be well-formed and need not be read through.
     pub fn written(path: &Path) -> SsTable {
         SsTable {
@@ -306,7 +300,6 @@ impl SsTable {
     }
 }
 
-// ANCHOR: entries
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
@@ -370,7 +363,6 @@ impl Iterator for Entries {
         item
     }
 }
-// ANCHOR_END: entries
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! The storage layer: a memtable in front of SSTables on disk.
 //!
-//! The idea: writes go to the [`Memtable`]; when it holds `memtable_bytes`
+//! The idea: writes go to the `Memtable`; when it holds `memtable_bytes`
 //! or more, it is written to a new SSTable in the working directory and a
 //! fresh memtable takes its place. A read asks the memtable first, then the
 //! tables from newest to oldest, and the first one that knows the key
@@ -36,9 +36,8 @@ use std::sync::RwLock;
 
 use crate::memtable::{Entry, Memtable};
 use crate::sstable::{self, SsTable};
-use crate::{Error, Result};
+use crate::{Error, Options, Result};
 
-// ANCHOR: storage_trait
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
@@ -58,10 +57,8 @@ pub trait Storage {
     /// Removes every key.
     fn clear(&self) -> Result<()>;
 }
-// ANCHOR_END: storage_trait
 
-// ANCHOR: store_struct
-/// A key-value store: a [`Memtable`] in front of SSTables in a directory.
+/// A key-value store: a `Memtable` in front of SSTables in a directory.
 #[derive(Debug)]
 pub struct Store {
     /// The working directory, which holds the tables.
@@ -80,7 +77,6 @@ struct State {
     /// The number the next table file gets.
     next_table_number: u64,
 }
-// ANCHOR_END: store_struct
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
@@ -95,7 +91,7 @@ impl Store {
     /// Opens the store in `directory`, creating the directory if needed, and
     /// loads every table in it. Leftovers of a flush that a crash interrupted
     /// (`*.sst.tmp` files) are removed: they were never part of the store.
-    pub fn open(directory: &Path, memtable_bytes: usize) -> Result<Store> {
+    pub fn open(directory: &Path, options: Options) -> Result<Store> {
         fs::create_dir_all(directory).map_err(|source| Error::Io {
             action: "create",
             path: directory.to_path_buf(),
@@ -132,7 +128,7 @@ impl Store {
         };
         Ok(Store {
             directory: directory.to_path_buf(),
-            memtable_bytes,
+            memtable_bytes: options.memtable_bytes,
             state: RwLock::new(state),
         })
     }
@@ -184,7 +180,6 @@ impl Store {
         Ok(())
     }
 
-    // ANCHOR: scan
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         let state = self.state.read().expect(POISONED);
@@ -206,7 +201,6 @@ impl Store {
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
         Ok(live.collect())
     }
-    // ANCHOR_END: scan
 }
 
 impl Storage for Store {
@@ -216,7 +210,6 @@ impl Storage for Store {
         self.flush_if_full(&mut state)
     }
 
-    // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
         // ANCHOR: exercise_3_4
         // Exercise 3.4: ask the memtable, then the tables newest first; the first entry found answers
@@ -232,7 +225,6 @@ impl Storage for Store {
         Ok(None)
         // ANCHOR_END: exercise_3_4
     }
-    // ANCHOR_END: get
 
     fn delete(&self, key: &str) -> Result<()> {
         let mut state = self.state.write().expect(POISONED);
@@ -240,7 +232,6 @@ impl Storage for Store {
         self.flush_if_full(&mut state)
     }
 
-    // ANCHOR: clear
     fn clear(&self) -> Result<()> {
         let mut state = self.state.write().expect(POISONED);
         // Oldest first: if we crash half-way, the tables left are the newest
@@ -258,7 +249,6 @@ impl Storage for Store {
         // Make the removals durable before we answer.
         sstable::sync_directory(&self.directory)
     }
-    // ANCHOR_END: clear
 }
 
 /// The value a reader sees for `entry`: none for a tombstone.
@@ -304,6 +294,12 @@ mod tests {
     /// A threshold no test reaches, so that only `flush` writes tables.
     const NEVER: usize = usize::MAX;
 
+    /// The options these tests open a store with: a memtable of
+    /// `memtable_bytes`, the one knob of this step.
+    fn test_options(memtable_bytes: usize) -> Options {
+        Options { memtable_bytes }
+    }
+
     fn table_files(directory: &Path) -> Vec<String> {
         let names = list_directory(directory).unwrap().into_iter();
         names
@@ -314,7 +310,7 @@ mod tests {
     #[test]
     fn opening_an_empty_directory_gives_an_empty_store() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(&directory.path().join("new"), NEVER).unwrap();
+        let store = Store::open(&directory.path().join("new"), test_options(NEVER)).unwrap();
         assert_eq!(store.memtable_bytes(), 0);
         assert!(directory.path().join("new").is_dir());
     }
@@ -322,7 +318,7 @@ mod tests {
     #[test]
     fn exercise_3_4_get_reads_the_memtable_first() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(store.get("kenya:capital").unwrap(), None);
         store.set("kenya:capital", "Nairobi").unwrap();
         assert_eq!(
@@ -334,7 +330,7 @@ mod tests {
     #[test]
     fn exercise_3_4_newer_tables_hide_older_ones() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(store.get("tanzania:capital").unwrap(), None);
         store.set("tanzania:capital", "Dar es Salaam").unwrap();
         store.set("kenya:capital", "Nairobi").unwrap();
@@ -370,14 +366,14 @@ mod tests {
     #[test]
     fn exercise_3_4_data_survives_reopening() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(store.get("uganda:capital").unwrap(), None);
         store.set("uganda:capital", "Kampala").unwrap();
         store.set("rwanda:capital", "Kigali").unwrap();
         store.delete("rwanda:capital").unwrap();
         store.flush().unwrap();
         drop(store);
-        let store = Store::open(directory.path(), NEVER).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(
             store.get("uganda:capital").unwrap().as_deref(),
             Some("Kampala")
@@ -392,7 +388,7 @@ mod tests {
     fn exercise_3_3_a_full_memtable_is_flushed_by_the_write_that_filled_it() {
         let directory = tempfile::tempdir().unwrap();
         // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
-        let store = Store::open(directory.path(), 30).unwrap();
+        let store = Store::open(directory.path(), test_options(30)).unwrap();
         store.set("kenya:capital", "Nairobi").unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         store.set("uganda:capital", "Kampala").unwrap();
@@ -406,7 +402,7 @@ mod tests {
         // Empty tables: this test is about files, not about their lines.
         fs::write(directory.path().join("000001.sst"), "").unwrap();
         fs::write(directory.path().join("000002.sst"), "").unwrap();
-        let store = Store::open(directory.path(), NEVER).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         store.clear().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
@@ -417,7 +413,7 @@ mod tests {
     fn leftover_temporary_files_are_removed_at_open() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.sst.tmp"), "half a li").unwrap();
-        Store::open(directory.path(), NEVER).unwrap();
+        Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
     }
 
@@ -425,7 +421,7 @@ mod tests {
     fn a_table_with_a_bad_name_stops_the_store() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("old.sst"), "").unwrap();
-        let error = Store::open(directory.path(), NEVER).unwrap_err();
+        let error = Store::open(directory.path(), test_options(NEVER)).unwrap_err();
         assert!(
             matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
             "{error}"

@@ -9,6 +9,8 @@
 //!
 //! - [`store`] holds the data: the [`Storage`] trait and [`Store`], now an
 //!   active memtable, a queue of frozen memtables, and tables on disk.
+//! - [`Options`] are the store's knobs; this step adds how many frozen
+//!   memtables may wait for the shaker.
 //! - `shaker.rs` is the tree shaker: its thread, its loop, and the mailbox
 //!   through which it and the waiting threads signal each other.
 //! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
@@ -32,10 +34,12 @@
 mod error;
 pub mod http;
 mod memtable;
+mod options;
 mod shaker;
 pub mod sstable;
 pub mod store;
 
 pub use error::{Error, Result};
 pub use memtable::Entry;
+pub use options::Options;
 pub use store::{Storage, Store};

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use solution_04::{Result, Store, http};
+use solution_04::{Options, Result, Store, http};
 
 /// little-kv, step 04: the tree shaker, a background thread that flushes.
 #[derive(Parser)]
@@ -24,14 +24,12 @@ struct Args {
 
     /// Flush the memtable to a new table once it holds this many bytes of
     /// keys and values.
-    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    #[arg(long, default_value_t = Options::default().memtable_bytes)]
     memtable_bytes: usize,
 
     /// How many full memtables may wait for the tree shaker before writes
-    /// wait too. Two lets writes go on while one table is being written and
-    /// the next is queued; more would only use more memory when the disk is
-    /// slower than the writes.
-    #[arg(long, default_value_t = 2)]
+    /// wait too.
+    #[arg(long, default_value_t = Options::default().max_frozen_memtables)]
     max_frozen_memtables: usize,
 }
 
@@ -47,17 +45,15 @@ fn main() -> ExitCode {
     }
 }
 
-// ANCHOR: run
 /// Opens the store, serves it until SIGTERM or SIGINT, then flushes it.
 fn run(args: Args) -> Result<()> {
-    let store = Arc::new(Store::open(
-        &args.working_dir,
-        args.memtable_bytes,
-        args.max_frozen_memtables,
-    )?);
+    let options = Options {
+        memtable_bytes: args.memtable_bytes,
+        max_frozen_memtables: args.max_frozen_memtables,
+    };
+    let store = Arc::new(Store::open(&args.working_dir, options)?);
     let served = http::run(args.port, Arc::clone(&store));
     // Flush even if serving failed: the memtable holds acknowledged writes.
     store.flush()?;
     served
 }
-// ANCHOR_END: run

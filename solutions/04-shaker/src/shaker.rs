@@ -214,7 +214,6 @@ fn shake(shared: &Shared) {
 }
 // ANCHOR_END: shake
 
-// ANCHOR: flush_oldest
 /// Writes the oldest frozen memtable to the next table, then swaps the table
 /// in for the memtable. Returns `false` when the queue is empty.
 fn flush_oldest(shared: &Shared) -> Result<bool> {
@@ -247,7 +246,6 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     Ok(true)
     // ANCHOR_END: exercise_4_2
 }
-// ANCHOR_END: flush_oldest
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,6 @@
 //!   so that it can jump close to the key);
 //! - tables are never merged, so disk use only grows (chapter 5 compacts).
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! ```text
@@ -61,7 +60,6 @@
 //! tanzania:capital→†
 //! uganda:capital→Kampala
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
@@ -85,7 +83,6 @@ pub const SEPARATOR: char = '→';
 /// death in a family tree, not a dagger.)
 pub const TOMBSTONE: char = '†';
 
-// ANCHOR: escape
 /// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
@@ -107,9 +104,7 @@ pub fn escape(text: &str) -> String {
     escaped
     // ANCHOR_END: exercise_3_1
 }
-// ANCHOR_END: escape
 
-// ANCHOR: unescape
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
     // ANCHOR: exercise_3_2
@@ -133,9 +128,7 @@ pub fn unescape(text: &str) -> std::result::Result<String, String> {
     Ok(unescaped)
     // ANCHOR_END: exercise_3_2
 }
-// ANCHOR_END: unescape
 
-// ANCHOR: lines
 /// Returns the line of a table that holds `key` and `entry`, newline included.
 pub fn encode_line(key: &str, entry: &Entry) -> String {
     match entry {
@@ -170,9 +163,7 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
     }
     None
 }
-// ANCHOR_END: lines
 
-// ANCHOR: write
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`. The table appears at `path` whole or not at all: it is written to
 /// `path` + `.tmp`, synced to disk, renamed, and the directory is synced so
@@ -205,7 +196,6 @@ pub fn write<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a Entry)
     sync_directory(directory_of(path))
     // ANCHOR_END: exercise_3_3
 }
-// ANCHOR_END: write
 
 /// The name a table is written under until it is complete.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -258,7 +248,7 @@ impl SsTable {
         Ok((table, count))
     }
 
-    /// A table that this process has just written with [`write`], so it is
+    /// A table that this process has just written with [`write`](fn@write), so it is
     /// known to be well-formed and need not be read through.
     pub fn written(path: &Path) -> SsTable {
         SsTable {
@@ -271,7 +261,6 @@ impl SsTable {
         &self.path
     }
 
-    // ANCHOR: get
     /// Returns the entry of `key` in this table, or `None` when the table
     /// has no line for it.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
@@ -287,7 +276,6 @@ impl SsTable {
         }
         Ok(None)
     }
-    // ANCHOR_END: get
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
@@ -306,7 +294,6 @@ impl SsTable {
     }
 }
 
-// ANCHOR: entries
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
@@ -370,7 +357,6 @@ impl Iterator for Entries {
         item
     }
 }
-// ANCHOR_END: entries
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! The storage layer: a memtable, a queue of frozen memtables, and SSTables.
 //!
-//! The idea: writes go to the active [`Memtable`]. When it holds
+//! The idea: writes go to the active `Memtable`. When it holds
 //! `memtable_bytes` or more, it is *frozen*: moved, whole, to the back of a
 //! queue of memtables that no one writes to any more, and a fresh memtable
 //! takes the writes. Moving it is a pointer swap under the write lock, so a
@@ -45,9 +45,8 @@ use std::thread::JoinHandle;
 use crate::memtable::{Entry, Memtable};
 use crate::shaker::{self, Mailbox};
 use crate::sstable::{self, SsTable};
-use crate::{Error, Result};
+use crate::{Error, Options, Result};
 
-// ANCHOR: storage_trait
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
@@ -67,7 +66,6 @@ pub trait Storage {
     /// Removes every key.
     fn clear(&self) -> Result<()>;
 }
-// ANCHOR_END: storage_trait
 
 // ANCHOR: store_struct
 /// A key-value store: a memtable, a queue of frozen memtables and SSTables in
@@ -116,12 +114,11 @@ pub(crate) const POISONED: &str = "store lock poisoned: a thread panicked while 
 const TABLE_EXTENSION: &str = "sst";
 
 impl Store {
-    // ANCHOR: open
     /// Opens the store in `directory`, creating the directory if needed,
     /// loads every table in it and starts the tree shaker. Leftovers of a
     /// flush that a crash interrupted (`*.sst.tmp` files) are removed: they
     /// were never part of the store.
-    pub fn open(directory: &Path, memtable_bytes: usize, max_frozen: usize) -> Result<Store> {
+    pub fn open(directory: &Path, options: Options) -> Result<Store> {
         fs::create_dir_all(directory).map_err(|source| Error::Io {
             action: "create",
             path: directory.to_path_buf(),
@@ -159,9 +156,9 @@ impl Store {
         };
         let shared = Arc::new(Shared {
             directory: directory.to_path_buf(),
-            memtable_bytes,
+            memtable_bytes: options.memtable_bytes,
             // A queue of zero would freeze nothing and stall every writer.
-            max_frozen: max_frozen.max(1),
+            max_frozen: options.max_frozen_memtables.max(1),
             state: RwLock::new(state),
             mailbox: Mailbox::new(),
         });
@@ -174,7 +171,6 @@ impl Store {
             shaker: Some(shaker),
         })
     }
-    // ANCHOR_END: open
 
     /// How many bytes of keys and values the active memtable holds (see
     /// `memtable::entry_bytes`).
@@ -209,7 +205,6 @@ impl Store {
     }
     // ANCHOR_END: flush
 
-    // ANCHOR: scan
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         let state = self.shared.state.read().expect(POISONED);
@@ -239,7 +234,6 @@ impl Store {
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
         Ok(live.collect())
     }
-    // ANCHOR_END: scan
 
     /// Applies a write to the active memtable, and freezes the memtable if
     /// the write filled it. Waits first while the memtable is full and the
@@ -262,7 +256,6 @@ impl Shared {
         state.memtable.approximate_bytes() >= self.memtable_bytes
     }
 
-    // ANCHOR: freeze
     /// Moves the active memtable to the back of the frozen queue, puts a
     /// fresh one in its place, and tells the tree shaker. The caller holds
     /// the write lock and has checked that the queue has room.
@@ -278,7 +271,6 @@ impl Shared {
         self.mailbox.frozen();
         // ANCHOR_END: exercise_4_1
     }
-    // ANCHOR_END: freeze
 
     // ANCHOR: lock_when
     /// Takes the write lock once `ready(state)` holds, waiting for the tree
@@ -317,7 +309,6 @@ impl Storage for Store {
         self.write(|memtable| memtable.put(key, value))
     }
 
-    // ANCHOR: get
     fn get(&self, key: &str) -> Result<Option<String>> {
         // ANCHOR: exercise_4_3
         // Exercise 4.3: ask the active memtable, the frozen ones newest first, then the tables newest first
@@ -338,13 +329,11 @@ impl Storage for Store {
         Ok(None)
         // ANCHOR_END: exercise_4_3
     }
-    // ANCHOR_END: get
 
     fn delete(&self, key: &str) -> Result<()> {
         self.write(|memtable| memtable.delete(key))
     }
 
-    // ANCHOR: clear
     fn clear(&self) -> Result<()> {
         // Wait until the shaker is idle: a table it is writing now would
         // otherwise be installed after the clear and bring its keys back.
@@ -364,7 +353,6 @@ impl Storage for Store {
         // Make the removals durable before we answer.
         sstable::sync_directory(&self.shared.directory)
     }
-    // ANCHOR_END: clear
 }
 
 impl Drop for Store {
@@ -422,8 +410,15 @@ mod tests {
 
     /// A threshold no test reaches, so that only `flush` writes tables.
     const NEVER: usize = usize::MAX;
-    /// The queue bound the tests use unless they test the bound.
-    const QUEUE: usize = 2;
+
+    /// The options these tests open a store with: a memtable of
+    /// `memtable_bytes`, and the defaults for the rest.
+    fn test_options(memtable_bytes: usize) -> Options {
+        Options {
+            memtable_bytes,
+            ..Options::default()
+        }
+    }
 
     fn table_files(directory: &Path) -> Vec<String> {
         let names = list_directory(directory).unwrap().into_iter();
@@ -435,7 +430,7 @@ mod tests {
     #[test]
     fn opening_an_empty_directory_gives_an_empty_store() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(&directory.path().join("new"), NEVER, QUEUE).unwrap();
+        let store = Store::open(&directory.path().join("new"), test_options(NEVER)).unwrap();
         assert_eq!(store.memtable_bytes(), 0);
         assert_eq!(store.frozen_memtables(), 0);
         assert!(directory.path().join("new").is_dir());
@@ -444,7 +439,7 @@ mod tests {
     #[test]
     fn the_shaker_thread_is_named() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let shaker = store.shaker.as_ref().unwrap();
         assert_eq!(shaker.thread().name(), Some(shaker::THREAD_NAME));
     }
@@ -452,7 +447,7 @@ mod tests {
     #[test]
     fn flushing_an_empty_store_writes_nothing() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         store.flush().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
     }
@@ -461,7 +456,7 @@ mod tests {
     fn exercise_4_1_a_full_memtable_is_frozen_not_written() {
         let directory = tempfile::tempdir().unwrap();
         // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
-        let store = Store::open(directory.path(), 30, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(30)).unwrap();
         store.set("kenya:capital", "Nairobi").unwrap();
         assert_eq!(store.frozen_memtables(), 0);
         store.set("uganda:capital", "Kampala").unwrap();
@@ -482,7 +477,7 @@ mod tests {
     #[test]
     fn exercise_4_1_freeze_moves_the_memtable_to_the_queue() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let mut state = store.shared.state.write().unwrap();
         state.memtable.put("kenya:capital", "Nairobi");
         let ticks = store.shared.mailbox.now();
@@ -520,7 +515,7 @@ mod tests {
     #[test]
     fn exercise_4_2_frozen_memtables_are_written_oldest_first() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let mut older = Memtable::new();
         older.put("tanzania:capital", "Dar es Salaam");
         let mut newer = Memtable::new();
@@ -539,14 +534,14 @@ mod tests {
     #[test]
     fn exercise_4_2_flushed_data_survives_reopening() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let mut memtable = Memtable::new();
         memtable.put("uganda:capital", "Kampala");
         memtable.delete("rwanda:capital");
         queue_by_hand(&store, memtable);
         wait_for_the_shaker(&store).unwrap();
         drop(store);
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         // Checked with `scan`, which reads tables whole, so that this test
         // does not depend on the read path of later chapters.
         let expected = [("uganda:capital".to_string(), "Kampala".to_string())];
@@ -556,7 +551,7 @@ mod tests {
     #[test]
     fn exercise_4_2_a_failed_flush_is_reported_and_refuses_later_writes() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(&directory.path().join("data"), NEVER, QUEUE).unwrap();
+        let store = Store::open(&directory.path().join("data"), test_options(NEVER)).unwrap();
         // Take the directory away: the shaker cannot create its table.
         fs::remove_dir(directory.path().join("data")).unwrap();
         let mut memtable = Memtable::new();
@@ -576,14 +571,14 @@ mod tests {
     #[test]
     fn exercise_4_3_get_of_missing_key_is_none() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(store.get("kenya:capital").unwrap(), None);
     }
 
     #[test]
     fn exercise_4_3_frozen_memtables_are_read_newest_first() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(store.get("tanzania:capital").unwrap(), None);
         // Build the queue by hand, holding the lock so that the shaker
         // cannot flush it: we are testing reads, not flushes.
@@ -628,7 +623,7 @@ mod tests {
         )
         .unwrap();
         fs::write(directory.path().join("000002.sst"), "kenya:capital→†\n").unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(
             store.get("kenya:capital").unwrap(),
             None,
@@ -651,7 +646,7 @@ mod tests {
         // Empty tables: this test is about files, not about their lines.
         fs::write(directory.path().join("000001.sst"), "").unwrap();
         fs::write(directory.path().join("000002.sst"), "").unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         store.clear().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
@@ -662,7 +657,7 @@ mod tests {
     fn leftover_temporary_files_are_removed_at_open() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.sst.tmp"), "half a li").unwrap();
-        Store::open(directory.path(), NEVER, QUEUE).unwrap();
+        Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
     }
 
@@ -670,7 +665,7 @@ mod tests {
     fn a_table_with_a_bad_name_stops_the_store() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("old.sst"), "").unwrap();
-        let error = Store::open(directory.path(), NEVER, QUEUE).unwrap_err();
+        let error = Store::open(directory.path(), test_options(NEVER)).unwrap_err();
         assert!(
             matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
             "{error}"

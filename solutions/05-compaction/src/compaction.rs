@@ -101,7 +101,6 @@ impl Merge {
 impl Iterator for Merge {
     type Item = Result<(String, Entry)>;
 
-    // ANCHOR: merge_next
     fn next(&mut self) -> Option<Self::Item> {
         // ANCHOR: exercise_5_1
         // Exercise 5.1: take the smallest head (the newest input's on a tie) and skip that key in the other inputs
@@ -125,10 +124,8 @@ impl Iterator for Merge {
         Some(Ok((key, entry)))
         // ANCHOR_END: exercise_5_1
     }
-    // ANCHOR_END: merge_next
 }
 
-// ANCHOR: write_merged
 /// Writes the merge of `inputs` (newest first) to a new table at `path`.
 /// Tombstones are dropped only if `includes_oldest`: then no table older
 /// than the merge is left for them to hide anything in.
@@ -152,7 +149,6 @@ pub fn write_merged(
     Ok((writer.finish()?, written))
     // ANCHOR_END: exercise_5_2
 }
-// ANCHOR_END: write_merged
 
 // ANCHOR: compact
 /// Merges the tables that [`pick`] chooses, if any, and swaps the result in.
@@ -210,7 +206,6 @@ fn merge_and_install(
 }
 // ANCHOR_END: compact
 
-// ANCHOR: install
 /// Puts `merged` in the place of the tables in `range`: first on disk, by
 /// writing a manifest that names it instead of them, then for readers, under
 /// the write lock, and only then removes the inputs' files.
@@ -241,13 +236,13 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
     crate::sstable::sync_directory(&shared.directory)
     // ANCHOR_END: exercise_5_3
 }
-// ANCHOR_END: install
 
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+    use crate::Options;
     use crate::store::Store;
 
     /// Writes `text` as table `name` in `directory`.
@@ -340,6 +335,16 @@ mod tests {
         );
     }
 
+    /// Options under which the store neither flushes nor merges by itself:
+    /// these tests do both by hand.
+    fn only_by_hand() -> Options {
+        Options {
+            memtable_bytes: usize::MAX,
+            compaction_threshold: usize::MAX,
+            ..Options::default()
+        }
+    }
+
     /// A store over tables written by hand, which never merges by itself.
     fn store_with_tables(directory: &Path, texts: &[&str]) -> Store {
         let mut names = Vec::new();
@@ -349,7 +354,7 @@ mod tests {
             names.push(name);
         }
         manifest::write(directory, &names).unwrap();
-        Store::open(directory, usize::MAX, 2, usize::MAX).unwrap()
+        Store::open(directory, only_by_hand()).unwrap()
     }
 
     fn files(directory: &Path) -> Vec<PathBuf> {
@@ -393,7 +398,7 @@ mod tests {
         let merged = table(directory.path(), "000003.sst", "b→1\n");
         install(&store.shared, 0..2, merged).unwrap();
         drop(store);
-        let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        let store = Store::open(directory.path(), only_by_hand()).unwrap();
         assert_eq!(store.scan().unwrap(), [("b".to_string(), "1".to_string())]);
         assert_eq!(store.shared.table_names(), ["000003.sst"]);
     }

@@ -105,7 +105,6 @@ pub fn read(directory: &Path) -> Result<Option<Vec<String>>> {
     Ok(Some(names))
 }
 
-// ANCHOR: write
 /// Replaces the manifest in `directory` with one that names `tables` (file
 /// names, oldest first), atomically: a crash leaves the old manifest or the
 /// new one, never a mix.
@@ -114,7 +113,6 @@ pub fn write(directory: &Path, tables: &[String]) -> Result<()> {
     sstable::write_atomically(&directory.join(FILE_NAME), &text)?;
     sstable::sync_directory(directory)
 }
-// ANCHOR_END: write
 
 /// The file name of `path`, e.g. `000001.sst`.
 pub fn file_name(path: &Path) -> String {

@@ -1,4 +1,5 @@
-//! SSTables: the memtable written to disk as a sorted, plain-text file.
+//! SSTables: sorted, plain-text files, written by a flush or, from step 05
+//! on, by a merge.
 //!
 //! The idea: when the memtable is big enough, its entries are written out in
 //! key order to a new file, a *sorted string table*, and the memtable starts
@@ -7,15 +8,20 @@
 //! older one. Because the lines are sorted, a lookup can stop reading as soon
 //! as it passes the key it looks for.
 //!
+//! New in step 05: a merge writes its table with a [`TableWriter`], one
+//! entry at a time, so the merged table may be far bigger than memory; and
+//! it reads its inputs with [`SsTable::entries`], one line at a time. A
+//! merged table replaces its inputs, whose files are then deleted: tables
+//! are still never changed, but they no longer live forever.
+//! [`write_atomically`] lends the same write-then-rename to the manifest.
+//!
 //! Shortcuts, and what they cost:
 //! - plain text instead of a binary format with checksums: anyone can read a
 //!   table with `cat`, but it is bigger and slower to parse, and damage
 //!   inside a line that still parses goes unnoticed;
 //! - a lookup reads the table from its first line (chapter 6 adds an index
-//!   so that it can jump close to the key);
-//! - tables are never merged, so disk use only grows (chapter 5 compacts).
+//!   so that it can jump close to the key).
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! ```text
@@ -61,15 +67,17 @@
 //! tanzania:capital→†
 //! uganda:capital→Kampala
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
 //! - a table file is either absent or whole: it is written under a temporary
-//!   name, synced, and only then renamed to its final name;
+//!   name, synced, and only then renamed to its final name, whether a flush
+//!   or a merge writes it; a writer that stops before [`TableWriter::finish`]
+//!   leaves only the temporary file;
 //! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
 //!
-//! Read alongside chapter 3 of the book, "SSTables".
+//! Read alongside chapter 3 of the book, "SSTables"; the table writer, with
+//! chapter 5, "Compaction".
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -85,7 +93,6 @@ pub const SEPARATOR: char = '→';
 /// death in a family tree, not a dagger.)
 pub const TOMBSTONE: char = '†';
 
-// ANCHOR: escape
 /// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
@@ -107,9 +114,7 @@ pub fn escape(text: &str) -> String {
     escaped
     // ANCHOR_END: exercise_3_1
 }
-// ANCHOR_END: escape
 
-// ANCHOR: unescape
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
     // ANCHOR: exercise_3_2
@@ -133,9 +138,7 @@ pub fn unescape(text: &str) -> std::result::Result<String, String> {
     Ok(unescaped)
     // ANCHOR_END: exercise_3_2
 }
-// ANCHOR_END: unescape
 
-// ANCHOR: lines
 /// Returns the line of a table that holds `key` and `entry`, newline included.
 pub fn encode_line(key: &str, entry: &Entry) -> String {
     match entry {
@@ -170,9 +173,7 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
     }
     None
 }
-// ANCHOR_END: lines
 
-// ANCHOR: write
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`, whole or not at all (see [`TableWriter`]).
 pub fn write<'a>(
@@ -185,7 +186,6 @@ pub fn write<'a>(
     }
     writer.finish()
 }
-// ANCHOR_END: write
 
 // ANCHOR: table_writer
 /// A table being written, one entry at a time, so that a merge can write a
@@ -323,7 +323,7 @@ impl SsTable {
         Ok((table, count))
     }
 
-    /// A table that this process has just written with [`write`], so it is
+    /// A table that this process has just written with [`write`](fn@write), so it is
     /// known to be well-formed and need not be read through.
     pub fn written(path: &Path) -> SsTable {
         SsTable {
@@ -336,7 +336,6 @@ impl SsTable {
         &self.path
     }
 
-    // ANCHOR: get
     /// Returns the entry of `key` in this table, or `None` when the table
     /// has no line for it.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
@@ -352,7 +351,6 @@ impl SsTable {
         }
         Ok(None)
     }
-    // ANCHOR_END: get
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
@@ -371,7 +369,6 @@ impl SsTable {
     }
 }
 
-// ANCHOR: entries
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
@@ -435,7 +432,6 @@ impl Iterator for Entries {
         item
     }
 }
-// ANCHOR_END: entries
 
 #[cfg(test)]
 mod tests {
@@ -607,7 +603,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_written_table_is_the_sorted_text() {
+    fn written_table_is_the_sorted_text() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         let entries = [
@@ -627,7 +623,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_write_replaces_a_leftover_temporary_file() {
+    fn write_replaces_a_leftover_temporary_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(temporary_path(&path), "half a li").unwrap();
@@ -641,7 +637,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_write_into_a_missing_directory_names_the_file() {
+    fn write_into_a_missing_directory_names_the_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("missing").join("000001.sst");
         let error = write(&path, std::iter::empty()).unwrap_err().to_string();

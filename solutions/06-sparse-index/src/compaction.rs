@@ -20,6 +20,12 @@
 //! oldest table. Otherwise an older table outside the merge may still hold a
 //! value for the key, and the tombstone is what hides it.
 //!
+//! From step 06 on a table is two files, the `.sst` and its index, the
+//! `.idx`. A merge still reads its inputs from their first lines, so it has
+//! no use for their indexes; the merged table gets its own index from the
+//! table writer as the merge streams through it, and removing an input
+//! removes both of its files.
+//!
 //! Shortcuts, and what they cost:
 //! - the shaker compacts between flushes, so while it merges, frozen
 //!   memtables wait (and, if the queue fills, so do writers);
@@ -32,8 +38,8 @@
 //!   newest input that has the key, except tombstones when the merge
 //!   includes the oldest table;
 //! - the merged table replaces its inputs in one step for readers (under the
-//!   write lock) and on disk (by the manifest), and the inputs' files are
-//!   removed only after that.
+//!   write lock) and on disk (by the manifest), and the inputs' files, each
+//!   table with its index, are removed only after that.
 //!
 //! Read alongside chapter 5 of the book, "Compaction".
 
@@ -46,7 +52,6 @@ use crate::sstable::{Entries, SsTable, TableWriter};
 use crate::store::{POISONED, Shared};
 use crate::{Error, Result};
 
-// ANCHOR: pick
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
 /// bytes, oldest first): `None` while there are fewer than `threshold`
 /// tables or nothing worth merging.
@@ -63,9 +68,7 @@ pub fn pick(sizes: &[u64], threshold: usize) -> Option<Range<usize>> {
     // Merging one table with nothing would only rewrite it.
     (sizes.len() - start >= 2).then_some(start..sizes.len())
 }
-// ANCHOR_END: pick
 
-// ANCHOR: merge_struct
 /// The entries of several tables merged into one sorted stream, where each
 /// key appears once, with the entry of the newest table that has it.
 pub struct Merge {
@@ -74,7 +77,6 @@ pub struct Merge {
     /// The next entry of each input; `None` once the input is used up.
     heads: Vec<Option<(String, Entry)>>,
 }
-// ANCHOR_END: merge_struct
 
 impl Merge {
     /// Merges `tables`, given newest first.
@@ -101,7 +103,6 @@ impl Merge {
 impl Iterator for Merge {
     type Item = Result<(String, Entry)>;
 
-    // ANCHOR: merge_next
     fn next(&mut self) -> Option<Self::Item> {
         // ANCHOR: exercise_5_1
         // Exercise 5.1: take the smallest head (the newest input's on a tie) and skip that key in the other inputs
@@ -125,10 +126,8 @@ impl Iterator for Merge {
         Some(Ok((key, entry)))
         // ANCHOR_END: exercise_5_1
     }
-    // ANCHOR_END: merge_next
 }
 
-// ANCHOR: write_merged
 /// Writes the merge of `inputs` (newest first) to a new table at `path`.
 /// Tombstones are dropped only if `includes_oldest`: then no table older
 /// than the merge is left for them to hide anything in.
@@ -152,9 +151,7 @@ pub fn write_merged(
     Ok((writer.finish()?, written))
     // ANCHOR_END: exercise_5_2
 }
-// ANCHOR_END: write_merged
 
-// ANCHOR: compact
 /// Merges the tables that [`pick`] chooses, if any, and swaps the result in.
 /// Returns whether it merged anything. Runs on the tree shaker's thread,
 /// which is the only thread that changes `tables` (`clear` waits for it).
@@ -208,9 +205,7 @@ fn merge_and_install(
     );
     Ok(())
 }
-// ANCHOR_END: compact
 
-// ANCHOR: install
 /// Puts `merged` in the place of the tables in `range`: first on disk, by
 /// writing a manifest that names it instead of them, then for readers, under
 /// the write lock, and only then removes the inputs' files.
@@ -237,13 +232,13 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
     crate::sstable::sync_directory(&shared.directory)
     // ANCHOR_END: exercise_5_3
 }
-// ANCHOR_END: install
 
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+    use crate::Options;
     use crate::store::Store;
 
     /// Writes `text` as table `name` in `directory`, with no index: a merge
@@ -344,6 +339,16 @@ mod tests {
         );
     }
 
+    /// Options under which the store neither flushes nor merges by itself:
+    /// these tests do both by hand.
+    fn only_by_hand() -> Options {
+        Options {
+            memtable_bytes: usize::MAX,
+            compaction_threshold: usize::MAX,
+            ..Options::default()
+        }
+    }
+
     /// A store over tables written by hand, which never merges by itself.
     fn store_with_tables(directory: &Path, texts: &[&str]) -> Store {
         let mut names = Vec::new();
@@ -353,7 +358,7 @@ mod tests {
             names.push(name);
         }
         manifest::write(directory, &names).unwrap();
-        Store::open(directory, usize::MAX, 2, usize::MAX).unwrap()
+        Store::open(directory, only_by_hand()).unwrap()
     }
 
     fn files(directory: &Path) -> Vec<PathBuf> {
@@ -403,7 +408,7 @@ mod tests {
         let merged = indexed_table(directory.path(), "000003.sst", "b→1\n");
         install(&store.shared, 0..2, merged).unwrap();
         drop(store);
-        let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        let store = Store::open(directory.path(), only_by_hand()).unwrap();
         assert_eq!(store.scan().unwrap(), [("b".to_string(), "1".to_string())]);
         assert_eq!(store.shared.table_names(), ["000003.sst"]);
     }

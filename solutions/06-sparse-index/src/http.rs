@@ -15,9 +15,23 @@
 //! that is not UTF-8 answers 400 with a one-line reason. Every error body is
 //! one line ending in `\n`, so that `curl` prints it cleanly.
 //!
+//! From step 03 on a store call may read or write files. Each handler runs
+//! it on one of tokio's threads for blocking work (`off_the_runtime`), so
+//! that a request waiting for the disk does not hold up the connections
+//! served on the same runtime thread. A file that cannot be read or written,
+//! or a damaged table, answers 500 with the error's one line.
+//!
+//! From step 04 on a failed flush (`FlushFailed`) answers 500 too: the tree
+//! shaker has stopped, so every PUT, DELETE and clear is refused with its
+//! reason until a restart, while GETs are still answered.
+//!
+//! From step 05 on the tree shaker also merges tables, and a failed merge
+//! stops it as a failed flush does: the same 500, the same refusals.
+//!
 //! Shortcuts: plain HTTP/1.1, no TLS, no authentication, bound to 127.0.0.1.
 //!
-//! Read alongside chapter 1 of the book, "A hash map behind HTTP".
+//! Read alongside chapter 1 of the book, "A hash map behind HTTP"; the move
+//! off the runtime, with chapter 3, "SSTables".
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -46,7 +60,6 @@ pub const MAX_VALUE_BYTES: usize = 4 * 1024 * 1024;
 /// this at `net.core.somaxconn` (4096 by default).
 const LISTEN_BACKLOG: u32 = 4096;
 
-// ANCHOR: router
 /// Builds the routes of the API, all served from one shared store.
 pub fn router(store: Arc<Store>) -> Router {
     // One handler per method; any other method gets our 405 body instead of
@@ -64,9 +77,7 @@ pub fn router(store: Arc<Store>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_VALUE_BYTES))
         .with_state(store)
 }
-// ANCHOR_END: router
 
-// ANCHOR: handlers
 async fn put_value(State(store): State<Arc<Store>>, uri: Uri, body: Bytes) -> Result<()> {
     let key = key_from_path(uri.path())?;
     let value = String::from_utf8(body.into()).map_err(|_| Error::NotUtf8 { what: "value" })?;
@@ -95,9 +106,7 @@ async fn clear(State(store): State<Arc<Store>>) -> Result<()> {
 async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n").into_response()
 }
-// ANCHOR_END: handlers
 
-// ANCHOR: off_the_runtime
 /// Runs a store call on one of tokio's threads for blocking work. From this
 /// step on a store call may read or write files, and a runtime thread that
 /// waits for the disk serves no other connection meanwhile.
@@ -109,7 +118,6 @@ async fn off_the_runtime<T: Send + 'static>(
         .await
         .expect("a store call panicked")
 }
-// ANCHOR_END: off_the_runtime
 
 /// Returns the key that a `/kv/...` path names: everything after `/kv/`,
 /// percent-decoded.
@@ -130,7 +138,6 @@ pub fn validate_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-// ANCHOR: validate_put
 /// Checks a PUT before the store sees it: the key must pass [`validate_key`]
 /// and the value must not be empty. The key is checked first, so a request
 /// with both wrong is told about the key.
@@ -144,9 +151,7 @@ pub fn validate_put(key: &str, value: &str) -> Result<()> {
     Ok(())
     // ANCHOR_END: exercise_1_3
 }
-// ANCHOR_END: validate_put
 
-// ANCHOR: into_response
 impl IntoResponse for Error {
     /// Every error becomes a status code and a one-line text body.
     fn into_response(self) -> Response {
@@ -164,7 +169,6 @@ impl IntoResponse for Error {
         (status, format!("{self}\n")).into_response()
     }
 }
-// ANCHOR_END: into_response
 
 /// Opens the listening socket on 127.0.0.1:`port` (0 picks a free port).
 pub fn listen(port: u16) -> Result<TcpListener> {
@@ -198,7 +202,6 @@ pub async fn serve(
         .map_err(Error::Serve)
 }
 
-// ANCHOR: run
 /// Runs the server on 127.0.0.1:`port` until SIGTERM or SIGINT (Ctrl-C).
 pub fn run(port: u16, store: Arc<Store>) -> Result<()> {
     raise_open_file_limit();
@@ -230,7 +233,6 @@ pub fn run(port: u16, store: Arc<Store>) -> Result<()> {
         serve(listener, store, shutdown).await
     })
 }
-// ANCHOR_END: run
 
 /// Raises this process's soft limit on open files to its hard limit. Each
 /// connection is an open file, and the soft limit is often only 1024.
@@ -244,6 +246,7 @@ fn raise_open_file_limit() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Options;
     use axum::body::{Body, to_bytes};
     use axum::http::{Method, Request};
     use tower::ServiceExt;
@@ -254,7 +257,11 @@ mod tests {
             .build()
             .unwrap();
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        let options = Options {
+            memtable_bytes: usize::MAX,
+            ..Options::default()
+        };
+        let store = Store::open(directory.path(), options).unwrap();
         runtime.block_on(async {
             let request = Request::builder()
                 .method(method)

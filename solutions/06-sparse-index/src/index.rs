@@ -93,7 +93,6 @@ pub struct Block {
     pub first_key: String,
 }
 
-// ANCHOR: index_struct
 /// The sparse index of one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Index {
@@ -101,7 +100,6 @@ pub struct Index {
     /// The table's size in bytes: where the last block ends.
     table_bytes: u64,
 }
-// ANCHOR_END: index_struct
 
 impl Index {
     /// An empty index, to be filled by [`Index::note_line`] while a table is
@@ -140,7 +138,6 @@ impl Index {
         &self.blocks
     }
 
-    // ANCHOR: block_for
     /// The one block that can hold `key`: the last block whose first key is
     /// not greater than `key`. `None` when `key` comes before the first key
     /// of the table (or the table is empty), so no block can hold it.
@@ -165,7 +162,6 @@ impl Index {
         })
         // ANCHOR_END: exercise_6_1
     }
-    // ANCHOR_END: block_for
 
     /// The text of the index file.
     pub fn encode(&self) -> String {

@@ -8,6 +8,7 @@
 //!
 //! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
 //!   memtables, the tables and the manifest.
+//! - [`Options`] are the store's knobs (unchanged since step 05).
 //! - `index.rs` is the sparse index: its format, how the writer cuts blocks,
 //!   and how a lookup finds its block.
 //! - [`sstable`] writes and reads one table file; a written table now gets
@@ -35,10 +36,12 @@ pub mod http;
 mod index;
 mod manifest;
 mod memtable;
+mod options;
 mod shaker;
 pub mod sstable;
 pub mod store;
 
 pub use error::{Error, Result};
 pub use memtable::Entry;
+pub use options::Options;
 pub use store::{Storage, Store};

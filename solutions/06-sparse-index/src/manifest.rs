@@ -10,7 +10,6 @@
 //! changes it in a single atomic step, with the same write-then-rename dance
 //! as a table. Whatever the directory holds, the manifest decides.
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! ```text
@@ -38,7 +37,6 @@
 //! 000001.sst
 //! 000005.sst
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - the manifest on disk names only tables that are whole and synced;
@@ -105,7 +103,6 @@ pub fn read(directory: &Path) -> Result<Option<Vec<String>>> {
     Ok(Some(names))
 }
 
-// ANCHOR: write
 /// Replaces the manifest in `directory` with one that names `tables` (file
 /// names, oldest first), atomically: a crash leaves the old manifest or the
 /// new one, never a mix.
@@ -114,7 +111,6 @@ pub fn write(directory: &Path, tables: &[String]) -> Result<()> {
     sstable::write_atomically(&directory.join(FILE_NAME), &text)?;
     sstable::sync_directory(directory)
 }
-// ANCHOR_END: write
 
 /// The file name of `path`, e.g. `000001.sst`.
 pub fn file_name(path: &Path) -> String {

@@ -24,7 +24,6 @@
 
 use std::collections::BTreeMap;
 
-// ANCHOR: entry
 /// What the memtable holds for a key: its value, or the mark of its deletion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
@@ -33,7 +32,6 @@ pub enum Entry {
     /// The key was deleted. On disk this is written as `†`.
     Tombstone,
 }
-// ANCHOR_END: entry
 
 /// The bytes an entry counts for in [`Memtable::approximate_bytes`]: its key
 /// and its value, roughly what the entry will take on disk. A tombstone
@@ -45,14 +43,12 @@ pub fn entry_bytes(key: &str, entry: &Entry) -> usize {
     }
 }
 
-// ANCHOR: memtable
 /// A map from key to [`Entry`], sorted by key, that knows its size in bytes.
 #[derive(Debug, Default)]
 pub struct Memtable {
     entries: BTreeMap<String, Entry>,
     approximate_bytes: usize,
 }
-// ANCHOR_END: memtable
 
 impl Memtable {
     /// Creates an empty memtable.
@@ -65,15 +61,12 @@ impl Memtable {
         self.insert(key, Entry::Value(value.to_string()));
     }
 
-    // ANCHOR: delete
     /// Deletes `key` by writing a tombstone for it, whether or not the key is
     /// in this memtable: an older value may still be on disk.
     pub fn delete(&mut self, key: &str) {
         self.insert(key, Entry::Tombstone);
     }
-    // ANCHOR_END: delete
 
-    // ANCHOR: insert
     /// Stores `entry` for `key`, replacing the key's older entry, and keeps
     /// `approximate_bytes` equal to the sum of [`entry_bytes`] of all entries.
     fn insert(&mut self, key: &str, entry: Entry) {
@@ -85,7 +78,6 @@ impl Memtable {
         }
         // ANCHOR_END: exercise_2_1
     }
-    // ANCHOR_END: insert
 
     /// Returns the entry of `key`: `None` when this memtable knows nothing of
     /// it, which is not the same as a [`Entry::Tombstone`].

@@ -55,7 +55,6 @@ use crate::{compaction, manifest};
 /// The name of the thread, as debuggers and `top -H` show it.
 pub const THREAD_NAME: &str = "tree-shaker";
 
-// ANCHOR: mailbox
 /// How the shaker and the threads that wait for it signal each other.
 #[derive(Debug, Default)]
 pub struct Mailbox {
@@ -77,7 +76,6 @@ struct Letters {
     /// Set while the shaker sleeps until woken (rather than napping).
     asleep: bool,
 }
-// ANCHOR_END: mailbox
 
 /// How long the shaker naps before it looks for work again on its own.
 const NAP: Duration = Duration::from_millis(1);
@@ -108,7 +106,6 @@ impl Mailbox {
         self.ticked.notify_all();
     }
 
-    // ANCHOR: frozen
     /// Moves the clock on for a frozen memtable, and wakes the threads that
     /// wait only if the shaker sleeps: a napping shaker finds the memtable
     /// within a nap, and no other thread waits for a memtable to be frozen.
@@ -121,7 +118,6 @@ impl Mailbox {
             self.ticked.notify_all();
         }
     }
-    // ANCHOR_END: frozen
 
     /// Sleeps until the clock has moved past `seen`. Returns at once if it
     /// already has, so a tick between reading `seen` and calling this is
@@ -133,7 +129,6 @@ impl Mailbox {
         }
     }
 
-    // ANCHOR: rest
     /// Called by the shaker when it found nothing to do since the tick
     /// `seen`: marks it idle, tells the waiting threads, and waits for the
     /// next tick, napping at first (it looks again every [`NAP`] unasked)
@@ -163,7 +158,6 @@ impl Mailbox {
         letters.asleep = false;
         letters.idle = false;
     }
-    // ANCHOR_END: rest
 
     /// Whether the shaker rests with nothing to flush or merge.
     pub fn idle(&self) -> bool {
@@ -192,7 +186,6 @@ impl Mailbox {
     }
 }
 
-// ANCHOR: spawn
 /// Starts the tree shaker on a thread of its own.
 pub fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
@@ -213,9 +206,7 @@ pub fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
             }
         })
 }
-// ANCHOR_END: spawn
 
-// ANCHOR: shake
 /// The shaker's loop: flush while there is work, sleep while there is none.
 fn shake(shared: &Shared) {
     loop {
@@ -239,9 +230,7 @@ fn shake(shared: &Shared) {
         }
     }
 }
-// ANCHOR_END: shake
 
-// ANCHOR: flush_oldest
 /// Writes the oldest frozen memtable to the next table, then swaps the table
 /// in for the memtable. Returns `false` when the queue is empty.
 fn flush_oldest(shared: &Shared) -> Result<bool> {
@@ -275,7 +264,6 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     );
     Ok(true)
 }
-// ANCHOR_END: flush_oldest
 
 #[cfg(test)]
 mod tests {

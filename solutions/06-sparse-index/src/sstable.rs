@@ -1,4 +1,5 @@
-//! SSTables: the memtable written to disk as a sorted, plain-text file.
+//! SSTables: sorted, plain-text files, written by a flush or a merge; from
+//! step 06 on each has a sparse index, and a lookup reads one block.
 //!
 //! The idea: when the memtable is big enough, its entries are written out in
 //! key order to a new file, a *sorted string table*, and the memtable starts
@@ -7,15 +8,28 @@
 //! older one. Because the lines are sorted, a lookup can stop reading as soon
 //! as it passes the key it looks for.
 //!
+//! New in step 05: a merge writes its table with a [`TableWriter`], one
+//! entry at a time, so the merged table may be far bigger than memory; and
+//! it reads its inputs with [`SsTable::entries`], one line at a time. A
+//! merged table replaces its inputs, whose files are then deleted: tables
+//! are still never changed, but they no longer live forever.
+//! [`write_atomically`] lends the same write-then-rename to the manifest.
+//!
+//! New in step 06: every table has a sparse index (`index.rs`), which the
+//! [`TableWriter`] builds as the lines go by and writes beside the table as
+//! `NNNNNN.idx`, and which stays in memory. A lookup asks the index for the
+//! one block that can hold the key and reads that block alone, with one
+//! positioned read; only a merge, a scan or the rebuilding of an index still
+//! reads a table from its first line. The table files do not change at all.
+//!
 //! Shortcuts, and what they cost:
 //! - plain text instead of a binary format with checksums: anyone can read a
 //!   table with `cat`, but it is bigger and slower to parse, and damage
 //!   inside a line that still parses goes unnoticed;
-//! - a lookup reads the table from its first line (chapter 6 adds an index
-//!   so that it can jump close to the key);
-//! - tables are never merged, so disk use only grows (chapter 5 compacts).
+//! - a table whose index loads is opened without being read (until step 05,
+//!   opening read every table through): a damaged line is found only when a
+//!   lookup, a merge or a scan reads it.
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! ```text
@@ -50,6 +64,10 @@
 //! of a cut-short file), or has a key that is not greater than the key of the
 //! line before it.
 //!
+//! A lookup checks the lines of the one block it reads in the same way, but
+//! for the order of keys, and also that the block starts with the key that
+//! the index promised (see `index.rs`).
+//!
 //! Example: putting `kenya:capital`, `rwanda:capital`, `tanzania:capital`,
 //! `uganda:capital`, and the key `a→b` with a value of two lines, `line one`
 //! and `line two`, then deleting `tanzania:capital`, writes:
@@ -61,15 +79,24 @@
 //! tanzania:capital→†
 //! uganda:capital→Kampala
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
 //! - a table file is either absent or whole: it is written under a temporary
-//!   name, synced, and only then renamed to its final name;
-//! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
+//!   name, synced, and only then renamed to its final name, whether a flush
+//!   or a merge writes it; a writer that stops before [`TableWriter::finish`]
+//!   leaves only the temporary file;
+//! - a table's index is written after the table, so a crash leaves at worst
+//!   a table without its index, which [`SsTable::open`] rebuilds by reading
+//!   the table through (and so checking that its lines are sorted and
+//!   well-formed);
+//! - a lookup reads at most one block (4 KiB plus one line) of the table,
+//!   and fails with the table's path and line, never a wrong answer, when
+//!   the block does not start with the key the index promised.
 //!
-//! Read alongside chapter 3 of the book, "SSTables".
+//! Read alongside chapter 3 of the book, "SSTables"; the table writer, with
+//! chapter 5, "Compaction"; the index and the one-block lookup, with
+//! chapter 6, "A sparse index".
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -89,7 +116,6 @@ pub const SEPARATOR: char = '→';
 /// death in a family tree, not a dagger.)
 pub const TOMBSTONE: char = '†';
 
-// ANCHOR: escape
 /// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
 /// `†` become two-character escapes; every other character stays as it is.
 pub fn escape(text: &str) -> String {
@@ -111,9 +137,7 @@ pub fn escape(text: &str) -> String {
     escaped
     // ANCHOR_END: exercise_3_1
 }
-// ANCHOR_END: escape
 
-// ANCHOR: unescape
 /// Undoes [`escape`]. The error is the reason `text` is not escaped text.
 pub fn unescape(text: &str) -> std::result::Result<String, String> {
     // ANCHOR: exercise_3_2
@@ -137,9 +161,7 @@ pub fn unescape(text: &str) -> std::result::Result<String, String> {
     Ok(unescaped)
     // ANCHOR_END: exercise_3_2
 }
-// ANCHOR_END: unescape
 
-// ANCHOR: lines
 /// Returns the line of a table that holds `key` and `entry`, newline included.
 pub fn encode_line(key: &str, entry: &Entry) -> String {
     match entry {
@@ -174,9 +196,7 @@ fn split_at_separator(line: &str) -> Option<(&str, &str)> {
     }
     None
 }
-// ANCHOR_END: lines
 
-// ANCHOR: write
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`, whole or not at all (see [`TableWriter`]).
 pub fn write<'a>(
@@ -189,7 +209,6 @@ pub fn write<'a>(
     }
     writer.finish()
 }
-// ANCHOR_END: write
 
 // ANCHOR: table_writer
 /// A table being written, one entry at a time, so that a merge can write a
@@ -392,7 +411,6 @@ impl SsTable {
         Ok(())
     }
 
-    // ANCHOR: get
     /// Returns the entry of `key` in this table, or `None` when the table
     /// has no line for it. Reads at most one block.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
@@ -430,7 +448,6 @@ impl SsTable {
         Ok(None)
         // ANCHOR_END: exercise_6_2
     }
-    // ANCHOR_END: get
 
     // ANCHOR: read_block
     /// Reads the bytes of `block` with one positioned read, as text.
@@ -472,7 +489,6 @@ impl SsTable {
     }
 }
 
-// ANCHOR: entries
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
@@ -549,7 +565,6 @@ impl Iterator for Entries {
         item
     }
 }
-// ANCHOR_END: entries
 
 // ANCHOR: rebuild_index
 /// Builds the index of the table at `path` by reading it through, which
@@ -746,7 +761,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_written_table_is_the_sorted_text() {
+    fn written_table_is_the_sorted_text() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         let entries = [
@@ -766,7 +781,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_write_replaces_a_leftover_temporary_file() {
+    fn write_replaces_a_leftover_temporary_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(temporary_path(&path), "half a li").unwrap();
@@ -781,7 +796,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_write_into_a_missing_directory_names_the_file() {
+    fn write_into_a_missing_directory_names_the_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("missing").join("000001.sst");
         let error = write(&path, std::iter::empty()).unwrap_err().to_string();

@@ -64,7 +64,6 @@ use std::fmt::Write as _;
 /// The false-positive rate filters are sized for.
 pub const FALSE_POSITIVE_RATE: f64 = 0.01;
 
-// ANCHOR: filter_struct
 /// A bloom filter: `bits.len() * 64` bits and `hashes` hash functions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BloomFilter {
@@ -73,7 +72,6 @@ pub struct BloomFilter {
     /// How many keys the filter was built for.
     keys: usize,
 }
-// ANCHOR_END: filter_struct
 
 /// The 64-bit hash of a key: FNV-1a, then the splitmix64 finaliser.
 pub fn hash(key: &str) -> u64 {
@@ -124,7 +122,6 @@ impl BloomFilter {
             .map(move |i| (hash.wrapping_add(i.wrapping_mul(second)) % bits) as usize)
     }
 
-    // ANCHOR: insert
     /// Adds the key whose hash is `hash`.
     pub fn insert(&mut self, hash: u64) {
         // ANCHOR: exercise_7_1
@@ -134,15 +131,12 @@ impl BloomFilter {
         }
         // ANCHOR_END: exercise_7_1
     }
-    // ANCHOR_END: insert
 
-    // ANCHOR: may_contain
     /// Whether `key` may have been added: `false` means certainly not.
     pub fn may_contain(&self, key: &str) -> bool {
         self.positions(hash(key))
             .all(|position| self.bits[position / 64] & (1 << (position % 64)) != 0)
     }
-    // ANCHOR_END: may_contain
 
     /// The text of the filter's file.
     pub fn encode(&self) -> String {

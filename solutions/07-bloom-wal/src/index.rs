@@ -8,14 +8,20 @@
 //! binary-searches it for the last block whose first key is not greater
 //! than the key sought, then reads that one block and nothing else.
 //!
+//! From step 07 on a table has a bloom filter beside its index, and a lookup
+//! asks the filter first: it reaches the index only for keys the filter lets
+//! through. The index is loaded by `sstable::load_beside`, the same code that
+//! loads the filter, and the two are rebuilt together.
+//!
 //! Shortcuts, and what they cost:
 //! - one index per table, in a file beside it, loaded whole: memory grows
 //!   with the number of blocks (about 1/4096 of the data, plus the keys);
 //! - no block cache: every lookup reads its block from the file (the
 //!   operating system's page cache usually has it);
-//! - a damaged index is rebuilt by reading the whole table once.
+//! - a damaged index is rebuilt by reading the whole table once, and so is
+//!   a sound one whose table's filter is missing or damaged (one read of
+//!   the table rebuilds both).
 //!
-// ANCHOR: format
 //! ## The format
 //!
 //! `NNNNNN.idx` sits beside `NNNNNN.sst`:
@@ -40,9 +46,9 @@
 //! The index is written after its table, under a temporary name, then
 //! renamed. When a table is opened and its index is missing, or breaks any
 //! rule above, the store logs that and rebuilds the index by reading the
-//! table once. If, later, a block does not start with the key its index line
-//! promised, the lookup fails with the table's path and line: never a
-//! wrong answer.
+//! table once (together with the filter: see `sstable.rs`). If, later, a
+//! block does not start with the key its index line promised, the lookup
+//! fails with the table's path and line: never a wrong answer.
 //!
 //! Example: a table whose first block starts with `kenya:capital` and whose
 //! second starts at byte 4107, on line 180, with `rwanda:capital`:
@@ -51,7 +57,6 @@
 //! 0 1 kenya:capital
 //! 4107 180 rwanda:capital
 //! ```
-// ANCHOR_END: format
 //!
 //! Invariants:
 //! - the index lists every block of its table, in order, with the exact
@@ -91,7 +96,6 @@ pub struct Block {
     pub first_key: String,
 }
 
-// ANCHOR: index_struct
 /// The sparse index of one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Index {
@@ -99,7 +103,6 @@ pub struct Index {
     /// The table's size in bytes: where the last block ends.
     table_bytes: u64,
 }
-// ANCHOR_END: index_struct
 
 impl Index {
     /// An empty index, to be filled by [`Index::note_line`] while a table is
@@ -108,7 +111,6 @@ impl Index {
         Index::default()
     }
 
-    // ANCHOR: note_line
     /// Called by the table writer before it writes each line: `key` is the
     /// line's key, `offset` where it starts, `line` its number. Starts a new
     /// block at the first line, and at the first line that comes once the
@@ -126,7 +128,6 @@ impl Index {
             });
         }
     }
-    // ANCHOR_END: note_line
 
     /// Records where the table ends, once the last line is written.
     pub fn finish(&mut self, table_bytes: u64) {
@@ -138,7 +139,6 @@ impl Index {
         &self.blocks
     }
 
-    // ANCHOR: block_for
     /// The one block that can hold `key`: the last block whose first key is
     /// not greater than `key`. `None` when `key` comes before the first key
     /// of the table (or the table is empty), so no block can hold it.
@@ -163,7 +163,6 @@ impl Index {
         })
         // ANCHOR_END: exercise_6_1
     }
-    // ANCHOR_END: block_for
 
     /// The text of the index file.
     pub fn encode(&self) -> String {

@@ -10,6 +10,12 @@
 //! Readers see the data in the frozen memtable until that step, and in the
 //! table after it.
 //!
+//! From step 07 on each frozen memtable comes with its write-ahead log
+//! (`wal.rs`), which holds the same writes. Once the memtable's table is in
+//! the manifest, the log is no longer needed: in the same write-locked step
+//! the shaker takes the log off the store's list, then deletes the file
+//! with the lock released.
+//!
 //! Threads wait for each other through a [`Mailbox`]: a counter, guarded by
 //! a mutex, that ticks whenever the queue of frozen memtables changes, and a
 //! condition variable to sleep on until it ticks. The shaker waits for work,
@@ -35,11 +41,14 @@
 //! - a flush comes before a merge: writers may be waiting for the queue;
 //! - this is the only thread that adds or replaces tables;
 //! - the shaker never holds the store's lock while it writes a file;
+//! - a memtable's log is deleted only after a manifest that lists the
+//!   memtable's table is on disk;
 //! - when the shaker stops, for whatever reason (a stop, an error, a panic),
 //!   every thread waiting on the mailbox wakes up and sees why.
 //!
 //! Read alongside chapter 4 of the book, "The tree shaker"; the merging,
-//! with chapter 5, "Compaction".
+//! with chapter 5, "Compaction"; the logs, with chapter 7, "Bloom filters and
+//! a write-ahead log".
 
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
@@ -56,7 +65,6 @@ use crate::{compaction, manifest};
 /// The name of the thread, as debuggers and `top -H` show it.
 pub const THREAD_NAME: &str = "tree-shaker";
 
-// ANCHOR: mailbox
 /// How the shaker and the threads that wait for it signal each other.
 #[derive(Debug, Default)]
 pub struct Mailbox {
@@ -78,7 +86,6 @@ struct Letters {
     /// Set while the shaker sleeps until woken (rather than napping).
     asleep: bool,
 }
-// ANCHOR_END: mailbox
 
 /// How long the shaker naps before it looks for work again on its own.
 const NAP: Duration = Duration::from_millis(1);
@@ -109,7 +116,6 @@ impl Mailbox {
         self.ticked.notify_all();
     }
 
-    // ANCHOR: frozen
     /// Moves the clock on for a frozen memtable, and wakes the threads that
     /// wait only if the shaker sleeps: a napping shaker finds the memtable
     /// within a nap, and no other thread waits for a memtable to be frozen.
@@ -122,7 +128,6 @@ impl Mailbox {
             self.ticked.notify_all();
         }
     }
-    // ANCHOR_END: frozen
 
     /// Sleeps until the clock has moved past `seen`. Returns at once if it
     /// already has, so a tick between reading `seen` and calling this is
@@ -134,7 +139,6 @@ impl Mailbox {
         }
     }
 
-    // ANCHOR: rest
     /// Called by the shaker when it found nothing to do since the tick
     /// `seen`: marks it idle, tells the waiting threads, and waits for the
     /// next tick, napping at first (it looks again every [`NAP`] unasked)
@@ -164,7 +168,6 @@ impl Mailbox {
         letters.asleep = false;
         letters.idle = false;
     }
-    // ANCHOR_END: rest
 
     /// Whether the shaker rests with nothing to flush or merge.
     pub fn idle(&self) -> bool {
@@ -193,7 +196,6 @@ impl Mailbox {
     }
 }
 
-// ANCHOR: spawn
 /// Starts the tree shaker on a thread of its own.
 pub fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
@@ -210,9 +212,7 @@ pub fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
             }
         })
 }
-// ANCHOR_END: spawn
 
-// ANCHOR: shake
 /// The shaker's loop: flush while there is work, sleep while there is none.
 fn shake(shared: &Shared) {
     loop {
@@ -236,9 +236,7 @@ fn shake(shared: &Shared) {
         }
     }
 }
-// ANCHOR_END: shake
 
-// ANCHOR: flush_oldest
 /// Writes the oldest frozen memtable to the next table, then swaps the table
 /// in for the memtable. Returns `false` when the queue is empty.
 fn flush_oldest(shared: &Shared) -> Result<bool> {
@@ -282,7 +280,6 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     );
     Ok(true)
 }
-// ANCHOR_END: flush_oldest
 
 #[cfg(test)]
 mod tests {

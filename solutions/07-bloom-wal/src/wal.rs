@@ -1,6 +1,6 @@
 //! The write-ahead log: every write is on disk before the client hears 200.
 //!
-//! The idea: the memtable lives in memory, so until chapter 6 a crash lost
+//! The idea: the memtable lives in memory, so up to step 06 a crash lost
 //! every write it held, although each had been acknowledged. Now every PUT,
 //! DELETE and clear is first appended to a log file and synced to disk
 //! (`fdatasync`), and only then acknowledged. At start, the store replays
@@ -92,7 +92,6 @@ pub fn encode(op: &Op) -> String {
     format!("{:08x} {body}\n", crc32fast::hash(body.as_bytes()))
 }
 
-// ANCHOR: decode
 /// Reads one record, without its newline. The error is why it is not one.
 pub fn decode(line: &str) -> std::result::Result<Op, String> {
     // ANCHOR: exercise_7_2
@@ -116,7 +115,6 @@ pub fn decode(line: &str) -> std::result::Result<Op, String> {
     }
     // ANCHOR_END: exercise_7_2
 }
-// ANCHOR_END: decode
 
 /// What replaying a log gave.
 #[derive(Debug, Default)]
@@ -127,7 +125,6 @@ pub struct Replayed {
     pub cleared: bool,
 }
 
-// ANCHOR: replay
 /// Applies the records of the log at `path` to `memtable`. `newest` says
 /// whether this is the newest log, whose last record may be torn.
 pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Replayed> {
@@ -174,7 +171,6 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
     }
     Ok(replayed)
 }
-// ANCHOR_END: replay
 
 // ANCHOR: wal_struct
 /// The log of the active memtable, shared by every writer and by the log
@@ -346,7 +342,6 @@ impl Wal {
         self.durable.send_modify(|state| *state = now);
     }
 
-    // ANCHOR: wait_durable
     /// Blocks the calling thread until the record with `ticket` is synced.
     pub fn wait_durable(&self, ticket: u64) -> Result<()> {
         let mut log = self.lock();
@@ -379,9 +374,7 @@ impl Wal {
             }),
         }
     }
-    // ANCHOR_END: wait_durable
 
-    // ANCHOR: rotate
     /// Syncs every pending record to the current log, then starts a new log
     /// at `path` for the next memtable. Returns the old log's path. The
     /// caller holds the store's write lock, so nothing is appended meanwhile.
@@ -417,7 +410,6 @@ impl Wal {
         let old = std::mem::replace(&mut log.path, path.to_path_buf());
         Ok(old)
     }
-    // ANCHOR_END: rotate
 
     /// How many syncs the log has made so far.
     pub fn syncs(&self) -> u64 {

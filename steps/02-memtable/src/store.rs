@@ -1,6 +1,6 @@
 //! The storage layer: a memtable shared between threads behind a read-write lock.
 //!
-//! The idea: the store is now a [`Memtable`], a map sorted by key in which a
+//! The idea: the store is now a `Memtable`, a map sorted by key in which a
 //! delete leaves a tombstone. The lock is the same as in step 01: any number
 //! of readers at a time, or one writer alone. The store turns the memtable's
 //! three answers for a key (a value, a tombstone, nothing) into the two that
@@ -43,7 +43,7 @@ pub trait Storage {
     fn clear(&self) -> Result<()>;
 }
 
-/// A key-value store held in a [`Memtable`] behind a read-write lock.
+/// A key-value store held in a `Memtable` behind a read-write lock.
 #[derive(Debug, Default)]
 pub struct Store {
     memtable: RwLock<Memtable>,

@@ -242,7 +242,7 @@ impl SsTable {
         Ok((table, count))
     }
 
-    /// A table that this process has just written with [`write`], so it is
+    /// A table that this process has just written with [`write`](fn@write), so it is
     /// known to be well-formed and need not be read through.
     pub fn written(path: &Path) -> SsTable {
         SsTable {

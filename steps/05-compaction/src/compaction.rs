@@ -188,6 +188,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+    use crate::Options;
     use crate::store::Store;
 
     /// Writes `text` as table `name` in `directory`.
@@ -280,6 +281,16 @@ mod tests {
         );
     }
 
+    /// Options under which the store neither flushes nor merges by itself:
+    /// these tests do both by hand.
+    fn only_by_hand() -> Options {
+        Options {
+            memtable_bytes: usize::MAX,
+            compaction_threshold: usize::MAX,
+            ..Options::default()
+        }
+    }
+
     /// A store over tables written by hand, which never merges by itself.
     fn store_with_tables(directory: &Path, texts: &[&str]) -> Store {
         let mut names = Vec::new();
@@ -289,7 +300,7 @@ mod tests {
             names.push(name);
         }
         manifest::write(directory, &names).unwrap();
-        Store::open(directory, usize::MAX, 2, usize::MAX).unwrap()
+        Store::open(directory, only_by_hand()).unwrap()
     }
 
     fn files(directory: &Path) -> Vec<PathBuf> {
@@ -333,7 +344,7 @@ mod tests {
         let merged = table(directory.path(), "000003.sst", "b→1\n");
         install(&store.shared, 0..2, merged).unwrap();
         drop(store);
-        let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        let store = Store::open(directory.path(), only_by_hand()).unwrap();
         assert_eq!(store.scan().unwrap(), [("b".to_string(), "1".to_string())]);
         assert_eq!(store.shared.table_names(), ["000003.sst"]);
     }

@@ -11,6 +11,8 @@
 //!
 //! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
 //!   memtables, the tables and the manifest.
+//! - [`Options`] are the store's knobs; this step adds the number of
+//!   tables at which the shaker merges.
 //! - `compaction.rs` picks the tables to merge, merges them and installs
 //!   the result.
 //! - `manifest.rs` reads and writes the list of live tables.
@@ -38,10 +40,12 @@ mod error;
 pub mod http;
 mod manifest;
 mod memtable;
+mod options;
 mod shaker;
 pub mod sstable;
 pub mod store;
 
 pub use error::{Error, Result};
 pub use memtable::Entry;
+pub use options::Options;
 pub use store::{Storage, Store};

@@ -1,4 +1,5 @@
-//! SSTables: the memtable written to disk as a sorted, plain-text file.
+//! SSTables: sorted, plain-text files, written by a flush or, from step 05
+//! on, by a merge.
 //!
 //! The idea: when the memtable is big enough, its entries are written out in
 //! key order to a new file, a *sorted string table*, and the memtable starts
@@ -7,13 +8,19 @@
 //! older one. Because the lines are sorted, a lookup can stop reading as soon
 //! as it passes the key it looks for.
 //!
+//! New in step 05: a merge writes its table with a [`TableWriter`], one
+//! entry at a time, so the merged table may be far bigger than memory; and
+//! it reads its inputs with [`SsTable::entries`], one line at a time. A
+//! merged table replaces its inputs, whose files are then deleted: tables
+//! are still never changed, but they no longer live forever.
+//! [`write_atomically`] lends the same write-then-rename to the manifest.
+//!
 //! Shortcuts, and what they cost:
 //! - plain text instead of a binary format with checksums: anyone can read a
 //!   table with `cat`, but it is bigger and slower to parse, and damage
 //!   inside a line that still parses goes unnoticed;
 //! - a lookup reads the table from its first line (chapter 6 adds an index
-//!   so that it can jump close to the key);
-//! - tables are never merged, so disk use only grows (chapter 5 compacts).
+//!   so that it can jump close to the key).
 //!
 //! ## The format
 //!
@@ -64,10 +71,13 @@
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
 //! - a table file is either absent or whole: it is written under a temporary
-//!   name, synced, and only then renamed to its final name;
+//!   name, synced, and only then renamed to its final name, whether a flush
+//!   or a merge writes it; a writer that stops before [`TableWriter::finish`]
+//!   leaves only the temporary file;
 //! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
 //!
-//! Read alongside chapter 3 of the book, "SSTables".
+//! Read alongside chapter 3 of the book, "SSTables"; the table writer, with
+//! chapter 5, "Compaction".
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -307,7 +317,7 @@ impl SsTable {
         Ok((table, count))
     }
 
-    /// A table that this process has just written with [`write`], so it is
+    /// A table that this process has just written with [`write`](fn@write), so it is
     /// known to be well-formed and need not be read through.
     pub fn written(path: &Path) -> SsTable {
         SsTable {
@@ -587,7 +597,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_written_table_is_the_sorted_text() {
+    fn written_table_is_the_sorted_text() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         let entries = [
@@ -607,7 +617,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_write_replaces_a_leftover_temporary_file() {
+    fn write_replaces_a_leftover_temporary_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(temporary_path(&path), "half a li").unwrap();
@@ -621,7 +631,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_write_into_a_missing_directory_names_the_file() {
+    fn write_into_a_missing_directory_names_the_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("missing").join("000001.sst");
         let error = write(&path, std::iter::empty()).unwrap_err().to_string();

@@ -20,6 +20,12 @@
 //! oldest table. Otherwise an older table outside the merge may still hold a
 //! value for the key, and the tombstone is what hides it.
 //!
+//! From step 06 on a table is two files, the `.sst` and its index, the
+//! `.idx`. A merge still reads its inputs from their first lines, so it has
+//! no use for their indexes; the merged table gets its own index from the
+//! table writer as the merge streams through it, and removing an input
+//! removes both of its files.
+//!
 //! Shortcuts, and what they cost:
 //! - the shaker compacts between flushes, so while it merges, frozen
 //!   memtables wait (and, if the queue fills, so do writers);
@@ -32,8 +38,8 @@
 //!   newest input that has the key, except tombstones when the merge
 //!   includes the oldest table;
 //! - the merged table replaces its inputs in one step for readers (under the
-//!   write lock) and on disk (by the manifest), and the inputs' files are
-//!   removed only after that.
+//!   write lock) and on disk (by the manifest), and the inputs' files, each
+//!   table with its index, are removed only after that.
 //!
 //! Read alongside chapter 5 of the book, "Compaction".
 
@@ -226,6 +232,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+    use crate::Options;
     use crate::store::Store;
 
     /// Writes `text` as table `name` in `directory`, with no index: a merge
@@ -326,6 +333,16 @@ mod tests {
         );
     }
 
+    /// Options under which the store neither flushes nor merges by itself:
+    /// these tests do both by hand.
+    fn only_by_hand() -> Options {
+        Options {
+            memtable_bytes: usize::MAX,
+            compaction_threshold: usize::MAX,
+            ..Options::default()
+        }
+    }
+
     /// A store over tables written by hand, which never merges by itself.
     fn store_with_tables(directory: &Path, texts: &[&str]) -> Store {
         let mut names = Vec::new();
@@ -335,7 +352,7 @@ mod tests {
             names.push(name);
         }
         manifest::write(directory, &names).unwrap();
-        Store::open(directory, usize::MAX, 2, usize::MAX).unwrap()
+        Store::open(directory, only_by_hand()).unwrap()
     }
 
     fn files(directory: &Path) -> Vec<PathBuf> {
@@ -385,7 +402,7 @@ mod tests {
         let merged = indexed_table(directory.path(), "000003.sst", "b→1\n");
         install(&store.shared, 0..2, merged).unwrap();
         drop(store);
-        let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        let store = Store::open(directory.path(), only_by_hand()).unwrap();
         assert_eq!(store.scan().unwrap(), [("b".to_string(), "1".to_string())]);
         assert_eq!(store.shared.table_names(), ["000003.sst"]);
     }

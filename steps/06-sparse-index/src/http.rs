@@ -15,9 +15,23 @@
 //! that is not UTF-8 answers 400 with a one-line reason. Every error body is
 //! one line ending in `\n`, so that `curl` prints it cleanly.
 //!
+//! From step 03 on a store call may read or write files. Each handler runs
+//! it on one of tokio's threads for blocking work (`off_the_runtime`), so
+//! that a request waiting for the disk does not hold up the connections
+//! served on the same runtime thread. A file that cannot be read or written,
+//! or a damaged table, answers 500 with the error's one line.
+//!
+//! From step 04 on a failed flush (`FlushFailed`) answers 500 too: the tree
+//! shaker has stopped, so every PUT, DELETE and clear is refused with its
+//! reason until a restart, while GETs are still answered.
+//!
+//! From step 05 on the tree shaker also merges tables, and a failed merge
+//! stops it as a failed flush does: the same 500, the same refusals.
+//!
 //! Shortcuts: plain HTTP/1.1, no TLS, no authentication, bound to 127.0.0.1.
 //!
-//! Read alongside chapter 1 of the book, "A hash map behind HTTP".
+//! Read alongside chapter 1 of the book, "A hash map behind HTTP"; the move
+//! off the runtime, with chapter 3, "SSTables".
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -230,6 +244,7 @@ fn raise_open_file_limit() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Options;
     use axum::body::{Body, to_bytes};
     use axum::http::{Method, Request};
     use tower::ServiceExt;
@@ -240,7 +255,11 @@ mod tests {
             .build()
             .unwrap();
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        let options = Options {
+            memtable_bytes: usize::MAX,
+            ..Options::default()
+        };
+        let store = Store::open(directory.path(), options).unwrap();
         runtime.block_on(async {
             let request = Request::builder()
                 .method(method)

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use step_06::{Result, Store, http};
+use step_06::{Options, Result, Store, http};
 
 /// little-kv, step 06: a sparse index per SSTable, so that a read seeks instead of scanning.
 #[derive(Parser)]
@@ -24,20 +24,16 @@ struct Args {
 
     /// Flush the memtable to a new table once it holds this many bytes of
     /// keys and values.
-    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    #[arg(long, default_value_t = Options::default().memtable_bytes)]
     memtable_bytes: usize,
 
     /// How many full memtables may wait for the tree shaker before writes
-    /// wait too. Two lets writes go on while one table is being written and
-    /// the next is queued; more would only use more memory when the disk is
-    /// slower than the writes.
-    #[arg(long, default_value_t = 2)]
+    /// wait too.
+    #[arg(long, default_value_t = Options::default().max_frozen_memtables)]
     max_frozen_memtables: usize,
 
-    /// Consider merging tables once there are this many. Four keeps a read
-    /// that misses down to a few files, and bounds the disk used by data
-    /// that was overwritten to about three times the live data.
-    #[arg(long, default_value_t = 4)]
+    /// Consider merging tables once there are this many.
+    #[arg(long, default_value_t = Options::default().compaction_threshold)]
     compaction_threshold: usize,
 }
 
@@ -55,12 +51,12 @@ fn main() -> ExitCode {
 
 /// Opens the store, serves it until SIGTERM or SIGINT, then flushes it.
 fn run(args: Args) -> Result<()> {
-    let store = Arc::new(Store::open(
-        &args.working_dir,
-        args.memtable_bytes,
-        args.max_frozen_memtables,
-        args.compaction_threshold,
-    )?);
+    let options = Options {
+        memtable_bytes: args.memtable_bytes,
+        max_frozen_memtables: args.max_frozen_memtables,
+        compaction_threshold: args.compaction_threshold,
+    };
+    let store = Arc::new(Store::open(&args.working_dir, options)?);
     let served = http::run(args.port, Arc::clone(&store));
     // Flush even if serving failed: the memtable holds acknowledged writes.
     store.flush()?;

@@ -1,4 +1,5 @@
-//! SSTables: the memtable written to disk as a sorted, plain-text file.
+//! SSTables: sorted, plain-text files, written by a flush or a merge; from
+//! step 06 on each has a sparse index, and a lookup reads one block.
 //!
 //! The idea: when the memtable is big enough, its entries are written out in
 //! key order to a new file, a *sorted string table*, and the memtable starts
@@ -7,13 +8,27 @@
 //! older one. Because the lines are sorted, a lookup can stop reading as soon
 //! as it passes the key it looks for.
 //!
+//! New in step 05: a merge writes its table with a [`TableWriter`], one
+//! entry at a time, so the merged table may be far bigger than memory; and
+//! it reads its inputs with [`SsTable::entries`], one line at a time. A
+//! merged table replaces its inputs, whose files are then deleted: tables
+//! are still never changed, but they no longer live forever.
+//! [`write_atomically`] lends the same write-then-rename to the manifest.
+//!
+//! New in step 06: every table has a sparse index (`index.rs`), which the
+//! [`TableWriter`] builds as the lines go by and writes beside the table as
+//! `NNNNNN.idx`, and which stays in memory. A lookup asks the index for the
+//! one block that can hold the key and reads that block alone, with one
+//! positioned read; only a merge, a scan or the rebuilding of an index still
+//! reads a table from its first line. The table files do not change at all.
+//!
 //! Shortcuts, and what they cost:
 //! - plain text instead of a binary format with checksums: anyone can read a
 //!   table with `cat`, but it is bigger and slower to parse, and damage
 //!   inside a line that still parses goes unnoticed;
-//! - a lookup reads the table from its first line (chapter 6 adds an index
-//!   so that it can jump close to the key);
-//! - tables are never merged, so disk use only grows (chapter 5 compacts).
+//! - a table whose index loads is opened without being read (until step 05,
+//!   opening read every table through): a damaged line is found only when a
+//!   lookup, a merge or a scan reads it.
 //!
 //! ## The format
 //!
@@ -49,6 +64,10 @@
 //! of a cut-short file), or has a key that is not greater than the key of the
 //! line before it.
 //!
+//! A lookup checks the lines of the one block it reads in the same way, but
+//! for the order of keys, and also that the block starts with the key that
+//! the index promised (see `index.rs`).
+//!
 //! Example: putting `kenya:capital`, `rwanda:capital`, `tanzania:capital`,
 //! `uganda:capital`, and the key `a→b` with a value of two lines, `line one`
 //! and `line two`, then deleting `tanzania:capital`, writes:
@@ -64,10 +83,20 @@
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
 //! - a table file is either absent or whole: it is written under a temporary
-//!   name, synced, and only then renamed to its final name;
-//! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
+//!   name, synced, and only then renamed to its final name, whether a flush
+//!   or a merge writes it; a writer that stops before [`TableWriter::finish`]
+//!   leaves only the temporary file;
+//! - a table's index is written after the table, so a crash leaves at worst
+//!   a table without its index, which [`SsTable::open`] rebuilds by reading
+//!   the table through (and so checking that its lines are sorted and
+//!   well-formed);
+//! - a lookup reads at most one block (4 KiB plus one line) of the table,
+//!   and fails with the table's path and line, never a wrong answer, when
+//!   the block does not start with the key the index promised.
 //!
-//! Read alongside chapter 3 of the book, "SSTables".
+//! Read alongside chapter 3 of the book, "SSTables"; the table writer, with
+//! chapter 5, "Compaction"; the index and the one-block lookup, with
+//! chapter 6, "A sparse index".
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -693,7 +722,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_written_table_is_the_sorted_text() {
+    fn written_table_is_the_sorted_text() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         let entries = [
@@ -713,7 +742,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_write_replaces_a_leftover_temporary_file() {
+    fn write_replaces_a_leftover_temporary_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(temporary_path(&path), "half a li").unwrap();
@@ -728,7 +757,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_3_3_write_into_a_missing_directory_names_the_file() {
+    fn write_into_a_missing_directory_names_the_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("missing").join("000001.sst");
         let error = write(&path, std::iter::empty()).unwrap_err().to_string();

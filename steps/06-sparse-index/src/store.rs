@@ -1,11 +1,16 @@
-//! The storage layer: memtables, SSTables, and the manifest that lists them.
+//! The storage layer: memtables, SSTables with their sparse indexes, and the
+//! manifest that lists the tables.
 //!
-//! The idea: as in chapter 4, writes go to the active [`Memtable`], full
-//! memtables are frozen, and the tree shaker (`shaker.rs`) writes them to
-//! SSTables in the background. New in this step: when there are enough
-//! tables, the shaker also merges some of them into one (`compaction.rs`),
-//! and the list of live tables is kept in a manifest (`manifest.rs`), so that
-//! swapping a merged table in for its inputs is one atomic step on disk too.
+//! The idea: as in chapters 4 and 5, writes go to the active `Memtable`,
+//! full memtables are frozen, and the tree shaker (`shaker.rs`) writes them
+//! to SSTables in the background and merges tables when there are enough
+//! (`compaction.rs`); the manifest (`manifest.rs`) lists the live tables.
+//! New in this step: every table comes with its sparse index (`index.rs`),
+//! held in memory, so a read asks each table for one block instead of
+//! reading it from its first line, and opening the store reads a table
+//! through only to rebuild a missing or damaged index. At open, the index
+//! files of tables the manifest does not list are removed; removing a table
+//! (after a merge, or in `clear`) removes its index too.
 //!
 //! A read asks, newest first: the active memtable, the frozen memtables from
 //! the back of the queue to the front, then the tables from newest to oldest
@@ -29,9 +34,12 @@
 //!   step, so no read ever sees the data in neither place;
 //! - the queue holds at most `max_frozen` memtables;
 //! - after [`Store::flush`] returns, everything written before it is in a
-//!   table on disk, and reopening the directory reads the same data.
+//!   table on disk, and reopening the directory reads the same data;
+//! - when [`Store::open`] returns, every table in `tables` has its index in
+//!   memory, and every `.idx` file in the directory is the index of a table
+//!   the manifest lists.
 //!
-//! Read alongside chapter 5 of the book, "Compaction".
+//! Read alongside chapter 6 of the book, "A sparse index".
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs;
@@ -43,7 +51,7 @@ use crate::manifest;
 use crate::memtable::{Entry, Memtable};
 use crate::shaker::{self, Mailbox};
 use crate::sstable::{self, SsTable};
-use crate::{Error, Result};
+use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
@@ -118,12 +126,7 @@ impl Store {
     /// loads the tables the manifest names and starts the tree shaker. Other
     /// `.sst` files and `.tmp` files are what an interrupted flush or merge
     /// left behind, and are removed.
-    pub fn open(
-        directory: &Path,
-        memtable_bytes: usize,
-        max_frozen: usize,
-        compaction_threshold: usize,
-    ) -> Result<Store> {
+    pub fn open(directory: &Path, options: Options) -> Result<Store> {
         fs::create_dir_all(directory).map_err(|source| Error::Io {
             action: "create",
             path: directory.to_path_buf(),
@@ -204,10 +207,10 @@ impl Store {
         };
         let shared = Arc::new(Shared {
             directory: directory.to_path_buf(),
-            memtable_bytes,
+            memtable_bytes: options.memtable_bytes,
             // A queue of zero would freeze nothing and stall every writer.
-            max_frozen: max_frozen.max(1),
-            compaction_threshold,
+            max_frozen: options.max_frozen_memtables.max(1),
+            compaction_threshold: options.compaction_threshold,
             state: RwLock::new(state),
             mailbox: Mailbox::new(),
         });
@@ -463,10 +466,18 @@ mod tests {
 
     /// A threshold no test reaches, so that only `flush` writes tables.
     const NEVER: usize = usize::MAX;
-    /// The queue bound the tests use unless they test the bound.
-    const QUEUE: usize = 2;
     /// A compaction threshold no test reaches: these tests are not about merging.
     const NO_COMPACTION: usize = usize::MAX;
+
+    /// The options these tests open a store with: a memtable of
+    /// `memtable_bytes`, no merging, and the defaults for the rest.
+    fn test_options(memtable_bytes: usize) -> Options {
+        Options {
+            memtable_bytes,
+            compaction_threshold: NO_COMPACTION,
+            ..Options::default()
+        }
+    }
 
     /// The table files in `directory` (the manifest and others left out).
     fn table_files(directory: &Path) -> Vec<String> {
@@ -479,8 +490,7 @@ mod tests {
     #[test]
     fn opening_an_empty_directory_gives_an_empty_store() {
         let directory = tempfile::tempdir().unwrap();
-        let store =
-            Store::open(&directory.path().join("new"), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(&directory.path().join("new"), test_options(NEVER)).unwrap();
         assert_eq!(store.memtable_bytes(), 0);
         assert_eq!(store.frozen_memtables(), 0);
         assert!(directory.path().join("new").is_dir());
@@ -489,7 +499,7 @@ mod tests {
     #[test]
     fn the_shaker_thread_is_named() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let shaker = store.shaker.as_ref().unwrap();
         assert_eq!(shaker.thread().name(), Some(shaker::THREAD_NAME));
     }
@@ -497,16 +507,16 @@ mod tests {
     #[test]
     fn flushing_an_empty_store_writes_nothing() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         store.flush().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
     }
 
     #[test]
-    fn exercise_4_1_a_full_memtable_is_frozen_not_written() {
+    fn a_full_memtable_is_frozen_not_written() {
         let directory = tempfile::tempdir().unwrap();
         // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
-        let store = Store::open(directory.path(), 30, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(30)).unwrap();
         store.set("kenya:capital", "Nairobi").unwrap();
         assert_eq!(store.frozen_memtables(), 0);
         store.set("uganda:capital", "Kampala").unwrap();
@@ -525,9 +535,9 @@ mod tests {
     }
 
     #[test]
-    fn exercise_4_1_freeze_moves_the_memtable_to_the_queue() {
+    fn freeze_moves_the_memtable_to_the_queue() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let mut state = store.shared.state.write().unwrap();
         state.memtable.put("kenya:capital", "Nairobi");
         let ticks = store.shared.mailbox.now();
@@ -563,9 +573,9 @@ mod tests {
     }
 
     #[test]
-    fn exercise_4_2_frozen_memtables_are_written_oldest_first() {
+    fn frozen_memtables_are_written_oldest_first() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let mut older = Memtable::new();
         older.put("tanzania:capital", "Dar es Salaam");
         let mut newer = Memtable::new();
@@ -582,16 +592,16 @@ mod tests {
     }
 
     #[test]
-    fn exercise_4_2_flushed_data_survives_reopening() {
+    fn flushed_data_survives_reopening() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let mut memtable = Memtable::new();
         memtable.put("uganda:capital", "Kampala");
         memtable.delete("rwanda:capital");
         queue_by_hand(&store, memtable);
         wait_for_the_shaker(&store).unwrap();
         drop(store);
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         // Checked with `scan`, which reads tables whole, so that this test
         // does not depend on the read path of later chapters.
         let expected = [("uganda:capital".to_string(), "Kampala".to_string())];
@@ -599,10 +609,9 @@ mod tests {
     }
 
     #[test]
-    fn exercise_4_2_a_failed_flush_is_reported_and_refuses_later_writes() {
+    fn a_failed_flush_is_reported_and_refuses_later_writes() {
         let directory = tempfile::tempdir().unwrap();
-        let store =
-            Store::open(&directory.path().join("data"), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(&directory.path().join("data"), test_options(NEVER)).unwrap();
         // Take the directory away: the shaker cannot create its table.
         fs::remove_dir_all(directory.path().join("data")).unwrap();
         let mut memtable = Memtable::new();
@@ -622,14 +631,14 @@ mod tests {
     #[test]
     fn exercise_4_3_get_of_missing_key_is_none() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(store.get("kenya:capital").unwrap(), None);
     }
 
     #[test]
     fn exercise_4_3_frozen_memtables_are_read_newest_first() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(store.get("tanzania:capital").unwrap(), None);
         // Build the queue by hand, holding the lock so that the shaker
         // cannot flush it: we are testing reads, not flushes.
@@ -674,7 +683,7 @@ mod tests {
         )
         .unwrap();
         fs::write(directory.path().join("000002.sst"), "kenya:capital→†\n").unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(
             store.get("kenya:capital").unwrap(),
             None,
@@ -697,7 +706,7 @@ mod tests {
         // Empty tables: this test is about files, not about their lines.
         fs::write(directory.path().join("000001.sst"), "").unwrap();
         fs::write(directory.path().join("000002.sst"), "").unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         store.clear().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
@@ -743,7 +752,7 @@ mod tests {
                 }
             }
             fs::write(directory.path().join(manifest::FILE_NAME), manifest_text).unwrap();
-            let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+            let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
             let expected = [
                 ("a".to_string(), "2".to_string()),
                 ("b".to_string(), "3".to_string()),
@@ -762,7 +771,7 @@ mod tests {
     fn leftover_temporary_files_are_removed_at_open() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.sst.tmp"), "half a li").unwrap();
-        Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
     }
 
@@ -770,7 +779,7 @@ mod tests {
     fn a_table_with_a_bad_name_stops_the_store() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("old.sst"), "").unwrap();
-        let error = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap_err();
+        let error = Store::open(directory.path(), test_options(NEVER)).unwrap_err();
         assert!(
             matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
             "{error}"

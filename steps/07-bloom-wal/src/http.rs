@@ -15,9 +15,32 @@
 //! that is not UTF-8 answers 400 with a one-line reason. Every error body is
 //! one line ending in `\n`, so that `curl` prints it cleanly.
 //!
+//! From step 03 on a store call may read or write files. Each handler runs
+//! it on one of tokio's threads for blocking work (`off_the_runtime`), so
+//! that a request waiting for the disk does not hold up the connections
+//! served on the same runtime thread. A file that cannot be read or written,
+//! or a damaged table, answers 500 with the error's one line.
+//!
+//! From step 04 on a failed flush (`FlushFailed`) answers 500 too: the tree
+//! shaker has stopped, so every PUT, DELETE and clear is refused with its
+//! reason until a restart, while GETs are still answered.
+//!
+//! From step 05 on the tree shaker also merges tables, and a failed merge
+//! stops it as a failed flush does: the same 500, the same refusals.
+//!
+//! From step 07 on a PUT, DELETE or clear answers 200 only once its record
+//! is synced to the write-ahead log. A PUT or DELETE does not hold a thread
+//! while it waits: it appends on the runtime's thread and awaits the log
+//! syncer (`Store::durable`). Only a write that would fill the memtable goes
+//! to a blocking thread, since its freeze syncs the log and may wait for
+//! room. A log that failed (`LogFailed`) answers 500 and refuses every later
+//! write, as a failed flush does.
+//!
 //! Shortcuts: plain HTTP/1.1, no TLS, no authentication, bound to 127.0.0.1.
 //!
-//! Read alongside chapter 1 of the book, "A hash map behind HTTP".
+//! Read alongside chapter 1 of the book, "A hash map behind HTTP"; the move
+//! off the runtime, with chapter 3, "SSTables"; the PUT that awaits its log
+//! sync, with chapter 7, "Bloom filters and a write-ahead log".
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -245,6 +268,7 @@ fn raise_open_file_limit() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Options;
     use axum::body::{Body, to_bytes};
     use axum::http::{Method, Request};
     use tower::ServiceExt;
@@ -255,7 +279,11 @@ mod tests {
             .build()
             .unwrap();
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), usize::MAX, 2, usize::MAX).unwrap();
+        let options = Options {
+            memtable_bytes: usize::MAX,
+            ..Options::default()
+        };
+        let store = Store::open(directory.path(), options).unwrap();
         runtime.block_on(async {
             let request = Request::builder()
                 .method(method)
@@ -369,7 +397,12 @@ mod tests {
         // Every write fills a memtable, and one frozen memtable fills the
         // queue: many PUTs and DELETEs find no room and take the slow path.
         let directory = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(directory.path(), 1, 1, usize::MAX).unwrap());
+        let options = Options {
+            memtable_bytes: 1,
+            max_frozen_memtables: 1,
+            compaction_threshold: usize::MAX,
+        };
+        let store = Arc::new(Store::open(directory.path(), options).unwrap());
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let statuses = runtime.block_on(async {
             let requests = (0..100).map(|n| {

@@ -8,12 +8,19 @@
 //! binary-searches it for the last block whose first key is not greater
 //! than the key sought, then reads that one block and nothing else.
 //!
+//! From step 07 on a table has a bloom filter beside its index, and a lookup
+//! asks the filter first: it reaches the index only for keys the filter lets
+//! through. The index is loaded by `sstable::load_beside`, the same code that
+//! loads the filter, and the two are rebuilt together.
+//!
 //! Shortcuts, and what they cost:
 //! - one index per table, in a file beside it, loaded whole: memory grows
 //!   with the number of blocks (about 1/4096 of the data, plus the keys);
 //! - no block cache: every lookup reads its block from the file (the
 //!   operating system's page cache usually has it);
-//! - a damaged index is rebuilt by reading the whole table once.
+//! - a damaged index is rebuilt by reading the whole table once, and so is
+//!   a sound one whose table's filter is missing or damaged (one read of
+//!   the table rebuilds both).
 //!
 //! ## The format
 //!
@@ -39,9 +46,9 @@
 //! The index is written after its table, under a temporary name, then
 //! renamed. When a table is opened and its index is missing, or breaks any
 //! rule above, the store logs that and rebuilds the index by reading the
-//! table once. If, later, a block does not start with the key its index line
-//! promised, the lookup fails with the table's path and line: never a
-//! wrong answer.
+//! table once (together with the filter: see `sstable.rs`). If, later, a
+//! block does not start with the key its index line promised, the lookup
+//! fails with the table's path and line: never a wrong answer.
 //!
 //! Example: a table whose first block starts with `kenya:capital` and whose
 //! second starts at byte 4107, on line 180, with `rwanda:capital`:

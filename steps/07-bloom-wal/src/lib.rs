@@ -10,12 +10,15 @@
 //!
 //! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
 //!   memtables with their logs, the tables and the manifest.
+//! - [`Options`] are the store's knobs (unchanged since step 05).
 //! - `bloom.rs` is the bloom filter: sizing, hashing, its file format.
 //! - `wal.rs` is the write-ahead log: records, replay, and the log syncer's
 //!   group commit.
 //! - [`sstable`] writes and reads one table file, with its index and filter.
 //! - `index.rs`, `compaction.rs`, `manifest.rs`, `shaker.rs` and
-//!   `memtable.rs` are as in step 06, but for removing filter and log files.
+//!   `memtable.rs` are as in step 06, but that a merge removes its inputs'
+//!   filters too, the shaker removes a memtable's log once its table is
+//!   listed, and an index is loaded and rebuilt together with its filter.
 //! - [`http`] turns requests into calls on the store; a failed log answers 500.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
@@ -36,6 +39,7 @@ pub mod http;
 mod index;
 mod manifest;
 mod memtable;
+mod options;
 mod shaker;
 pub mod sstable;
 pub mod store;
@@ -43,4 +47,5 @@ mod wal;
 
 pub use error::{Error, Result};
 pub use memtable::Entry;
+pub use options::Options;
 pub use store::{Storage, Store, Ticket};

@@ -10,6 +10,12 @@
 //! Readers see the data in the frozen memtable until that step, and in the
 //! table after it.
 //!
+//! From step 07 on each frozen memtable comes with its write-ahead log
+//! (`wal.rs`), which holds the same writes. Once the memtable's table is in
+//! the manifest, the log is no longer needed: in the same write-locked step
+//! the shaker takes the log off the store's list, then deletes the file
+//! with the lock released.
+//!
 //! Threads wait for each other through a [`Mailbox`]: a counter, guarded by
 //! a mutex, that ticks whenever the queue of frozen memtables changes, and a
 //! condition variable to sleep on until it ticks. The shaker waits for work,
@@ -35,11 +41,14 @@
 //! - a flush comes before a merge: writers may be waiting for the queue;
 //! - this is the only thread that adds or replaces tables;
 //! - the shaker never holds the store's lock while it writes a file;
+//! - a memtable's log is deleted only after a manifest that lists the
+//!   memtable's table is on disk;
 //! - when the shaker stops, for whatever reason (a stop, an error, a panic),
 //!   every thread waiting on the mailbox wakes up and sees why.
 //!
 //! Read alongside chapter 4 of the book, "The tree shaker"; the merging,
-//! with chapter 5, "Compaction".
+//! with chapter 5, "Compaction"; the logs, with chapter 7, "Bloom filters and
+//! a write-ahead log".
 
 use std::io;
 use std::panic::{self, AssertUnwindSafe};

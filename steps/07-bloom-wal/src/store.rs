@@ -1,6 +1,6 @@
 //! The storage layer: memtables with their logs, SSTables, and the manifest.
 //!
-//! The idea: as in chapters 4 to 6, writes go to the active [`Memtable`],
+//! The idea: as in chapters 4 to 6, writes go to the active `Memtable`,
 //! full memtables are frozen, and the tree shaker (`shaker.rs`) writes them
 //! to SSTables in the background and merges tables when there are enough;
 //! the manifest (`manifest.rs`) lists the live tables. New in this step:
@@ -54,7 +54,7 @@ use crate::memtable::{Entry, Memtable};
 use crate::shaker::{self, Mailbox};
 use crate::sstable::{self, SsTable};
 use crate::wal::{self, Op, Wal};
-use crate::{Error, Result};
+use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
 ///
@@ -141,12 +141,7 @@ impl Store {
     /// loads the tables the manifest names and starts the tree shaker. Other
     /// `.sst` files and `.tmp` files are what an interrupted flush or merge
     /// left behind, and are removed.
-    pub fn open(
-        directory: &Path,
-        memtable_bytes: usize,
-        max_frozen: usize,
-        compaction_threshold: usize,
-    ) -> Result<Store> {
+    pub fn open(directory: &Path, options: Options) -> Result<Store> {
         fs::create_dir_all(directory).map_err(|source| Error::Io {
             action: "create",
             path: directory.to_path_buf(),
@@ -234,10 +229,10 @@ impl Store {
         };
         let shared = Arc::new(Shared {
             directory: directory.to_path_buf(),
-            memtable_bytes,
+            memtable_bytes: options.memtable_bytes,
             // A queue of zero would freeze nothing and stall every writer.
-            max_frozen: max_frozen.max(1),
-            compaction_threshold,
+            max_frozen: options.max_frozen_memtables.max(1),
+            compaction_threshold: options.compaction_threshold,
             state: RwLock::new(state),
             mailbox: Mailbox::new(),
             wal,
@@ -673,10 +668,18 @@ mod tests {
 
     /// A threshold no test reaches, so that only `flush` writes tables.
     const NEVER: usize = usize::MAX;
-    /// The queue bound the tests use unless they test the bound.
-    const QUEUE: usize = 2;
     /// A compaction threshold no test reaches: these tests are not about merging.
     const NO_COMPACTION: usize = usize::MAX;
+
+    /// The options these tests open a store with: a memtable of
+    /// `memtable_bytes`, no merging, and the defaults for the rest.
+    fn test_options(memtable_bytes: usize) -> Options {
+        Options {
+            memtable_bytes,
+            compaction_threshold: NO_COMPACTION,
+            ..Options::default()
+        }
+    }
 
     /// The table files in `directory` (the manifest and others left out).
     fn table_files(directory: &Path) -> Vec<String> {
@@ -689,8 +692,7 @@ mod tests {
     #[test]
     fn opening_an_empty_directory_gives_an_empty_store() {
         let directory = tempfile::tempdir().unwrap();
-        let store =
-            Store::open(&directory.path().join("new"), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(&directory.path().join("new"), test_options(NEVER)).unwrap();
         assert_eq!(store.memtable_bytes(), 0);
         assert_eq!(store.frozen_memtables(), 0);
         assert!(directory.path().join("new").is_dir());
@@ -699,7 +701,7 @@ mod tests {
     #[test]
     fn the_shaker_thread_is_named() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let shaker = store.shaker.as_ref().unwrap();
         assert_eq!(shaker.thread().name(), Some(shaker::THREAD_NAME));
     }
@@ -708,7 +710,7 @@ mod tests {
     fn a_write_that_would_freeze_is_declined() {
         let directory = tempfile::tempdir().unwrap();
         // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
-        let store = Store::open(directory.path(), 30, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(30)).unwrap();
         assert!(
             store
                 .try_set_logged("kenya:capital", "Nairobi")
@@ -739,7 +741,11 @@ mod tests {
     #[test]
     fn a_write_that_would_wait_for_room_is_declined() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), 8, 1, NO_COMPACTION).unwrap();
+        let options = Options {
+            max_frozen_memtables: 1,
+            ..test_options(8)
+        };
+        let store = Store::open(directory.path(), options).unwrap();
         // Once the shaker is idle, it waits until it is told of a change.
         store.flush().unwrap();
         {
@@ -768,16 +774,16 @@ mod tests {
     #[test]
     fn flushing_an_empty_store_writes_nothing() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         store.flush().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
     }
 
     #[test]
-    fn exercise_4_1_a_full_memtable_is_frozen_not_written() {
+    fn a_full_memtable_is_frozen_not_written() {
         let directory = tempfile::tempdir().unwrap();
         // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
-        let store = Store::open(directory.path(), 30, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(30)).unwrap();
         store.set("kenya:capital", "Nairobi").unwrap();
         assert_eq!(store.frozen_memtables(), 0);
         store.set("uganda:capital", "Kampala").unwrap();
@@ -796,9 +802,9 @@ mod tests {
     }
 
     #[test]
-    fn exercise_4_1_freeze_moves_the_memtable_to_the_queue() {
+    fn freeze_moves_the_memtable_to_the_queue() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let mut state = store.shared.state.write().unwrap();
         state.memtable.put("kenya:capital", "Nairobi");
         let ticks = store.shared.mailbox.now();
@@ -844,9 +850,9 @@ mod tests {
     }
 
     #[test]
-    fn exercise_4_2_frozen_memtables_are_written_oldest_first() {
+    fn frozen_memtables_are_written_oldest_first() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let mut older = Memtable::new();
         older.put("tanzania:capital", "Dar es Salaam");
         let mut newer = Memtable::new();
@@ -863,16 +869,16 @@ mod tests {
     }
 
     #[test]
-    fn exercise_4_2_flushed_data_survives_reopening() {
+    fn flushed_data_survives_reopening() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         let mut memtable = Memtable::new();
         memtable.put("uganda:capital", "Kampala");
         memtable.delete("rwanda:capital");
         queue_by_hand(&store, memtable);
         wait_for_the_shaker(&store).unwrap();
         drop(store);
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         // Checked with `scan`, which reads tables whole, so that this test
         // does not depend on the read path of later chapters.
         let expected = [("uganda:capital".to_string(), "Kampala".to_string())];
@@ -880,10 +886,9 @@ mod tests {
     }
 
     #[test]
-    fn exercise_4_2_a_failed_flush_is_reported_and_refuses_later_writes() {
+    fn a_failed_flush_is_reported_and_refuses_later_writes() {
         let directory = tempfile::tempdir().unwrap();
-        let store =
-            Store::open(&directory.path().join("data"), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(&directory.path().join("data"), test_options(NEVER)).unwrap();
         // Take the directory away: the shaker cannot create its table.
         fs::remove_dir_all(directory.path().join("data")).unwrap();
         let mut memtable = Memtable::new();
@@ -903,14 +908,14 @@ mod tests {
     #[test]
     fn exercise_4_3_get_of_missing_key_is_none() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(store.get("kenya:capital").unwrap(), None);
     }
 
     #[test]
     fn exercise_4_3_frozen_memtables_are_read_newest_first() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(store.get("tanzania:capital").unwrap(), None);
         // Build the queue by hand, holding the lock so that the shaker
         // cannot flush it: we are testing reads, not flushes.
@@ -955,7 +960,7 @@ mod tests {
         )
         .unwrap();
         fs::write(directory.path().join("000002.sst"), "kenya:capital→†\n").unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(
             store.get("kenya:capital").unwrap(),
             None,
@@ -978,7 +983,7 @@ mod tests {
         // Empty tables: this test is about files, not about their lines.
         fs::write(directory.path().join("000001.sst"), "").unwrap();
         fs::write(directory.path().join("000002.sst"), "").unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         store.clear().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
@@ -1024,7 +1029,7 @@ mod tests {
                 }
             }
             fs::write(directory.path().join(manifest::FILE_NAME), manifest_text).unwrap();
-            let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+            let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
             let expected = [
                 ("a".to_string(), "2".to_string()),
                 ("b".to_string(), "3".to_string()),
@@ -1042,13 +1047,13 @@ mod tests {
     #[test]
     fn acknowledged_writes_survive_a_crash() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         store.set("kenya:capital", "Nairobi").unwrap();
         store.set("tanzania:capital", "Dodoma").unwrap();
         store.delete("tanzania:capital").unwrap();
         // Dropping the store without a flush loses the memtable, as a crash would.
         drop(store);
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(
             store.scan().unwrap(),
             [("kenya:capital".to_string(), "Nairobi".to_string())]
@@ -1063,14 +1068,14 @@ mod tests {
     #[test]
     fn a_clear_survives_a_crash() {
         let directory = tempfile::tempdir().unwrap();
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         store.set("kenya:capital", "Nairobi").unwrap();
         store.flush().unwrap();
         store.set("uganda:capital", "Kampala").unwrap();
         store.clear().unwrap();
         store.set("rwanda:capital", "Kigali").unwrap();
         drop(store);
-        let store = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(
             store.scan().unwrap(),
             [("rwanda:capital".to_string(), "Kigali".to_string())]
@@ -1081,7 +1086,7 @@ mod tests {
     fn leftover_temporary_files_are_removed_at_open() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.sst.tmp"), "half a li").unwrap();
-        Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap();
+        Store::open(directory.path(), test_options(NEVER)).unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
     }
 
@@ -1089,7 +1094,7 @@ mod tests {
     fn a_table_with_a_bad_name_stops_the_store() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("old.sst"), "").unwrap();
-        let error = Store::open(directory.path(), NEVER, QUEUE, NO_COMPACTION).unwrap_err();
+        let error = Store::open(directory.path(), test_options(NEVER)).unwrap_err();
         assert!(
             matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
             "{error}"

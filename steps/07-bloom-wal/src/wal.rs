@@ -1,6 +1,6 @@
 //! The write-ahead log: every write is on disk before the client hears 200.
 //!
-//! The idea: the memtable lives in memory, so until chapter 6 a crash lost
+//! The idea: the memtable lives in memory, so up to step 06 a crash lost
 //! every write it held, although each had been acknowledged. Now every PUT,
 //! DELETE and clear is first appended to a log file and synced to disk
 //! (`fdatasync`), and only then acknowledged. At start, the store replays
