@@ -233,7 +233,7 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
             source,
         })?;
     }
-    crate::sstable::sync_directory(&shared.directory)
+    crate::files::sync_directory(&shared.directory)
     // ANCHOR_END: exercise_5_3
 }
 

@@ -18,8 +18,11 @@
 //! - `manifest.rs` reads and writes the list of live tables.
 //! - `shaker.rs` is the tree shaker: it flushes, then merges.
 //! - `memtable.rs` is the sorted map (unchanged since step 02).
-//! - [`sstable`] writes and reads one table file; its documentation is the
-//!   format's specification. A table can now be written one entry at a time.
+//! - [`sstable`] writes and reads one table file; its documentation, with
+//!   that of `line.rs` (unchanged since step 03), is the format's
+//!   specification. A table can now be written one entry at a time.
+//! - `files.rs` writes a file whole or not at all, and now does it in one
+//!   call for the manifest.
 //! - [`http`] turns requests into calls on the store (unchanged since step 04).
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
@@ -37,7 +40,9 @@
 
 mod compaction;
 mod error;
+mod files;
 pub mod http;
+mod line;
 mod manifest;
 mod memtable;
 mod options;

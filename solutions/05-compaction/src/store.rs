@@ -39,10 +39,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 use std::thread::JoinHandle;
 
+use crate::files;
 use crate::manifest;
 use crate::memtable::{Entry, Memtable};
 use crate::shaker::{self, Mailbox};
-use crate::sstable::{self, SsTable};
+use crate::sstable::SsTable;
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -390,7 +391,7 @@ impl Storage for Store {
             })?;
         }
         state.memtable = Memtable::new();
-        sstable::sync_directory(&self.shared.directory)
+        files::sync_directory(&self.shared.directory)
     }
 }
 

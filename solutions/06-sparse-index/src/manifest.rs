@@ -49,7 +49,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use crate::sstable;
+use crate::files;
 use crate::{Error, Result};
 
 /// The manifest's file name in the working directory.
@@ -108,8 +108,8 @@ pub fn read(directory: &Path) -> Result<Option<Vec<String>>> {
 /// new one, never a mix.
 pub fn write(directory: &Path, tables: &[String]) -> Result<()> {
     let text: String = tables.iter().map(|name| format!("{name}\n")).collect();
-    sstable::write_atomically(&directory.join(FILE_NAME), &text)?;
-    sstable::sync_directory(directory)
+    files::write_atomically(&directory.join(FILE_NAME), &text)?;
+    files::sync_directory(directory)
 }
 
 /// The file name of `path`, e.g. `000001.sst`.

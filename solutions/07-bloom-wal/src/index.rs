@@ -68,7 +68,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::Result;
-use crate::sstable::{self, escape, unescape};
+use crate::files;
+use crate::line::{escape, unescape};
+use crate::sstable;
 
 /// The size at which the writer starts a new block. 4 KiB is a page of
 /// memory and a common disk block: reading it costs about as much as
@@ -233,7 +235,7 @@ pub fn path_for(table: &Path) -> PathBuf {
 
 /// Writes `index` beside `table`, whole or not at all.
 pub fn write(table: &Path, index: &Index) -> Result<()> {
-    sstable::write_atomically(&path_for(table), &index.encode())
+    files::write_atomically(&path_for(table), &index.encode())
 }
 
 /// Loads the index of the table at `table`, of `table_bytes` bytes. `Ok(None)`

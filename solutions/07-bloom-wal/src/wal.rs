@@ -70,8 +70,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use crate::error::panic_message;
+use crate::line::{escape, parse_line, unescape};
 use crate::memtable::{Entry, Memtable};
-use crate::sstable::{escape, parse_line, unescape};
 use crate::{Error, Result};
 
 /// One write, as the log records it.
@@ -431,7 +431,7 @@ fn create_file(path: &Path) -> Result<File> {
         path: path.to_path_buf(),
         source,
     })?;
-    crate::sstable::sync_directory(path.parent().unwrap_or(Path::new(".")))?;
+    crate::files::sync_directory(path.parent().unwrap_or(Path::new(".")))?;
     Ok(file)
 }
 

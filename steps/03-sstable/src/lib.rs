@@ -13,8 +13,12 @@
 //!   step has one, the size at which the memtable is flushed.
 //! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
 //!   (unchanged since step 02).
-//! - [`sstable`] writes and reads one table file; its documentation is the
-//!   format's specification.
+//! - [`sstable`] writes and reads one table file; its documentation, with
+//!   that of `line.rs`, is the format's specification.
+//! - `line.rs` writes one key and its entry as one escaped line, and parses
+//!   it back.
+//! - `files.rs` writes a file whole or not at all: a temporary name, a
+//!   sync, a rename, and a sync of the directory.
 //! - [`http`] turns requests into calls on the store, and errors into status
 //!   codes; store calls now run on threads meant for blocking work.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
@@ -29,7 +33,9 @@
 //! Read alongside chapter 3 of the book, "SSTables".
 
 mod error;
+mod files;
 pub mod http;
+mod line;
 mod memtable;
 mod options;
 pub mod sstable;

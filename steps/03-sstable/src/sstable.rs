@@ -19,35 +19,18 @@
 //!
 //! ```text
 //! file  := line*                   keys strictly ascending, no duplicates
-//! line  := key "→" value "\n"     a value
-//!        | key "→" "†" "\n"       a tombstone: the key was deleted
-//! key, value := text, escaped as below
 //! ```
 //!
-//! Keys compare as strings of bytes (UTF-8), the order of Rust's `str`.
-//! Nothing else is in the file: no header, no footer, no blank lines.
-//!
-//! Escaping: a backslash starts an escape, and these are the only five.
-//!
-//! | in a key or value   | written as |
-//! |---------------------|------------|
-//! | backslash `\`       | `\\`       |
-//! | newline             | `\n`       |
-//! | carriage return     | `\r`       |
-//! | arrow `→`           | `\→`       |
-//! | cross `†`           | `\†`       |
-//!
-//! Every other character, tabs and emoji included, is written as it is. So
-//! the first `→` of a line that is not escaped is the separator, and a value
-//! that is a lone unescaped `†` is a tombstone, while the value "†" is
-//! written `\†`.
+//! Each line is one key and its entry, `key→value`, or `key→†` for a
+//! tombstone, with the key and the value escaped; the line grammar and the
+//! escaping table are in `line.rs`. Keys compare as strings of bytes
+//! (UTF-8), the order of Rust's `str`. Nothing else is in the file: no
+//! header, no footer, no blank lines.
 //!
 //! The reader stops with an error naming the file and the line when a line
-//! is not UTF-8, has no unescaped `→`, holds an unescaped `→`, `†` or
-//! carriage return where none may be, has a backslash followed by anything
-//! but the five characters above, does not end in a newline (the last line
-//! of a cut-short file), or has a key that is not greater than the key of the
-//! line before it.
+//! is not UTF-8, breaks the line format (the reason is the one `line.rs`
+//! gives), does not end in a newline (the last line of a cut-short file),
+//! or has a key that is not greater than the key of the line before it.
 //!
 //! Example: putting `kenya:capital`, `rwanda:capital`, `tanzania:capital`,
 //! `uganda:capital`, and the key `a→b` with a value of two lines, `line one`
@@ -62,9 +45,10 @@
 //! ```
 //!
 //! Invariants:
-//! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
+//! - every key and value round-trips through a table (see `line.rs`);
 //! - a table file is either absent or whole: it is written under a temporary
-//!   name, synced, and only then renamed to its final name;
+//!   name, synced, and only then renamed to its final name (the rules of
+//!   `files.rs`);
 //! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
@@ -73,67 +57,10 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::files::{directory_of, sync_directory, temporary_path};
+use crate::line::{encode_line, parse_line};
 use crate::memtable::Entry;
 use crate::{Error, Result};
-
-/// Separates a key from its value on a line.
-pub const SEPARATOR: char = '→';
-
-/// Stands for the value of a deleted key. (It is a cross, the sign for a
-/// death in a family tree, not a dagger.)
-pub const TOMBSTONE: char = '†';
-
-/// Escapes `text` for a table line: `\`, newline, carriage return, `→` and
-/// `†` become two-character escapes; every other character stays as it is.
-pub fn escape(text: &str) -> String {
-    // TODO(exercise 3.1): write each character, turning the five special ones into escapes
-    todo!(
-        "exercise 3.1: write each character, turning the five special ones into escapes (book chapter 3)"
-    )
-}
-
-/// Undoes [`escape`]. The error is the reason `text` is not escaped text.
-pub fn unescape(text: &str) -> std::result::Result<String, String> {
-    // TODO(exercise 3.2): undo the five escapes; refuse any other escape and any bare → or †
-    todo!(
-        "exercise 3.2: undo the five escapes; refuse any other escape and any bare → or † (book chapter 3)"
-    )
-}
-
-/// Returns the line of a table that holds `key` and `entry`, newline included.
-pub fn encode_line(key: &str, entry: &Entry) -> String {
-    match entry {
-        Entry::Value(value) => format!("{}{SEPARATOR}{}\n", escape(key), escape(value)),
-        Entry::Tombstone => format!("{}{SEPARATOR}{TOMBSTONE}\n", escape(key)),
-    }
-}
-
-/// Parses one line of a table, without its newline, into a key and an entry.
-/// The error is the reason the line is malformed.
-pub fn parse_line(line: &str) -> std::result::Result<(String, Entry), String> {
-    let (key, value) = split_at_separator(line)
-        .ok_or_else(|| format!("expected `key{SEPARATOR}value`, found {line:?}"))?;
-    let key = unescape(key).map_err(|reason| format!("bad key: {reason}"))?;
-    if value == TOMBSTONE.to_string() {
-        return Ok((key, Entry::Tombstone));
-    }
-    let value = unescape(value).map_err(|reason| format!("bad value: {reason}"))?;
-    Ok((key, Entry::Value(value)))
-}
-
-/// Splits `line` at its first `→` that is not escaped.
-fn split_at_separator(line: &str) -> Option<(&str, &str)> {
-    let mut escaped = false;
-    for (at, c) in line.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            SEPARATOR => return Some((&line[..at], &line[at + SEPARATOR.len_utf8()..])),
-            _ => {}
-        }
-    }
-    None
-}
 
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`. The table appears at `path` whole or not at all: it is written to
@@ -144,35 +71,6 @@ pub fn write<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a Entry)
     todo!(
         "exercise 3.3: write the lines to a temporary file, sync it, rename it, sync the directory (book chapter 3)"
     )
-}
-
-/// The name a table is written under until it is complete.
-pub fn temporary_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
-    PathBuf::from(name)
-}
-
-/// The directory that holds the file at `path`.
-fn directory_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
-/// Syncs `directory`, so that a file created, renamed or removed in it stays
-/// so after a crash. (Syncing a file makes its bytes durable, not its name.)
-pub fn sync_directory(directory: &Path) -> Result<()> {
-    let io_error = |source| Error::Io {
-        action: "sync",
-        path: directory.to_path_buf(),
-        source,
-    };
-    File::open(directory)
-        .map_err(io_error)?
-        .sync_all()
-        .map_err(io_error)
 }
 
 /// A table on disk, checked when opened. Lookups read the file each time.
@@ -321,105 +219,6 @@ mod tests {
         let path = directory.path().join("000001.sst");
         fs::write(&path, text).unwrap();
         SsTable::written(&path).entries()?.collect()
-    }
-
-    #[test]
-    fn exercise_3_1_ordinary_text_is_written_as_it_is() {
-        assert_eq!(escape("kenya:capital"), "kenya:capital");
-        assert_eq!(escape("Dar es Salaam\t🌍 é"), "Dar es Salaam\t🌍 é");
-        assert_eq!(escape(""), "");
-    }
-
-    #[test]
-    fn exercise_3_1_special_characters_are_escaped() {
-        assert_eq!(escape("a→b"), "a\\→b");
-        assert_eq!(escape("†"), "\\†");
-        assert_eq!(escape("one\ntwo\r\n"), "one\\ntwo\\r\\n");
-        assert_eq!(escape("C:\\dir\\n"), "C:\\\\dir\\\\n");
-    }
-
-    #[test]
-    fn exercise_3_1_lines_of_the_walkthrough() {
-        assert_eq!(
-            encode_line("kenya:capital", &value("Nairobi")),
-            "kenya:capital→Nairobi\n"
-        );
-        assert_eq!(
-            encode_line("tanzania:capital", &Entry::Tombstone),
-            "tanzania:capital→†\n"
-        );
-        assert_eq!(encode_line("cross", &value("†")), "cross→\\†\n");
-    }
-
-    #[test]
-    fn exercise_3_2_escapes_are_undone() {
-        assert_eq!(unescape("kenya:capital").unwrap(), "kenya:capital");
-        assert_eq!(unescape("a\\→b").unwrap(), "a→b");
-        assert_eq!(unescape("\\†").unwrap(), "†");
-        assert_eq!(unescape("one\\ntwo\\r\\n").unwrap(), "one\ntwo\r\n");
-        assert_eq!(unescape("C:\\\\dir\\\\n").unwrap(), "C:\\dir\\n");
-    }
-
-    #[test]
-    fn exercise_3_2_malformed_text_is_refused() {
-        assert_eq!(unescape("a\\tb").unwrap_err(), "unknown escape `\\t`");
-        assert_eq!(
-            unescape("ends in \\").unwrap_err(),
-            "a backslash ends the text"
-        );
-        assert_eq!(unescape("a†b").unwrap_err(), "'†' must be escaped");
-        assert_eq!(unescape("a→b").unwrap_err(), "'→' must be escaped");
-        assert_eq!(unescape("a\rb").unwrap_err(), "'\\r' must be escaped");
-    }
-
-    #[test]
-    fn exercise_3_2_lines_parse_back() {
-        assert_eq!(
-            parse_line("kenya:capital→Nairobi").unwrap(),
-            ("kenya:capital".into(), value("Nairobi"))
-        );
-        assert_eq!(
-            parse_line("tanzania:capital→†").unwrap(),
-            ("tanzania:capital".into(), Entry::Tombstone)
-        );
-        assert_eq!(
-            parse_line("cross→\\†").unwrap(),
-            ("cross".into(), value("†"))
-        );
-        assert_eq!(parse_line("a\\→b→c").unwrap(), ("a→b".into(), value("c")));
-        assert_eq!(parse_line("empty→").unwrap(), ("empty".into(), value("")));
-        assert_eq!(
-            parse_line("k→a→b").unwrap_err(),
-            "bad value: '→' must be escaped"
-        );
-    }
-
-    #[test]
-    fn exercise_3_2_every_string_round_trips() {
-        assert_eq!(unescape("").unwrap(), "");
-        let awkward = [
-            "",
-            "\\",
-            "\\\\n",
-            "→",
-            "†",
-            "††",
-            "\n",
-            "\r\n",
-            "a\\→b",
-            "\\†",
-            "🦀 →†\\ \t",
-        ];
-        for key in awkward {
-            for text in awkward {
-                for entry in [value(text), Entry::Tombstone] {
-                    let line = encode_line(key, &entry);
-                    assert_eq!(line.matches('\n').count(), 1, "one line: {line:?}");
-                    let parsed = parse_line(line.strip_suffix('\n').unwrap()).unwrap();
-                    assert_eq!(parsed, (key.to_string(), entry), "line {line:?}");
-                }
-            }
-        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
+use crate::files;
 use crate::memtable::{Entry, Memtable};
 use crate::sstable::{self, SsTable};
 use crate::{Error, Options, Result};
@@ -234,7 +235,7 @@ impl Storage for Store {
         }
         state.memtable = Memtable::new();
         // Make the removals durable before we answer.
-        sstable::sync_directory(&self.directory)
+        files::sync_directory(&self.directory)
     }
 }
 

@@ -15,8 +15,9 @@
 //!   through which it and the waiting threads signal each other.
 //! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
 //!   (unchanged since step 02).
-//! - [`sstable`] writes and reads one table file; its documentation is the
-//!   format's specification (unchanged since step 03).
+//! - [`sstable`] writes and reads one table file; its documentation, with
+//!   that of `line.rs`, is the format's specification. It, `line.rs` and
+//!   `files.rs` are unchanged since step 03.
 //! - [`http`] turns requests into calls on the store, and errors into status
 //!   codes; a failed flush answers 500.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
@@ -32,7 +33,9 @@
 //! Read alongside chapter 4 of the book, "The tree shaker".
 
 mod error;
+mod files;
 pub mod http;
+mod line;
 mod memtable;
 mod options;
 mod shaker;

@@ -42,9 +42,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 use std::thread::JoinHandle;
 
+use crate::files;
 use crate::memtable::{Entry, Memtable};
 use crate::shaker::{self, Mailbox};
-use crate::sstable::{self, SsTable};
+use crate::sstable::SsTable;
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -325,7 +326,7 @@ impl Storage for Store {
         }
         state.memtable = Memtable::new();
         // Make the removals durable before we answer.
-        sstable::sync_directory(&self.shared.directory)
+        files::sync_directory(&self.shared.directory)
     }
 }
 

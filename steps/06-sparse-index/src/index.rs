@@ -62,7 +62,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::sstable::{self, escape, unescape};
+use crate::files;
+use crate::line::{escape, unescape};
 use crate::{Error, Result};
 
 /// The size at which the writer starts a new block. 4 KiB is a page of
@@ -213,7 +214,7 @@ pub fn path_for(table: &Path) -> PathBuf {
 
 /// Writes `index` beside `table`, whole or not at all.
 pub fn write(table: &Path, index: &Index) -> Result<()> {
-    sstable::write_atomically(&path_for(table), &index.encode())
+    files::write_atomically(&path_for(table), &index.encode())
 }
 
 /// Loads the index of the table at `table`, of `table_bytes` bytes. `Ok(None)`

@@ -47,10 +47,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 use std::thread::JoinHandle;
 
+use crate::files;
 use crate::manifest;
 use crate::memtable::{Entry, Memtable};
 use crate::shaker::{self, Mailbox};
-use crate::sstable::{self, SsTable};
+use crate::sstable::SsTable;
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -407,7 +408,7 @@ impl Storage for Store {
             table.remove_files()?;
         }
         state.memtable = Memtable::new();
-        sstable::sync_directory(&self.shared.directory)
+        files::sync_directory(&self.shared.directory)
     }
 }
 

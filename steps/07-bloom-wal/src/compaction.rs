@@ -225,7 +225,7 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
     for table in &replaced {
         table.remove_files()?;
     }
-    crate::sstable::sync_directory(&shared.directory)
+    crate::files::sync_directory(&shared.directory)
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 use std::thread::{self, JoinHandle};
 
+use crate::files;
 use crate::manifest;
 use crate::memtable::{Entry, Memtable};
 use crate::shaker::{self, Mailbox};
@@ -536,7 +537,7 @@ impl Storage for Store {
             table.remove_files()?;
         }
         state.memtable = Memtable::new();
-        sstable::sync_directory(&self.shared.directory)
+        files::sync_directory(&self.shared.directory)
     }
 }
 
@@ -621,7 +622,7 @@ fn recover_logs(
             source,
         })?;
     }
-    sstable::sync_directory(directory)?;
+    files::sync_directory(directory)?;
     let newest_log = logs.last().map_or(0, |(number, _)| *number);
     Ok((tables, next_table_number, newest_log))
 }

@@ -1,0 +1,80 @@
+//! Files written whole or not at all: the temporary name, the directory
+//! sync, and from step 05 on a whole file written in one call.
+//!
+//! The idea: a file's final name is the promise that the file is complete.
+//! So a file is written under a temporary name (its name + `.tmp`), synced
+//! to disk, and only then renamed to its final name; then its directory is
+//! synced too, because syncing a file makes its bytes durable, not its name.
+//! A crash at any point leaves the file whole under its final name, or not
+//! there at all and at worst a `.tmp` file beside it, which the store
+//! removes at its next start.
+//!
+//! The table writer follows these rules with the helpers here. New in step
+//! 05: [`write_atomically`] does the write, sync and rename for a file
+//! written in one piece, such as the manifest; its caller syncs the
+//! directory when the rename itself must survive a crash.
+//!
+//! Shortcuts, and what they cost:
+//! - we trust `rename` over an existing name to be atomic and a sync to
+//!   reach the disk, as POSIX promises; a file system or a disk that breaks
+//!   either promise can still lose a file.
+//!
+//! Invariants:
+//! - a file is renamed to its final name only after its bytes are synced;
+//! - a file created, renamed or removed is counted on only once its
+//!   directory is synced.
+//!
+//! Read alongside chapter 3 of the book, "SSTables"; the manifest's use of
+//! them, with chapter 5, "Compaction".
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// The name a file is written under until it is complete: its name + `.tmp`.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+/// Writes `text` to `path` whole or not at all: to `path` + `.tmp` first,
+/// synced, then renamed over `path`. Sync the directory afterwards when the
+/// rename itself must survive a crash.
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let temporary = temporary_path(path);
+    let io_error = |action, source| Error::Io {
+        action,
+        path: temporary.clone(),
+        source,
+    };
+    let mut file = File::create(&temporary).map_err(|source| io_error("create", source))?;
+    file.write_all(text.as_bytes())
+        .map_err(|source| io_error("write", source))?;
+    file.sync_all().map_err(|source| io_error("sync", source))?;
+    fs::rename(&temporary, path).map_err(|source| io_error("rename", source))
+}
+
+/// The directory that holds the file at `path`.
+pub fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Syncs `directory`, so that a file created, renamed or removed in it stays
+/// so after a crash. (Syncing a file makes its bytes durable, not its name.)
+pub fn sync_directory(directory: &Path) -> Result<()> {
+    let io_error = |source| Error::Io {
+        action: "sync",
+        path: directory.to_path_buf(),
+        source,
+    };
+    File::open(directory)
+        .map_err(io_error)?
+        .sync_all()
+        .map_err(io_error)
+}
