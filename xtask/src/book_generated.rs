@@ -9,15 +9,20 @@
 //!   solutions (each later chapter's "What changed");
 //! - `walkthrough-table.txt`: the SSTable that the walkthrough leaves, taken
 //!   from the insta snapshot that the cross-step tests check against every
-//!   step, so the book shows what the tests prove.
+//!   step, so the book shows what the tests prove;
+//! - `layout.md`: the source files of every step, one row each with the
+//!   first sentence of its module docs, and per step its length without
+//!   tests (the introduction's map of the workspace).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::diff;
 use crate::error::{Error, Result};
-use crate::files;
-use crate::layout::Layout;
+use crate::files::{self, File};
+use crate::holes;
+use crate::layout::{Chapter, Layout};
+use crate::suites;
 
 /// The directory of the generated files, relative to the root.
 const GENERATED: &str = "book/src/generated";
@@ -55,6 +60,10 @@ pub fn expected(layout: &Layout) -> Result<Vec<Generated>> {
             text: diff::solution_diff(layout, from, to)?,
         });
     }
+    generated.push(Generated {
+        name: "layout.md".into(),
+        text: layout_table(layout, &solutions)?,
+    });
     let snapshot = layout.root.join(WALKTHROUGH_SNAPSHOT);
     if snapshot.exists() {
         generated.push(Generated {
@@ -63,6 +72,120 @@ pub fn expected(layout: &Layout) -> Result<Vec<Generated>> {
         });
     }
     Ok(generated)
+}
+
+/// A Markdown table of every `src/*.rs` file of the solutions: what it is
+/// (from the first sentence of its `//!` in the last step that has it) and, per
+/// step, its lines before its tests: bold where the step adds the file, with
+/// a `*` where the step changes the file (anchor lines aside), plain where
+/// it is as in the step before.
+fn layout_table(layout: &Layout, solutions: &[Chapter]) -> Result<String> {
+    let mut steps: Vec<Vec<File>> = Vec::new();
+    for solution in solutions {
+        let src = layout.root.join(solution.solution_dir()).join("src");
+        steps.push(files::read_tree(&src)?);
+    }
+    let mut names: Vec<PathBuf> = steps
+        .iter()
+        .flatten()
+        .map(|file| file.path.clone())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    names.sort();
+    names.dedup();
+    // Files in the order the steps add them, then by name.
+    let first_step = |name: &PathBuf| {
+        steps
+            .iter()
+            .position(|files| files.iter().any(|f| &f.path == name))
+    };
+    names.sort_by_key(|name| (first_step(name), name.clone()));
+    let header: Vec<String> = solutions.iter().map(|s| s.nn().to_string()).collect();
+    let mut out = format!(
+        "| file: what it is | {} |\n|---|{}\n",
+        header.join(" | "),
+        "---:|".repeat(header.len())
+    );
+    for name in &names {
+        let text_in = |files: &Vec<File>| {
+            files
+                .iter()
+                .find(|file| &file.path == name)
+                .map(|file| String::from_utf8_lossy(&file.contents).into_owned())
+        };
+        let last = steps.iter().rev().find_map(text_in).unwrap_or_default();
+        let mut cells = Vec::new();
+        let mut before: Option<String> = None;
+        for files in &steps {
+            let cell = match text_in(files) {
+                None => String::new(),
+                Some(text) => {
+                    let code = without_anchors(&text);
+                    let lines = lines_before_tests(&code);
+                    let cell = match &before {
+                        None => format!("**{lines}**"),
+                        Some(old) if *old != code => format!("{lines}*"),
+                        Some(_) => lines.to_string(),
+                    };
+                    before = Some(code);
+                    cell
+                }
+            };
+            if cell.is_empty() {
+                before = None;
+            }
+            cells.push(cell);
+        }
+        out.push_str(&format!(
+            "| `{}`<br>{} | {} |\n",
+            name.display(),
+            as_markdown(short_title(&suites::first_sentence(&last))),
+            cells.join(" | ")
+        ));
+    }
+    Ok(out)
+}
+
+/// What a file is, from the first sentence of its docs: the part before
+/// its first colon ("The tree shaker: the background thread that …"), or the
+/// sentence without its period.
+fn short_title(sentence: &str) -> &str {
+    match sentence.split_once(": ") {
+        Some((title, _)) => title,
+        None => sentence.trim_end_matches('.'),
+    }
+}
+
+/// A sentence of rustdoc as table text: no heading mark, intra-doc links
+/// as plain code (`[`X`](path)` and `[`X`]` become `X` in backticks), and
+/// `|` escaped.
+fn as_markdown(sentence: &str) -> String {
+    let mut text = sentence.trim_start_matches('#').trim().to_string();
+    while let Some(start) = text.find("[`") {
+        let Some(close) = text[start..].find("`]").map(|at| start + at) else {
+            break;
+        };
+        let code = text[start + 1..close + 1].to_string();
+        let mut end = close + 2;
+        if text[end..].starts_with('(')
+            && let Some(paren) = text[end..].find(')')
+        {
+            end += paren + 1;
+        }
+        text.replace_range(start..end, &code);
+    }
+    text.replace('|', "\\|")
+}
+
+/// The number of lines before a file's `#[cfg(test)]` module.
+fn lines_before_tests(text: &str) -> usize {
+    text.lines()
+        .take_while(|line| line.trim() != "#[cfg(test)]")
+        .count()
+}
+
+fn without_anchors(text: &str) -> String {
+    holes::strip_anchors(text).unwrap_or_else(|| text.to_string())
 }
 
 /// Writes the generated files and removes any other file in the directory.
@@ -133,6 +256,17 @@ fn snapshot_body(path: &Path, text: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rustdoc_reads_as_table_text() {
+        assert_eq!(
+            as_markdown(
+                "The knobs: [`Options`], what [`Store::open`](crate::Store::open) takes | more"
+            ),
+            "The knobs: `Options`, what `Store::open` takes \\| more"
+        );
+        assert_eq!(as_markdown("# little-kv, step 07"), "little-kv, step 07");
+    }
 
     #[test]
     fn the_snapshot_body_follows_the_header() {

@@ -76,8 +76,9 @@ pub fn list(layout: &Layout) -> Result<Vec<Suite>> {
     Ok(suites)
 }
 
-/// The first sentence of a file's `//!` docs, on one line.
-fn first_sentence(text: &str) -> String {
+/// The first sentence of a file's `//!` docs, on one line (also the
+/// book's table of files, see `book_generated.rs`).
+pub fn first_sentence(text: &str) -> String {
     let docs: Vec<&str> = text
         .lines()
         .map_while(|line| line.strip_prefix("//!"))
