@@ -16,6 +16,8 @@
 //! - `compaction.rs` picks the tables to merge, merges them and installs
 //!   the result.
 //! - `manifest.rs` reads and writes the list of live tables.
+//! - `recovery.rs` brings the directory back to the manifest's tables at
+//!   open, removing what an interrupted flush or merge left.
 //! - `shaker.rs` is the tree shaker: it flushes, then merges.
 //! - `memtable.rs` is the sorted map (unchanged since step 02).
 //! - [`sstable`] writes and reads one table file; its documentation, with
@@ -46,6 +48,7 @@ mod line;
 mod manifest;
 mod memtable;
 mod options;
+mod recovery;
 mod shaker;
 pub mod sstable;
 pub mod store;

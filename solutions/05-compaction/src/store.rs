@@ -6,6 +6,8 @@
 //! tables, the shaker also merges some of them into one (`compaction.rs`),
 //! and the list of live tables is kept in a manifest (`manifest.rs`), so that
 //! swapping a merged table in for its inputs is one atomic step on disk too.
+//! At open, `recovery.rs` brings the directory back to the manifest's
+//! tables; the store starts from what it returns.
 //!
 //! A read asks, newest first: the active memtable, the frozen memtables from
 //! the back of the queue to the front, then the tables from newest to oldest
@@ -42,6 +44,7 @@ use std::thread::JoinHandle;
 use crate::files;
 use crate::manifest;
 use crate::memtable::{Entry, Memtable};
+use crate::recovery;
 use crate::shaker::{self, Mailbox};
 use crate::sstable::SsTable;
 use crate::{Error, Options, Result};
@@ -112,74 +115,20 @@ pub(crate) struct State {
 pub(crate) const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
 
 /// The file extension of a table; its name is its number, e.g. `000007.sst`.
-const TABLE_EXTENSION: &str = "sst";
+pub(crate) const TABLE_EXTENSION: &str = "sst";
 
 impl Store {
-    /// Opens the store in `directory`, creating the directory if needed,
-    /// loads the tables the manifest names and starts the tree shaker. Other
-    /// `.sst` files and `.tmp` files are what an interrupted flush or merge
-    /// left behind, and are removed.
+    /// Opens the store in `directory`: recovers the directory (see
+    /// `recovery.rs`: created if needed, cleaned of what an interrupted write
+    /// left, the manifest's tables loaded), then starts the tree shaker.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
-        fs::create_dir_all(directory).map_err(|source| Error::Io {
-            action: "create",
-            path: directory.to_path_buf(),
-            source,
-        })?;
-        let mut numbered = Vec::new();
-        for path in list_directory(directory)? {
-            if path.extension().is_some_and(|extension| extension == "tmp") {
-                tracing::info!("removing {}, left by an interrupted write", path.display());
-                fs::remove_file(&path).map_err(|source| Error::Io {
-                    action: "remove",
-                    path,
-                    source,
-                })?;
-            } else if path
-                .extension()
-                .is_some_and(|extension| extension == TABLE_EXTENSION)
-            {
-                numbered.push((table_number(&path)?, path));
-            }
-        }
-        numbered.sort();
-        let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
-        let live = match manifest::read(directory)? {
-            Some(names) => names,
-            None => {
-                // A directory from step 03 or 04: the numbers give the order.
-                let names: Vec<String> = numbered
-                    .iter()
-                    .map(|(_, path)| manifest::file_name(path))
-                    .collect();
-                manifest::write(directory, &names)?;
-                names
-            }
-        };
-        for (_, path) in &numbered {
-            if !live.contains(&manifest::file_name(path)) {
-                tracing::info!(
-                    "removing {}, left by an interrupted compaction",
-                    path.display()
-                );
-                fs::remove_file(path).map_err(|source| Error::Io {
-                    action: "remove",
-                    path: path.clone(),
-                    source,
-                })?;
-            }
-        }
-        let mut tables = Vec::new();
-        for name in &live {
-            let (table, entries) = SsTable::open(&directory.join(name))?;
-            tracing::info!("loaded {} ({entries} entries)", table.path().display());
-            tables.push(table);
-        }
+        let recovered = recovery::recover(directory)?;
         let state = State {
             memtable: Memtable::new(),
             frozen: VecDeque::new(),
-            tables,
+            tables: recovered.tables,
             compacting: false,
-            next_table_number,
+            next_table_number: recovered.next_table_number,
         };
         let shared = Arc::new(Shared {
             directory: directory.to_path_buf(),
@@ -416,34 +365,6 @@ fn live_value(entry: Entry) -> Option<String> {
     }
 }
 
-/// Lists the paths of the entries of `directory`, sorted by name.
-fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
-    let io_error = |source| Error::Io {
-        action: "list",
-        path: directory.to_path_buf(),
-        source,
-    };
-    let mut paths = Vec::new();
-    for entry in fs::read_dir(directory).map_err(io_error)? {
-        paths.push(entry.map_err(io_error)?.path());
-    }
-    paths.sort();
-    Ok(paths)
-}
-
-/// Reads a table's number from its file name: `000007.sst` is table 7.
-fn table_number(path: &Path) -> Result<u64> {
-    let stem = path
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or_default();
-    let is_number = !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit());
-    let number = if is_number { stem.parse().ok() } else { None };
-    number.ok_or_else(|| Error::UnexpectedFile {
-        path: path.to_path_buf(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,7 +386,7 @@ mod tests {
 
     /// The table files in `directory` (the manifest and others left out).
     fn table_files(directory: &Path) -> Vec<String> {
-        let names = list_directory(directory)
+        let names = recovery::list_directory(directory)
             .unwrap()
             .into_iter()
             .map(|path| manifest::file_name(&path));
@@ -749,35 +670,5 @@ mod tests {
             let live: Vec<&str> = manifest_text.lines().collect();
             assert_eq!(table_files(directory.path()), live, "leftovers are removed");
         }
-    }
-
-    #[test]
-    fn leftover_temporary_files_are_removed_at_open() {
-        let directory = tempfile::tempdir().unwrap();
-        fs::write(directory.path().join("000001.sst.tmp"), "half a li").unwrap();
-        Store::open(directory.path(), test_options(NEVER)).unwrap();
-        assert_eq!(table_files(directory.path()), Vec::<String>::new());
-    }
-
-    #[test]
-    fn a_table_with_a_bad_name_stops_the_store() {
-        let directory = tempfile::tempdir().unwrap();
-        fs::write(directory.path().join("old.sst"), "").unwrap();
-        let error = Store::open(directory.path(), test_options(NEVER)).unwrap_err();
-        assert!(
-            matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn table_numbers_are_read_from_file_names() {
-        assert_eq!(table_number(Path::new("/data/000007.sst")).unwrap(), 7);
-        assert_eq!(
-            table_number(Path::new("/data/1234567.sst")).unwrap(),
-            1_234_567
-        );
-        assert!(table_number(Path::new("/data/7a.sst")).is_err());
-        assert!(table_number(Path::new("/data/+7.sst")).is_err());
     }
 }

@@ -19,6 +19,8 @@
 //!   `memtable.rs` are as in step 06, but that a merge removes its inputs'
 //!   filters too, the shaker removes a memtable's log once its table is
 //!   listed, and an index is loaded and rebuilt together with its filter.
+//! - `recovery.rs` brings the directory back to the manifest's tables at
+//!   open, as in step 06, and now also replays the logs into a table.
 //! - `line.rs` (the escaped lines, also of the index and the log) and
 //!   `files.rs` (files written whole or not at all) are unchanged since
 //!   step 05.
@@ -45,6 +47,7 @@ mod line;
 mod manifest;
 mod memtable;
 mod options;
+mod recovery;
 mod shaker;
 pub mod sstable;
 pub mod store;

@@ -6,7 +6,7 @@
 //! the manifest (`manifest.rs`) lists the live tables. New in this step:
 //! every write is also appended to the active memtable's write-ahead log
 //! (`wal.rs`), and acknowledged only once the log syncer has synced it. At
-//! open, the logs that are left are replayed into a table.
+//! open, `recovery.rs` replays the logs that are left into a table.
 //!
 //! A read asks, newest first: the active memtable, the frozen memtables from
 //! the back of the queue to the front, then the tables from newest to oldest
@@ -44,7 +44,6 @@
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 use std::thread::{self, JoinHandle};
@@ -52,9 +51,10 @@ use std::thread::{self, JoinHandle};
 use crate::files;
 use crate::manifest;
 use crate::memtable::{Entry, Memtable};
+use crate::recovery;
 use crate::shaker::{self, Mailbox};
-use crate::sstable::{self, SsTable};
-use crate::wal::{self, Op, Wal};
+use crate::sstable::SsTable;
+use crate::wal::{Op, Wal};
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -132,101 +132,27 @@ pub(crate) struct State {
 pub(crate) const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
 
 /// The file extension of a table; its name is its number, e.g. `000007.sst`.
-const TABLE_EXTENSION: &str = "sst";
+pub(crate) const TABLE_EXTENSION: &str = "sst";
 
 /// The file extension of a write-ahead log, e.g. `000003.wal`.
-const LOG_EXTENSION: &str = "wal";
+pub(crate) const LOG_EXTENSION: &str = "wal";
 
 impl Store {
-    /// Opens the store in `directory`, creating the directory if needed,
-    /// loads the tables the manifest names and starts the tree shaker. Other
-    /// `.sst` files and `.tmp` files are what an interrupted flush or merge
-    /// left behind, and are removed.
+    /// Opens the store in `directory`: recovers the directory (see
+    /// `recovery.rs`: created if needed, cleaned of what an interrupted write
+    /// left, the manifest's tables loaded, the logs replayed), then starts
+    /// the log syncer and the tree shaker.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
-        fs::create_dir_all(directory).map_err(|source| Error::Io {
-            action: "create",
-            path: directory.to_path_buf(),
-            source,
-        })?;
-        let mut numbered = Vec::new();
-        for path in list_directory(directory)? {
-            if path.extension().is_some_and(|extension| extension == "tmp") {
-                tracing::info!("removing {}, left by an interrupted write", path.display());
-                fs::remove_file(&path).map_err(|source| Error::Io {
-                    action: "remove",
-                    path,
-                    source,
-                })?;
-            } else if path
-                .extension()
-                .is_some_and(|extension| extension == TABLE_EXTENSION)
-            {
-                numbered.push((table_number(&path)?, path));
-            }
-        }
-        numbered.sort();
-        let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
-        let live = match manifest::read(directory)? {
-            Some(names) => names,
-            None => {
-                // A directory from step 03 or 04: the numbers give the order.
-                let names: Vec<String> = numbered
-                    .iter()
-                    .map(|(_, path)| manifest::file_name(path))
-                    .collect();
-                manifest::write(directory, &names)?;
-                names
-            }
-        };
-        for (_, path) in &numbered {
-            if !live.contains(&manifest::file_name(path)) {
-                tracing::info!(
-                    "removing {}, left by an interrupted compaction",
-                    path.display()
-                );
-                fs::remove_file(path).map_err(|source| Error::Io {
-                    action: "remove",
-                    path: path.clone(),
-                    source,
-                })?;
-            }
-        }
-        for path in list_directory(directory)? {
-            let is_index = path
-                .extension()
-                .is_some_and(|extension| extension == "idx" || extension == "bloom");
-            let of_a_live_table =
-                live.contains(&manifest::file_name(&path.with_extension(TABLE_EXTENSION)));
-            if is_index && !of_a_live_table {
-                tracing::info!(
-                    "removing {}, the index of a table that is gone",
-                    path.display()
-                );
-                fs::remove_file(&path).map_err(|source| Error::Io {
-                    action: "remove",
-                    path,
-                    source,
-                })?;
-            }
-        }
-        let mut tables = Vec::new();
-        for name in &live {
-            let table = SsTable::open(&directory.join(name))?;
-            let blocks = table.index().blocks().len();
-            tracing::info!("loaded {} ({blocks} blocks)", table.path().display());
-            tables.push(table);
-        }
-        let (tables, next_table_number, newest_log) =
-            recover_logs(directory, tables, next_table_number)?;
-        let wal = Wal::create(&log_path(directory, newest_log + 1))?;
+        let recovered = recovery::recover(directory)?;
+        let wal = Wal::create(&log_path(directory, recovered.next_log_number))?;
         let state = State {
             memtable: Memtable::new(),
             frozen: VecDeque::new(),
             frozen_logs: VecDeque::new(),
-            tables,
+            tables: recovered.tables,
             compacting: false,
-            next_table_number,
-            next_log_number: newest_log + 2,
+            next_table_number: recovered.next_table_number,
+            next_log_number: recovered.next_log_number + 1,
         };
         let shared = Arc::new(Shared {
             directory: directory.to_path_buf(),
@@ -568,71 +494,6 @@ fn log_path(directory: &Path, number: u64) -> PathBuf {
     directory.join(format!("{number:06}.{LOG_EXTENSION}"))
 }
 
-// ANCHOR: recover_logs
-/// Replays the logs in `directory`, oldest first, into a memtable, and
-/// writes what they held to a new table, so that every acknowledged write is
-/// in a table before the store serves. A `clear` among the records voids
-/// `tables` first. Deletes the logs, and returns the tables, the next table
-/// number and the number of the newest log seen (0 if none).
-fn recover_logs(
-    directory: &Path,
-    mut tables: Vec<SsTable>,
-    next_table_number: u64,
-) -> Result<(Vec<SsTable>, u64, u64)> {
-    let mut logs = Vec::new();
-    for path in list_directory(directory)? {
-        if path
-            .extension()
-            .is_some_and(|extension| extension == LOG_EXTENSION)
-        {
-            logs.push((table_number(&path)?, path));
-        }
-    }
-    logs.sort();
-    let mut memtable = Memtable::new();
-    let mut cleared = false;
-    for (index, (_, path)) in logs.iter().enumerate() {
-        let replayed = wal::replay(path, index + 1 == logs.len(), &mut memtable)?;
-        tracing::info!(
-            "replayed {} records from {}",
-            replayed.records,
-            path.display()
-        );
-        cleared |= replayed.cleared;
-    }
-    if cleared {
-        manifest::write(directory, &[])?;
-        for table in tables.drain(..) {
-            table.remove_files()?;
-        }
-    }
-    let mut next_table_number = next_table_number;
-    if memtable.iter().next().is_some() {
-        let table = sstable::write(
-            &directory.join(format!("{next_table_number:06}.{TABLE_EXTENSION}")),
-            memtable.iter(),
-        )?;
-        next_table_number += 1;
-        tables.push(table);
-        let names: Vec<String> = tables
-            .iter()
-            .map(|table| manifest::file_name(table.path()))
-            .collect();
-        manifest::write(directory, &names)?;
-    }
-    for (_, path) in &logs {
-        fs::remove_file(path).map_err(|source| Error::Io {
-            action: "remove",
-            path: path.clone(),
-            source,
-        })?;
-    }
-    files::sync_directory(directory)?;
-    let newest_log = logs.last().map_or(0, |(number, _)| *number);
-    Ok((tables, next_table_number, newest_log))
-}
-// ANCHOR_END: recover_logs
-
 /// The value a reader sees for `entry`: none for a tombstone.
 fn live_value(entry: Entry) -> Option<String> {
     match entry {
@@ -641,36 +502,10 @@ fn live_value(entry: Entry) -> Option<String> {
     }
 }
 
-/// Lists the paths of the entries of `directory`, sorted by name.
-fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
-    let io_error = |source| Error::Io {
-        action: "list",
-        path: directory.to_path_buf(),
-        source,
-    };
-    let mut paths = Vec::new();
-    for entry in fs::read_dir(directory).map_err(io_error)? {
-        paths.push(entry.map_err(io_error)?.path());
-    }
-    paths.sort();
-    Ok(paths)
-}
-
-/// Reads a table's number from its file name: `000007.sst` is table 7.
-fn table_number(path: &Path) -> Result<u64> {
-    let stem = path
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or_default();
-    let is_number = !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit());
-    let number = if is_number { stem.parse().ok() } else { None };
-    number.ok_or_else(|| Error::UnexpectedFile {
-        path: path.to_path_buf(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     /// A threshold no test reaches, so that only `flush` writes tables.
@@ -690,7 +525,7 @@ mod tests {
 
     /// The table files in `directory` (the manifest and others left out).
     fn table_files(directory: &Path) -> Vec<String> {
-        let names = list_directory(directory)
+        let names = recovery::list_directory(directory)
             .unwrap()
             .into_iter()
             .map(|path| manifest::file_name(&path));
@@ -1087,35 +922,5 @@ mod tests {
             store.scan().unwrap(),
             [("rwanda:capital".to_string(), "Kigali".to_string())]
         );
-    }
-
-    #[test]
-    fn leftover_temporary_files_are_removed_at_open() {
-        let directory = tempfile::tempdir().unwrap();
-        fs::write(directory.path().join("000001.sst.tmp"), "half a li").unwrap();
-        Store::open(directory.path(), test_options(NEVER)).unwrap();
-        assert_eq!(table_files(directory.path()), Vec::<String>::new());
-    }
-
-    #[test]
-    fn a_table_with_a_bad_name_stops_the_store() {
-        let directory = tempfile::tempdir().unwrap();
-        fs::write(directory.path().join("old.sst"), "").unwrap();
-        let error = Store::open(directory.path(), test_options(NEVER)).unwrap_err();
-        assert!(
-            matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn table_numbers_are_read_from_file_names() {
-        assert_eq!(table_number(Path::new("/data/000007.sst")).unwrap(), 7);
-        assert_eq!(
-            table_number(Path::new("/data/1234567.sst")).unwrap(),
-            1_234_567
-        );
-        assert!(table_number(Path::new("/data/7a.sst")).is_err());
-        assert!(table_number(Path::new("/data/+7.sst")).is_err());
     }
 }

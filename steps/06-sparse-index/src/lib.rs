@@ -15,6 +15,9 @@
 //!   its index, and a lookup reads one block.
 //! - `compaction.rs`, `manifest.rs` and `shaker.rs` merge, list and flush
 //!   tables (unchanged since step 05, but for removing index files too).
+//! - `recovery.rs` brings the directory back to the manifest's tables at
+//!   open, as in step 05, and now removes the index files of tables that
+//!   are gone.
 //! - `line.rs` (the escaped lines, also of the index) and `files.rs` (files
 //!   written whole or not at all, the index too) are unchanged since step 05.
 //! - `memtable.rs` is the sorted map (unchanged since step 02).
@@ -41,6 +44,7 @@ mod line;
 mod manifest;
 mod memtable;
 mod options;
+mod recovery;
 mod shaker;
 pub mod sstable;
 pub mod store;

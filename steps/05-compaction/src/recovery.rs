@@ -1,0 +1,194 @@
+//! Recovery at open: the data directory brought back to exactly the
+//! manifest's tables before the store serves.
+//!
+//! The idea: a flush or a merge changes the directory in several steps (write
+//! a table under a temporary name, rename it, write a manifest that names it,
+//! remove the tables it replaced), and a crash can stop it between any two.
+//! The manifest is the one that decides: a table it names is live, whatever
+//! else is in the directory. So at open, [`recover`] lists the directory,
+//! removes what an interrupted write left, reads the manifest, removes the
+//! tables it does not name and opens the ones it does. A directory of step
+//! 03 or 04 has no manifest yet: its table numbers give the order, and a
+//! manifest listing them all is written.
+//!
+//! Shortcuts, and what they cost:
+//! - every table the manifest names is read through at open, so opening
+//!   takes as long as reading the data (chapter 6 adds an index);
+//! - a `.sst` file whose name is not a number stops the store instead of
+//!   being guessed at: someone has to look at it.
+//!
+//! Invariants:
+//! - after a crash at any point of a flush or a merge, the directory holds
+//!   exactly the manifest's tables once [`recover`] returns, and reopening
+//!   reads the same data;
+//! - a `.tmp` file is a write that did not finish, and is removed;
+//! - a table the manifest does not name is a leftover of an interrupted
+//!   flush or merge, and is removed;
+//! - the next table number is above every table number in the directory,
+//!   so no new table takes the name of an old one.
+//!
+//! Read alongside chapter 5 of the book, "Compaction".
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::manifest;
+use crate::sstable::SsTable;
+use crate::store::TABLE_EXTENSION;
+use crate::{Error, Result};
+
+/// What the store starts with once its directory is recovered.
+#[derive(Debug)]
+pub(crate) struct Recovered {
+    /// The tables, oldest first, as the manifest lists them.
+    pub(crate) tables: Vec<SsTable>,
+    /// The number the next table file gets.
+    pub(crate) next_table_number: u64,
+}
+
+/// Recovers `directory`, creating it if needed: removes what an interrupted
+/// flush or merge left, and opens the tables the manifest names.
+pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
+    fs::create_dir_all(directory).map_err(|source| Error::Io {
+        action: "create",
+        path: directory.to_path_buf(),
+        source,
+    })?;
+    let mut numbered = Vec::new();
+    for path in list_directory(directory)? {
+        if path.extension().is_some_and(|extension| extension == "tmp") {
+            tracing::info!("removing {}, left by an interrupted write", path.display());
+            fs::remove_file(&path).map_err(|source| Error::Io {
+                action: "remove",
+                path,
+                source,
+            })?;
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == TABLE_EXTENSION)
+        {
+            numbered.push((table_number(&path)?, path));
+        }
+    }
+    numbered.sort();
+    let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
+    let live = match manifest::read(directory)? {
+        Some(names) => names,
+        None => {
+            // A directory from step 03 or 04: the numbers give the order.
+            let names: Vec<String> = numbered
+                .iter()
+                .map(|(_, path)| manifest::file_name(path))
+                .collect();
+            manifest::write(directory, &names)?;
+            names
+        }
+    };
+    for (_, path) in &numbered {
+        if !live.contains(&manifest::file_name(path)) {
+            tracing::info!(
+                "removing {}, left by an interrupted compaction",
+                path.display()
+            );
+            fs::remove_file(path).map_err(|source| Error::Io {
+                action: "remove",
+                path: path.clone(),
+                source,
+            })?;
+        }
+    }
+    let mut tables = Vec::new();
+    for name in &live {
+        let (table, entries) = SsTable::open(&directory.join(name))?;
+        tracing::info!("loaded {} ({entries} entries)", table.path().display());
+        tables.push(table);
+    }
+    Ok(Recovered {
+        tables,
+        next_table_number,
+    })
+}
+
+/// Lists the paths of the entries of `directory`, sorted by name.
+pub(crate) fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
+    let io_error = |source| Error::Io {
+        action: "list",
+        path: directory.to_path_buf(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(directory).map_err(io_error)? {
+        paths.push(entry.map_err(io_error)?.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Reads a table's number from its file name: `000007.sst` is table 7.
+fn table_number(path: &Path) -> Result<u64> {
+    let stem = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or_default();
+    let is_number = !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit());
+    let number = if is_number { stem.parse().ok() } else { None };
+    number.ok_or_else(|| Error::UnexpectedFile {
+        path: path.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file names in `directory`, sorted.
+    fn file_names(directory: &Path) -> Vec<String> {
+        let paths = list_directory(directory).unwrap();
+        paths.iter().map(|path| manifest::file_name(path)).collect()
+    }
+
+    #[test]
+    fn leftover_temporary_files_are_removed_at_open() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("000001.sst.tmp"), "half a li").unwrap();
+        let recovered = recover(directory.path()).unwrap();
+        assert!(recovered.tables.is_empty());
+        assert_eq!(file_names(directory.path()), [manifest::FILE_NAME]);
+    }
+
+    #[test]
+    fn a_table_the_manifest_does_not_name_is_removed() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("000001.sst"), "a→1\n").unwrap();
+        fs::write(directory.path().join("000002.sst"), "a→2\n").unwrap();
+        fs::write(directory.path().join(manifest::FILE_NAME), "000002.sst\n").unwrap();
+        let recovered = recover(directory.path()).unwrap();
+        assert_eq!(recovered.tables.len(), 1);
+        // Numbers are not reused, so no stale name can be mistaken for new.
+        assert_eq!(recovered.next_table_number, 3);
+        assert!(!directory.path().join("000001.sst").exists());
+        assert!(directory.path().join("000002.sst").exists());
+    }
+
+    #[test]
+    fn a_table_with_a_bad_name_stops_the_store() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("old.sst"), "").unwrap();
+        let error = recover(directory.path()).unwrap_err();
+        assert!(
+            matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn table_numbers_are_read_from_file_names() {
+        assert_eq!(table_number(Path::new("/data/000007.sst")).unwrap(), 7);
+        assert_eq!(
+            table_number(Path::new("/data/1234567.sst")).unwrap(),
+            1_234_567
+        );
+        assert!(table_number(Path::new("/data/7a.sst")).is_err());
+        assert!(table_number(Path::new("/data/+7.sst")).is_err());
+    }
+}
