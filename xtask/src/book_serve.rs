@@ -19,9 +19,12 @@ use crate::error::{Error, Result};
 
 /// Serves `dir` on `address` until the process is stopped.
 pub fn serve(dir: &Path, address: &str) -> Result<()> {
-    let listener = TcpListener::bind(address).map_err(|source| Error::Spawn {
-        program: format!("the book's web server on {address}"),
-        source,
+    let listener = TcpListener::bind(address).map_err(|source| {
+        Error::Check(format!(
+            "cannot serve the book on http://{address}: {source} (is another \
+             `cargo xtask book` running? the built book is in {} meanwhile)",
+            dir.display()
+        ))
     })?;
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
@@ -154,6 +157,19 @@ fn content_type(path: &Path) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_port_in_use_is_a_clear_error() {
+        let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = taken.local_addr().unwrap().to_string();
+        let error = serve(Path::new("target/book"), &address)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("cannot serve the book on http://{address}: ")),
+            "{error}"
+        );
+    }
 
     #[test]
     fn targets_map_to_files_inside_the_book_only() {
