@@ -124,31 +124,41 @@ fn stale_test_names(path: &Path, text: &str, regions: &BTreeSet<ExerciseId>) -> 
     problems
 }
 
-/// `// ANCHOR: name` lines (not exercises) that no include of the book names.
+/// `// ANCHOR: name` lines (not exercises) that no include of the book
+/// names, as (0-based line index, name).
+fn unused_anchor_names(
+    path: &Path,
+    text: &str,
+    included: &BTreeSet<(PathBuf, String)>,
+) -> Vec<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let name = line
+                .trim_start()
+                .strip_prefix("//")
+                .map(str::trim_start)
+                .and_then(|comment| comment.strip_prefix("ANCHOR:"))
+                .map(str::trim)?;
+            let unused = !name.starts_with("exercise_")
+                && !included.contains(&(path.to_path_buf(), name.to_string()));
+            unused.then(|| (index, name.to_string()))
+        })
+        .collect()
+}
+
+/// The problems for [`unused_anchor_names`].
 fn unused_anchors(path: &Path, text: &str, included: &BTreeSet<(PathBuf, String)>) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let Some(name) = line
-            .trim_start()
-            .strip_prefix("//")
-            .map(str::trim_start)
-            .and_then(|comment| comment.strip_prefix("ANCHOR:"))
-            .map(str::trim)
-        else {
-            continue;
-        };
-        if name.starts_with("exercise_") {
-            continue;
-        }
-        if !included.contains(&(path.to_path_buf(), name.to_string())) {
-            problems.push(format!(
+    unused_anchor_names(path, text, included)
+        .into_iter()
+        .map(|(index, name)| {
+            format!(
                 "{}:{}: no chapter includes the anchor `{name}`: remove it (and its ANCHOR_END)",
                 path.display(),
                 index + 1
-            ));
-        }
-    }
-    problems
+            )
+        })
+        .collect()
 }
 
 /// Every `(file, anchor)` that an `{{#include …}}` of the book names, with
@@ -210,9 +220,9 @@ pub fn remove_unused_anchors(layout: &Layout) -> Result<usize> {
             let Ok(text) = String::from_utf8(file.contents.clone()) else {
                 continue;
             };
-            let unused: BTreeSet<String> = unused_anchors(&path, &text, &included)
-                .iter()
-                .filter_map(|problem| problem.split('`').nth(1).map(str::to_string))
+            let unused: BTreeSet<String> = unused_anchor_names(&path, &text, &included)
+                .into_iter()
+                .map(|(_, name)| name)
                 .collect();
             if unused.is_empty() {
                 continue;

@@ -1,10 +1,13 @@
 //! `cargo xtask <command>`: little-kv's workspace tooling.
 //!
-//! The commands keep the book's two copies of each step honest: `sync`
-//! generates the starters from the solutions, `exercises` proves that every
-//! exercise is tested, `ci` runs every check in order, `progress` is the
-//! learner's dashboard and `diff` shows what a chapter adds. This file only
-//! parses the command line; each command lives in its own module.
+//! Two people use these commands. The learner: `book` serves the book,
+//! `progress` is the dashboard of a step's exercises, `check` runs a step's
+//! tests and then the cross-step suites on the learner's own step, `diff`
+//! shows what a chapter adds. The contributor: `sync` generates the starters
+//! from the solutions (never over a learner's edits), `exercises` proves that
+//! every exercise is tested, `drift` finds text that went stale between
+//! steps, `ci` runs every check in order. This file only parses the command
+//! line; each command lives in its own module.
 //!
 //! The xtask uses only the standard library, so it builds in seconds on a
 //! fresh machine and `cargo xtask` is ready before anything else is.
