@@ -122,6 +122,7 @@ pub fn run(layout: &Layout) -> Result<()> {
     } else {
         "never"
     });
+    run::no_incremental_caches();
     let started = Instant::now();
     for (index, check) in CHECKS.iter().enumerate() {
         println!(
