@@ -17,8 +17,11 @@
 //!   that of `line.rs`, is the format's specification.
 //! - `line.rs` writes one key and its entry as one escaped line, and parses
 //!   it back.
-//! - `files.rs` writes a file whole or not at all: a temporary name, a
-//!   sync, a rename, and a sync of the directory.
+//! - `files.rs` names the files (`000007.sst`) and writes a file whole or
+//!   not at all: a temporary name, a sync, a rename, and a sync of the
+//!   directory.
+//! - `state.rs` is what the store's lock protects, the memtable and the
+//!   list of tables, and the only code that changes them.
 //! - [`http`] turns requests into calls on the store, and errors into status
 //!   codes; store calls now run on threads meant for blocking work.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
@@ -39,6 +42,7 @@ mod line;
 mod memtable;
 mod options;
 pub mod sstable;
+mod state;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -13,7 +13,8 @@
 //!   inside a line that still parses goes unnoticed;
 //! - a lookup reads the table from its first line (chapter 6 adds an index
 //!   so that it can jump close to the key);
-//! - tables are never merged, so disk use only grows (chapter 5 compacts).
+//! - tables are never merged, so disk use only grows, and so does the
+//!   number of open files, one per table (chapter 5 compacts).
 //!
 // ANCHOR: format
 //! ## The format
@@ -51,13 +52,20 @@
 //! - a table file is either absent or whole: it is written under a temporary
 //!   name, synced, and only then renamed to its final name (the rules of
 //!   `files.rs`);
-//! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
+//! - a table that [`SsTable::open`] accepted has sorted, well-formed lines;
+//! - a table reads through the file it opened, with positioned reads only,
+//!   so any number of readers can share it; removing its file (`clear`)
+//!   does not disturb a reader that still holds the table, because on Unix
+//!   an unlinked file stays readable through an open descriptor, and its
+//!   space is freed when the last clone of the table is dropped.
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::files::{directory_of, sync_directory, temporary_path};
 use crate::line::{encode_line, parse_line};
@@ -97,10 +105,14 @@ pub fn write<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a Entry)
     // ANCHOR_END: exercise_3_3
 }
 
-/// A table on disk, checked when opened. Lookups read the file each time.
-#[derive(Debug)]
+/// A table on disk, checked when opened. It keeps its file open; lookups
+/// read the file each time, through that open file.
+#[derive(Debug, Clone)]
 pub struct SsTable {
     path: PathBuf,
+    /// The table's file, opened once, read-only, and shared by every clone:
+    /// all reads are positioned reads, so readers never share a place in it.
+    file: Arc<File>,
 }
 
 impl SsTable {
@@ -110,6 +122,7 @@ impl SsTable {
     pub fn open(path: &Path) -> Result<(SsTable, usize)> {
         let table = SsTable {
             path: path.to_path_buf(),
+            file: open_file(path)?,
         };
         let mut count = 0;
         for entry in table.entries()? {
@@ -120,11 +133,12 @@ impl SsTable {
     }
 
     /// A table that this process has just written with [`write`](fn@write), so it is
-    /// known to be well-formed and need not be read through.
-    pub fn written(path: &Path) -> SsTable {
-        SsTable {
+    /// known to be well-formed and need not be read through. Opens its file.
+    pub fn written(path: &Path) -> Result<SsTable> {
+        Ok(SsTable {
             path: path.to_path_buf(),
-        }
+            file: open_file(path)?,
+        })
     }
 
     /// The file this table reads.
@@ -152,13 +166,12 @@ impl SsTable {
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
-        let file = File::open(&self.path).map_err(|source| Error::Io {
-            action: "open",
-            path: self.path.clone(),
-            source,
-        })?;
+        let reader = PositionedReader {
+            file: Arc::clone(&self.file),
+            offset: 0,
+        };
         Ok(Entries {
-            reader: BufReader::new(file),
+            reader: BufReader::new(reader),
             path: self.path.clone(),
             line_number: 0,
             previous_key: None,
@@ -167,10 +180,37 @@ impl SsTable {
     }
 }
 
+/// Opens the file of the table at `path`, read-only, to be shared.
+fn open_file(path: &Path) -> Result<Arc<File>> {
+    let file = File::open(path).map_err(|source| Error::Io {
+        action: "open",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Arc::new(file))
+}
+
+/// Reads a file that other readers share, with positioned reads from its own
+/// `offset` on. The file's own offset is one for all who share the file: a
+/// reader that moved it would move every other reader too.
+struct PositionedReader {
+    file: Arc<File>,
+    /// Where the next read starts, in bytes.
+    offset: u64,
+}
+
+impl Read for PositionedReader {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let read = self.file.read_at(buffer, self.offset)?;
+        self.offset += read as u64;
+        Ok(read)
+    }
+}
+
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
-    reader: BufReader<File>,
+    reader: BufReader<PositionedReader>,
     path: PathBuf,
     line_number: usize,
     previous_key: Option<String>,
@@ -244,7 +284,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, text).unwrap();
-        SsTable::written(&path).entries()?.collect()
+        SsTable::written(&path)?.entries()?.collect()
     }
 
     #[test]
@@ -350,7 +390,7 @@ mod tests {
         let path = directory.path().join("000001.sst");
         // The third line is malformed, but lookups of "a" and "b" never reach it.
         fs::write(&path, "a→1\nc→3\nbroken\n").unwrap();
-        let table = SsTable::written(&path);
+        let table = SsTable::written(&path).unwrap();
         assert_eq!(table.get("a").unwrap(), Some(value("1")));
         assert_eq!(table.get("b").unwrap(), None);
         let error = table.get("d").unwrap_err();
@@ -358,5 +398,22 @@ mod tests {
             matches!(&error, Error::Corrupt { path, line: 3, .. } if path.ends_with("000001.sst")),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_removed_table_still_reads_through_its_open_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.sst");
+        let entries = [("a", value("1")), ("b", value("2"))];
+        write(&path, entries.iter().map(|(key, entry)| (*key, entry))).unwrap();
+        let table = SsTable::written(&path).unwrap();
+        let clone = table.clone();
+        // What `clear` does while a reader still holds the table.
+        fs::remove_file(table.path()).unwrap();
+        drop(table);
+        assert!(!path.exists());
+        assert_eq!(clone.get("b").unwrap(), Some(value("2")));
+        let read: Vec<_> = clone.entries().unwrap().collect::<Result<_>>().unwrap();
+        assert_eq!(read, [("a".into(), value("1")), ("b".into(), value("2"))]);
     }
 }

@@ -19,6 +19,12 @@
 //!   middle leaves some keys with their latest value, but never brings back
 //!   a value that was overwritten or deleted.
 //!
+//! The memtable and the list of tables are one [`State`](crate::state)
+//! behind a read-write lock; `state.rs` holds the rules for changing it. A
+//! read takes the lock only for what is in memory: it asks the memtable and
+//! takes a snapshot of the tables, then reads their files with the lock
+//! released.
+//!
 //! Invariants:
 //! - a `get` sees the latest `set`, `delete` or `clear` that has returned;
 //! - newer beats older: the memtable beats every table, a newer table beats
@@ -35,8 +41,9 @@ use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 use crate::files;
-use crate::memtable::{Entry, Memtable};
+use crate::memtable::Entry;
 use crate::sstable::{self, SsTable};
+use crate::state::State;
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -69,23 +76,10 @@ pub struct Store {
     state: RwLock<State>,
 }
 
-/// What the lock protects: everything a read must see at one moment.
-#[derive(Debug)]
-struct State {
-    memtable: Memtable,
-    /// The tables, oldest first.
-    tables: Vec<SsTable>,
-    /// The number the next table file gets.
-    next_table_number: u64,
-}
-
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
 /// crate: the state may be half-changed, so we stop instead of serving it.
 const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
-
-/// The file extension of a table; its name is its number, e.g. `000007.sst`.
-const TABLE_EXTENSION: &str = "sst";
 
 impl Store {
     // ANCHOR: open
@@ -100,18 +94,15 @@ impl Store {
         })?;
         let mut numbered = Vec::new();
         for path in list_directory(directory)? {
-            if path.extension().is_some_and(|extension| extension == "tmp") {
+            if files::is_temporary(&path) {
                 tracing::info!("removing {}, left by an interrupted flush", path.display());
                 fs::remove_file(&path).map_err(|source| Error::Io {
                     action: "remove",
                     path,
                     source,
                 })?;
-            } else if path
-                .extension()
-                .is_some_and(|extension| extension == TABLE_EXTENSION)
-            {
-                numbered.push((table_number(&path)?, path));
+            } else if files::is_table(&path) {
+                numbered.push((files::file_number(&path)?, path));
             }
         }
         numbered.sort();
@@ -122,15 +113,10 @@ impl Store {
             tables.push(table);
         }
         let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
-        let state = State {
-            memtable: Memtable::new(),
-            tables,
-            next_table_number,
-        };
         Ok(Store {
             directory: directory.to_path_buf(),
             memtable_bytes: options.memtable_bytes,
-            state: RwLock::new(state),
+            state: RwLock::new(State::new(tables, next_table_number)),
         })
     }
     // ANCHOR_END: open
@@ -141,7 +127,7 @@ impl Store {
         self.state
             .read()
             .expect(POISONED)
-            .memtable
+            .memtable()
             .approximate_bytes()
     }
 
@@ -157,25 +143,21 @@ impl Store {
     /// The caller holds the write lock, so no read sees the data in neither
     /// place, and no write lands in a memtable that is being written out.
     fn flush_locked(&self, state: &mut State) -> Result<()> {
-        let entries = state.memtable.iter().count();
+        let entries = state.memtable().iter().count();
         if entries == 0 {
             return Ok(());
         }
-        let path = self
-            .directory
-            .join(format!("{:06}.{TABLE_EXTENSION}", state.next_table_number));
-        sstable::write(&path, state.memtable.iter())?;
+        let path = files::table_path(&self.directory, state.next_table_number());
+        sstable::write(&path, state.memtable().iter())?;
         tracing::info!("flushed {entries} entries to {}", path.display());
-        state.tables.push(SsTable::written(&path));
-        state.next_table_number += 1;
-        state.memtable = Memtable::new();
+        state.install_flushed(SsTable::written(&path)?);
         Ok(())
     }
     // ANCHOR_END: flush
 
     /// Flushes the memtable if it has reached its size limit.
     fn flush_if_full(&self, state: &mut State) -> Result<()> {
-        if state.memtable.approximate_bytes() >= self.memtable_bytes {
+        if state.memtable().approximate_bytes() >= self.memtable_bytes {
             self.flush_locked(state)?;
         }
         Ok(())
@@ -183,20 +165,27 @@ impl Store {
 
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
-        let state = self.state.read().expect(POISONED);
         // Newer entries overwrite older ones in `latest`, so replay the
         // tables oldest first and the memtable last. (This holds the whole
-        // store in memory; chapter 5's merge streams instead.)
+        // store in memory; chapter 5's merge streams instead.) The memtable
+        // is copied under the lock, the tables are read without it.
+        let (tables, in_memory) = {
+            let state = self.state.read().expect(POISONED);
+            let in_memory: Vec<(String, Entry)> = state
+                .memtable()
+                .iter()
+                .map(|(key, entry)| (key.to_string(), entry.clone()))
+                .collect();
+            (state.tables(), in_memory)
+        };
         let mut latest = BTreeMap::new();
-        for table in &state.tables {
+        for table in tables.iter() {
             for entry in table.entries()? {
                 let (key, entry) = entry?;
                 latest.insert(key, entry);
             }
         }
-        for (key, entry) in state.memtable.iter() {
-            latest.insert(key.to_string(), entry.clone());
-        }
+        latest.extend(in_memory);
         let live = latest
             .into_iter()
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
@@ -207,18 +196,23 @@ impl Store {
 impl Storage for Store {
     fn set(&self, key: &str, value: &str) -> Result<()> {
         let mut state = self.state.write().expect(POISONED);
-        state.memtable.put(key, value);
+        state.put(key, value);
         self.flush_if_full(&mut state)
     }
 
     fn get(&self, key: &str) -> Result<Option<String>> {
         // ANCHOR: exercise_3_4
         // Exercise 3.4: ask the memtable, then the tables newest first; the first entry found answers
-        let state = self.state.read().expect(POISONED);
-        if let Some(entry) = state.memtable.get(key) {
-            return Ok(live_value(entry.clone()));
-        }
-        for table in state.tables.iter().rev() {
+        let tables = {
+            let state = self.state.read().expect(POISONED);
+            if let Some(entry) = state.memtable().get(key) {
+                return Ok(live_value(entry.clone()));
+            }
+            state.tables()
+        };
+        // The lock is released: the snapshot does not change, and the
+        // tables are read without making writers wait for the disk.
+        for table in tables.iter().rev() {
             if let Some(entry) = table.get(key)? {
                 return Ok(live_value(entry));
             }
@@ -229,7 +223,7 @@ impl Storage for Store {
 
     fn delete(&self, key: &str) -> Result<()> {
         let mut state = self.state.write().expect(POISONED);
-        state.memtable.delete(key);
+        state.delete(key);
         self.flush_if_full(&mut state)
     }
 
@@ -238,15 +232,15 @@ impl Storage for Store {
         // Oldest first: if we crash half-way, the tables left are the newest
         // ones, and they cannot bring back a value that was overwritten or
         // deleted, because what overwrote or deleted it is newer still.
-        while !state.tables.is_empty() {
-            let table = state.tables.remove(0);
+        while let Some(table) = state.oldest_table() {
             fs::remove_file(table.path()).map_err(|source| Error::Io {
                 action: "remove",
                 path: table.path().to_path_buf(),
                 source,
             })?;
+            state.forget_oldest_table();
         }
-        state.memtable = Memtable::new();
+        state.clear_memtable();
         // Make the removals durable before we answer.
         files::sync_directory(&self.directory)
     }
@@ -273,19 +267,6 @@ fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
     }
     paths.sort();
     Ok(paths)
-}
-
-/// Reads a table's number from its file name: `000007.sst` is table 7.
-fn table_number(path: &Path) -> Result<u64> {
-    let stem = path
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or_default();
-    let is_number = !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit());
-    let number = if is_number { stem.parse().ok() } else { None };
-    number.ok_or_else(|| Error::UnexpectedFile {
-        path: path.to_path_buf(),
-    })
 }
 
 #[cfg(test)]
@@ -407,7 +388,7 @@ mod tests {
         store.clear().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
-        assert_eq!(store.state.read().unwrap().next_table_number, 3);
+        assert_eq!(store.state.read().unwrap().next_table_number(), 3);
     }
 
     #[test]
@@ -427,16 +408,5 @@ mod tests {
             matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
             "{error}"
         );
-    }
-
-    #[test]
-    fn table_numbers_are_read_from_file_names() {
-        assert_eq!(table_number(Path::new("/data/000007.sst")).unwrap(), 7);
-        assert_eq!(
-            table_number(Path::new("/data/1234567.sst")).unwrap(),
-            1_234_567
-        );
-        assert!(table_number(Path::new("/data/7a.sst")).is_err());
-        assert!(table_number(Path::new("/data/+7.sst")).is_err());
     }
 }

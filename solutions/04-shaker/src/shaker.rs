@@ -44,8 +44,9 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::Result;
+use crate::files;
 use crate::sstable::{self, SsTable};
-use crate::store::{POISONED, Shared};
+use crate::store::Shared;
 
 /// The name of the thread, as debuggers and `top -H` show it.
 pub const THREAD_NAME: &str = "tree-shaker";
@@ -219,24 +220,16 @@ fn shake(shared: &Shared) {
 fn flush_oldest(shared: &Shared) -> Result<bool> {
     // ANCHOR: exercise_4_2
     // Exercise 4.2: write the oldest frozen memtable with no lock held, then install its table
-    let (oldest, number) = {
-        let state = shared.state.read().expect(POISONED);
-        match state.frozen.front() {
-            Some(oldest) => (Arc::clone(oldest), state.next_table_number),
-            None => return Ok(false),
-        }
+    let Some((oldest, number)) = shared.read_state().oldest_frozen() else {
+        return Ok(false);
     };
     // Only this thread removes frozen memtables or numbers tables, so
     // `oldest` and `number` are still the front and the next number when
     // the write below is done.
-    let path = shared.table_path(number);
+    let path = files::table_path(&shared.directory, number);
     sstable::write(&path, oldest.iter())?;
-    let mut state = shared.state.write().expect(POISONED);
-    state.tables.push(SsTable::written(&path));
-    state.next_table_number += 1;
-    let flushed = state.frozen.pop_front();
-    debug_assert!(flushed.is_some_and(|flushed| Arc::ptr_eq(&flushed, &oldest)));
-    drop(state);
+    let table = SsTable::written(&path)?;
+    shared.write_state().install_flushed(table, &oldest);
     shared.mailbox.tick();
     tracing::info!(
         "flushed {} entries to {}",

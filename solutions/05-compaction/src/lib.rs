@@ -18,6 +18,8 @@
 //! - `manifest.rs` reads and writes the list of live tables.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
 //!   open, removing what an interrupted flush or merge left.
+//! - `state.rs` is what the store's lock protects and the only code that
+//!   changes it; this step adds a merge's two moves and a one-step `clear`.
 //! - `shaker.rs` is the tree shaker: it flushes, then merges.
 //! - `memtable.rs` is the sorted map (unchanged since step 02).
 //! - [`sstable`] writes and reads one table file; its documentation, with
@@ -51,6 +53,7 @@ mod options;
 mod recovery;
 mod shaker;
 pub mod sstable;
+mod state;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -47,11 +47,11 @@
 use std::fs;
 use std::ops::Range;
 
-use crate::manifest;
 use crate::memtable::Entry;
 use crate::sstable::{Entries, SsTable, TableWriter};
-use crate::store::{POISONED, Shared};
+use crate::store::Shared;
 use crate::{Error, Result};
+use crate::{files, manifest};
 
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
 /// bytes, oldest first): `None` while there are fewer than `threshold`
@@ -157,32 +157,27 @@ pub fn write_merged(
 /// Returns whether it merged anything. Runs on the tree shaker's thread,
 /// which is the only thread that changes `tables` (`clear` waits for it).
 pub fn compact_if_needed(shared: &Shared) -> Result<bool> {
-    let (range, inputs, number) = {
-        let mut state = shared.state.write().expect(POISONED);
-        // File sizes, read under the lock: a few `stat` calls, no reading.
-        let mut sizes = Vec::new();
-        for table in &state.tables {
-            let size = fs::metadata(table.path()).map_err(|source| Error::Io {
-                action: "measure",
-                path: table.path().to_path_buf(),
-                source,
-            })?;
-            sizes.push(size.len());
-        }
-        let Some(range) = pick(&sizes, shared.compaction_threshold) else {
-            return Ok(false);
-        };
-        state.compacting = true;
-        let inputs: Vec<SsTable> = state.tables[range.clone()]
-            .iter()
-            .map(SsTable::clone)
-            .collect();
-        let number = state.next_table_number;
-        state.next_table_number += 1;
-        (range, inputs, number)
+    // The plan is made on a snapshot, with no lock held while the files are
+    // measured; it goes ahead only if the tables are still that snapshot.
+    let tables = shared.read_state().tables();
+    let mut sizes = Vec::new();
+    for table in tables.iter() {
+        let size = fs::metadata(table.path()).map_err(|source| Error::Io {
+            action: "measure",
+            path: table.path().to_path_buf(),
+            source,
+        })?;
+        sizes.push(size.len());
+    }
+    let Some(range) = pick(&sizes, shared.compaction_threshold) else {
+        return Ok(false);
     };
-    let result = merge_and_install(shared, range, &inputs, number);
-    shared.state.write().expect(POISONED).compacting = false;
+    let Some(number) = shared.write_state().begin_merge(&tables, range.clone()) else {
+        // A `clear` changed the tables meanwhile: plan again.
+        return Ok(true);
+    };
+    let result = merge_and_install(shared, range.clone(), &tables[range], number);
+    shared.write_state().end_merge();
     shared.mailbox.tick();
     result.map(|()| true)
 }
@@ -196,7 +191,7 @@ fn merge_and_install(
     number: u64,
 ) -> Result<()> {
     let newest_first: Vec<&SsTable> = inputs.iter().rev().collect();
-    let path = shared.table_path(number);
+    let path = files::table_path(&shared.directory, number);
     let (merged, entries) = write_merged(&newest_first, range.start == 0, &path)?;
     install(shared, range, merged)?;
     tracing::info!(
@@ -218,15 +213,10 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
     let mut names = shared.table_names();
     names.splice(range.clone(), [manifest::file_name(merged.path())]);
     manifest::write(&shared.directory, &names)?;
-    let replaced: Vec<SsTable> = shared
-        .state
-        .write()
-        .expect(POISONED)
-        .tables
-        .splice(range, [merged])
-        .collect();
-    // No reader can reach the replaced tables any more: readers that had them
-    // held the read lock, and the swap above waited for them.
+    let replaced = shared.write_state().install_merged(range, merged);
+    // New readers no longer find the replaced tables. A reader that took
+    // its snapshot before the swap may still be reading them: it reads
+    // through the files it holds open, which removing the names leaves be.
     for table in &replaced {
         table.remove_files()?;
     }
@@ -252,6 +242,7 @@ mod tests {
             crate::index::Index::new(),
             crate::bloom::BloomFilter::from_hashes(&[]),
         )
+        .unwrap()
     }
 
     /// Writes `text` as table `name` in `directory`, with its index.
@@ -419,6 +410,24 @@ mod tests {
         let store = Store::open(directory.path(), only_by_hand()).unwrap();
         assert_eq!(store.scan().unwrap(), [("b".to_string(), "1".to_string())]);
         assert_eq!(store.shared.table_names(), ["000003.sst"]);
+    }
+
+    #[test]
+    fn a_snapshot_taken_before_the_swap_still_reads_its_tables() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = store_with_tables(directory.path(), &["a→1\n", "a→2\n", "b→3\n"]);
+        let before = store.shared.read_state().tables();
+        let merged = table(directory.path(), "000009.sst", "a→2\nb→3\n");
+        install(&store.shared, 1..3, merged).unwrap();
+        assert!(
+            !directory.path().join("000002.sst").exists(),
+            "the input is removed"
+        );
+        // A reader that took its snapshot before the swap reads on, through
+        // the files its tables hold open.
+        assert_eq!(before[1].get("a").unwrap(), Some(value("2")));
+        assert_eq!(before[2].get("b").unwrap(), Some(value("3")));
+        assert_eq!(store.shared.read_state().tables().len(), 2);
     }
 
     #[test]

@@ -52,7 +52,6 @@ use crate::files;
 use crate::manifest;
 use crate::memtable::Memtable;
 use crate::sstable::{self, SsTable};
-use crate::store::{LOG_EXTENSION, TABLE_EXTENSION};
 use crate::wal;
 use crate::{Error, Result};
 
@@ -78,18 +77,15 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     })?;
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
-        if path.extension().is_some_and(|extension| extension == "tmp") {
+        if files::is_temporary(&path) {
             tracing::info!("removing {}, left by an interrupted write", path.display());
             fs::remove_file(&path).map_err(|source| Error::Io {
                 action: "remove",
                 path,
                 source,
             })?;
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == TABLE_EXTENSION)
-        {
-            numbered.push((table_number(&path)?, path));
+        } else if files::is_table(&path) {
+            numbered.push((files::file_number(&path)?, path));
         }
     }
     numbered.sort();
@@ -123,8 +119,9 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
         let is_index = path
             .extension()
             .is_some_and(|extension| extension == "idx" || extension == "bloom");
-        let of_a_live_table =
-            live.contains(&manifest::file_name(&path.with_extension(TABLE_EXTENSION)));
+        let of_a_live_table = live.contains(&manifest::file_name(
+            &path.with_extension(files::TABLE_EXTENSION),
+        ));
         if is_index && !of_a_live_table {
             tracing::info!(
                 "removing {}, the index of a table that is gone",
@@ -166,11 +163,8 @@ fn recover_logs(
 ) -> Result<(Vec<SsTable>, u64, u64)> {
     let mut logs = Vec::new();
     for path in list_directory(directory)? {
-        if path
-            .extension()
-            .is_some_and(|extension| extension == LOG_EXTENSION)
-        {
-            logs.push((table_number(&path)?, path));
+        if files::is_log(&path) {
+            logs.push((files::file_number(&path)?, path));
         }
     }
     logs.sort();
@@ -194,7 +188,7 @@ fn recover_logs(
     let mut next_table_number = next_table_number;
     if memtable.iter().next().is_some() {
         let table = sstable::write(
-            &directory.join(format!("{next_table_number:06}.{TABLE_EXTENSION}")),
+            &files::table_path(directory, next_table_number),
             memtable.iter(),
         )?;
         next_table_number += 1;
@@ -231,19 +225,6 @@ pub(crate) fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
     }
     paths.sort();
     Ok(paths)
-}
-
-/// Reads a table's number from its file name: `000007.sst` is table 7.
-fn table_number(path: &Path) -> Result<u64> {
-    let stem = path
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or_default();
-    let is_number = !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit());
-    let number = if is_number { stem.parse().ok() } else { None };
-    number.ok_or_else(|| Error::UnexpectedFile {
-        path: path.to_path_buf(),
-    })
 }
 
 #[cfg(test)]
@@ -296,16 +277,5 @@ mod tests {
             matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
             "{error}"
         );
-    }
-
-    #[test]
-    fn table_numbers_are_read_from_file_names() {
-        assert_eq!(table_number(Path::new("/data/000007.sst")).unwrap(), 7);
-        assert_eq!(
-            table_number(Path::new("/data/1234567.sst")).unwrap(),
-            1_234_567
-        );
-        assert!(table_number(Path::new("/data/7a.sst")).is_err());
-        assert!(table_number(Path::new("/data/+7.sst")).is_err());
     }
 }

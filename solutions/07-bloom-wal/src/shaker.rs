@@ -58,9 +58,8 @@ use std::time::Duration;
 
 use crate::Result;
 use crate::error::panic_message;
-use crate::sstable;
-use crate::store::{POISONED, Shared};
-use crate::{compaction, manifest};
+use crate::store::Shared;
+use crate::{compaction, files, manifest, sstable};
 
 /// The name of the thread, as debuggers and `top -H` show it.
 pub const THREAD_NAME: &str = "tree-shaker";
@@ -240,32 +239,19 @@ fn shake(shared: &Shared) {
 /// Writes the oldest frozen memtable to the next table, then swaps the table
 /// in for the memtable. Returns `false` when the queue is empty.
 fn flush_oldest(shared: &Shared) -> Result<bool> {
-    let (oldest, number) = {
-        let state = shared.state.read().expect(POISONED);
-        match state.frozen.front() {
-            Some(oldest) => (Arc::clone(oldest), state.next_table_number),
-            None => return Ok(false),
-        }
+    let Some((oldest, number)) = shared.read_state().oldest_frozen() else {
+        return Ok(false);
     };
     // Only this thread removes frozen memtables or numbers tables, so
     // `oldest` and `number` are still the front and the next number when
     // the write below is done.
-    let path = shared.table_path(number);
+    let path = files::table_path(&shared.directory, number);
     let table = sstable::write(&path, oldest.iter())?;
     // On disk first: the manifest names the table before any reader sees it.
     let mut names = shared.table_names();
     names.push(manifest::file_name(&path));
     manifest::write(&shared.directory, &names)?;
-    let mut state = shared.state.write().expect(POISONED);
-    state.tables.push(table);
-    state.next_table_number += 1;
-    let flushed = state.frozen.pop_front();
-    debug_assert!(flushed.is_some_and(|flushed| Arc::ptr_eq(&flushed, &oldest)));
-    let log = state
-        .frozen_logs
-        .pop_front()
-        .expect("every frozen memtable has a log");
-    drop(state);
+    let log = shared.write_state().install_flushed(table, &oldest);
     // The memtable's data is in a table the manifest lists: its log can go.
     std::fs::remove_file(&log).map_err(|source| crate::Error::Io {
         action: "remove",

@@ -12,10 +12,11 @@
 //! the back of the queue to the front, then the tables from newest to oldest
 //! (the manifest's order). The first that knows the key answers.
 //!
-//! Writes come in two forms: [`Storage::set`] and [`Storage::delete`] block
-//! the calling thread until the write is durable, and
-//! [`Store::try_set_logged`] / [`Store::try_delete_logged`] return a
-//! [`Ticket`] at once, for an async server to await with [`Store::durable`].
+//! Writes come in two forms (the write path through the log is
+//! `logged.rs`): [`Storage::set`] and [`Storage::delete`] block the calling
+//! thread until the write is durable, and [`Store::try_set_logged`] /
+//! [`Store::try_delete_logged`] return a [`Ticket`](crate::Ticket) at once,
+//! for an async server to await with [`Store::durable`].
 //!
 //! Shortcuts, and what they cost:
 //! - at most `max_frozen` memtables wait in the queue; past that, writers
@@ -25,6 +26,12 @@
 //! - a write is visible to reads as soon as it is in the memtable, a sync
 //!   before it is acknowledged: a read may see a write that a crash then
 //!   loses, but never one that was acknowledged and lost.
+//!
+//! The memtables and the list of tables are one [`State`](crate::state)
+//! behind a read-write lock; `state.rs` holds the rules for changing it. A
+//! read takes the lock only for what is in memory: it asks the memtables
+//! and takes a snapshot of the tables, then reads their files with the lock
+//! released.
 //!
 //! Invariants:
 //! - a `get` sees the latest `set`, `delete` or `clear` that has returned;
@@ -43,17 +50,17 @@
 //!
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::{self, JoinHandle};
 
 use crate::files;
 use crate::manifest;
-use crate::memtable::{Entry, Memtable};
+use crate::memtable::Entry;
 use crate::recovery;
 use crate::shaker::{self, Mailbox};
-use crate::sstable::SsTable;
+use crate::state::State;
 use crate::wal::{Op, Wal};
 use crate::{Error, Options, Result};
 
@@ -94,48 +101,23 @@ pub(crate) struct Shared {
     /// The working directory, which holds the tables.
     pub(crate) directory: PathBuf,
     /// The active memtable is frozen when it holds this many bytes or more.
-    memtable_bytes: usize,
+    pub(crate) memtable_bytes: usize,
     /// How many frozen memtables may wait for the shaker.
-    max_frozen: usize,
+    pub(crate) max_frozen: usize,
     /// The shaker considers merging tables once there are this many.
     pub(crate) compaction_threshold: usize,
-    pub(crate) state: RwLock<State>,
+    /// The memtables and the tables (see `state.rs`).
+    state: RwLock<State>,
     /// How the shaker and the threads that wait for it signal each other.
     pub(crate) mailbox: Mailbox,
     /// The write-ahead log of the active memtable.
-    wal: Wal,
-}
-
-/// What the lock protects: everything a read must see at one moment.
-#[derive(Debug)]
-pub(crate) struct State {
-    /// The memtable that takes the writes.
-    memtable: Memtable,
-    /// Memtables waiting to be flushed, oldest first.
-    pub(crate) frozen: VecDeque<Arc<Memtable>>,
-    /// The log of each frozen memtable, in the same order, deleted once its
-    /// memtable is in a table.
-    pub(crate) frozen_logs: VecDeque<PathBuf>,
-    /// The tables, oldest first, as the manifest lists them.
-    pub(crate) tables: Vec<SsTable>,
-    /// Whether the shaker is merging tables (`clear` waits until it is not).
-    pub(crate) compacting: bool,
-    /// The number the next table file gets.
-    pub(crate) next_table_number: u64,
-    /// The number the next log file gets.
-    next_log_number: u64,
+    pub(crate) wal: Wal,
 }
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
 /// crate: the state may be half-changed, so we stop instead of serving it.
-pub(crate) const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
-
-/// The file extension of a table; its name is its number, e.g. `000007.sst`.
-pub(crate) const TABLE_EXTENSION: &str = "sst";
-
-/// The file extension of a write-ahead log, e.g. `000003.wal`.
-pub(crate) const LOG_EXTENSION: &str = "wal";
+const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
 
 impl Store {
     /// Opens the store in `directory`: recovers the directory (see
@@ -144,16 +126,12 @@ impl Store {
     /// the log syncer and the tree shaker.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
         let recovered = recovery::recover(directory)?;
-        let wal = Wal::create(&log_path(directory, recovered.next_log_number))?;
-        let state = State {
-            memtable: Memtable::new(),
-            frozen: VecDeque::new(),
-            frozen_logs: VecDeque::new(),
-            tables: recovered.tables,
-            compacting: false,
-            next_table_number: recovered.next_table_number,
-            next_log_number: recovered.next_log_number + 1,
-        };
+        let wal = Wal::create(&files::log_path(directory, recovered.next_log_number))?;
+        let state = State::new(
+            recovered.tables,
+            recovered.next_table_number,
+            recovered.next_log_number + 1,
+        );
         let shared = Arc::new(Shared {
             directory: directory.to_path_buf(),
             memtable_bytes: options.memtable_bytes,
@@ -188,17 +166,12 @@ impl Store {
     /// How many bytes of keys and values the active memtable holds (see
     /// `memtable::entry_bytes`).
     pub fn memtable_bytes(&self) -> usize {
-        self.shared
-            .state
-            .read()
-            .expect(POISONED)
-            .memtable
-            .approximate_bytes()
+        self.shared.read_state().memtable().approximate_bytes()
     }
 
     /// How many frozen memtables wait for the tree shaker.
     pub fn frozen_memtables(&self) -> usize {
-        self.shared.state.read().expect(POISONED).frozen.len()
+        self.shared.read_state().frozen().len()
     }
 
     /// Freezes the active memtable, if it holds anything, and waits until
@@ -209,162 +182,93 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         let mut state = self
             .shared
-            .lock_when(|state| state.frozen.len() < self.shared.max_frozen)?;
-        if state.memtable.iter().next().is_some() {
+            .lock_when(|state| state.frozen().len() < self.shared.max_frozen)?;
+        if state.memtable().iter().next().is_some() {
             self.shared.freeze(&mut state)?;
         }
         drop(state);
         let mailbox = &self.shared.mailbox;
         drop(
             self.shared
-                .lock_when(|state| state.frozen.is_empty() && mailbox.idle())?,
+                .lock_when(|state| state.frozen().is_empty() && mailbox.idle())?,
         );
         Ok(())
     }
 
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
-        let state = self.shared.state.read().expect(POISONED);
         // Newer entries overwrite older ones in `latest`, so replay the
         // tables oldest first, then the frozen memtables oldest first, then
         // the active memtable. (This holds the whole store in memory;
-        // chapter 5's merge streams instead.)
+        // chapter 5's merge streams instead.) The memtables are copied under
+        // the lock, the tables are read without it.
+        let (tables, in_memory) = {
+            let state = self.shared.read_state();
+            let mut in_memory: Vec<(String, Entry)> = Vec::new();
+            for memtable in state
+                .frozen()
+                .iter()
+                .map(|frozen| &**frozen)
+                .chain([state.memtable()])
+            {
+                let entries = memtable.iter();
+                in_memory.extend(entries.map(|(key, entry)| (key.to_string(), entry.clone())));
+            }
+            (state.tables(), in_memory)
+        };
         let mut latest = BTreeMap::new();
-        for table in &state.tables {
+        for table in tables.iter() {
             for entry in table.entries()? {
                 let (key, entry) = entry?;
                 latest.insert(key, entry);
             }
         }
-        for memtable in state
-            .frozen
-            .iter()
-            .map(|frozen| &**frozen)
-            .chain([&state.memtable])
-        {
-            for (key, entry) in memtable.iter() {
-                latest.insert(key.to_string(), entry.clone());
-            }
-        }
+        latest.extend(in_memory);
         let live = latest
             .into_iter()
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
         Ok(live.collect())
     }
-
-    /// Logs `op` and applies it to the memtable in `state` with `apply`, and
-    /// freezes the memtable if the write filled it. Returns the ticket of
-    /// the log record, which is not on disk yet: the write may be
-    /// acknowledged only once [`Wal::wait_durable`] or [`Wal::durable`]
-    /// says it is. The caller took the lock once the memtable had room.
-    fn write(
-        &self,
-        mut state: RwLockWriteGuard<'_, State>,
-        op: Op,
-        apply: impl FnOnce(&mut Memtable),
-    ) -> Result<Ticket> {
-        let shared = &self.shared;
-        // Under the lock, so that the log's order is the memtable's.
-        let ticket = shared.wal.append(&op);
-        apply(&mut state.memtable);
-        if shared.is_full(&state) && state.frozen.len() < shared.max_frozen {
-            shared.freeze(&mut state)?;
-        }
-        Ok(Ticket(ticket))
-    }
-
-    // ANCHOR: async_writes
-    /// Sets `key` to `value` in memory and in the log's buffer, without
-    /// waiting for the disk: acknowledge it only once [`Store::durable`]
-    /// returns. Returns `None`, having done nothing, when the write would
-    /// fill the memtable: freezing it syncs the log and starts a new one,
-    /// and may have to wait for room. Otherwise it touches no file and
-    /// waits for nothing but the lock, so an async task may call it.
-    pub fn try_set_logged(&self, key: &str, value: &str) -> Result<Option<Ticket>> {
-        // The entry's size as `memtable::entry_bytes` counts it.
-        let bytes = key.len() + value.len();
-        let Some(state) = self
-            .shared
-            .lock_if(|state| self.shared.takes(state, bytes))?
-        else {
-            return Ok(None);
-        };
-        let op = Op::Put(key.to_string(), value.to_string());
-        self.write(state, op, |memtable| memtable.put(key, value))
-            .map(Some)
-    }
-
-    /// Removes `key` as [`Store::try_set_logged`] sets one.
-    pub fn try_delete_logged(&self, key: &str) -> Result<Option<Ticket>> {
-        // A tombstone counts its key only.
-        let bytes = key.len();
-        let Some(state) = self
-            .shared
-            .lock_if(|state| self.shared.takes(state, bytes))?
-        else {
-            return Ok(None);
-        };
-        let op = Op::Delete(key.to_string());
-        self.write(state, op, |memtable| memtable.delete(key))
-            .map(Some)
-    }
-
-    /// How many syncs the write-ahead log has made since the store opened:
-    /// with many concurrent writers, far fewer than writes (group commit).
-    pub fn log_syncs(&self) -> u64 {
-        self.shared.wal.syncs()
-    }
-
-    /// Returns once the write with `ticket` is on disk, without blocking a
-    /// thread meanwhile: the server's tasks wait here by the hundred.
-    pub async fn durable(&self, ticket: Ticket) -> Result<()> {
-        self.shared.wal.durable(ticket.0).await
-    }
-    // ANCHOR_END: async_writes
 }
-
-/// A write that is in the memtable and whose log record waits for a sync:
-/// the record's number in the log.
-#[derive(Debug, Clone, Copy)]
-pub struct Ticket(u64);
 
 impl Shared {
     /// Whether the active memtable has reached its size limit.
-    fn is_full(&self, state: &State) -> bool {
-        state.memtable.approximate_bytes() >= self.memtable_bytes
+    pub(crate) fn is_full(&self, state: &State) -> bool {
+        state.memtable().approximate_bytes() >= self.memtable_bytes
     }
 
     /// Whether a write can go ahead: the memtable has room, or a full one
     /// can be frozen. Otherwise the write waits for the shaker: that is the
     /// bound on memory.
     fn has_room(&self, state: &State) -> bool {
-        !self.is_full(state) || state.frozen.len() < self.max_frozen
-    }
-
-    /// Whether the active memtable takes `bytes` more and stays below its
-    /// limit: a write that neither waits for room nor freezes.
-    fn takes(&self, state: &State, bytes: usize) -> bool {
-        state.memtable.approximate_bytes().saturating_add(bytes) < self.memtable_bytes
+        !self.is_full(state) || state.frozen().len() < self.max_frozen
     }
 
     /// Moves the active memtable to the back of the frozen queue, with its
     /// log, starts a new log and a fresh memtable, and tells the tree shaker.
     /// The caller holds the write lock and has checked that the queue has
     /// room.
-    fn freeze(&self, state: &mut State) -> Result<()> {
+    pub(crate) fn freeze(&self, state: &mut State) -> Result<()> {
         debug_assert!(
-            state.frozen.len() < self.max_frozen,
+            state.frozen().len() < self.max_frozen,
             "the caller checked for room"
         );
-        let old_log = self
-            .wal
-            .rotate(&log_path(&self.directory, state.next_log_number))?;
-        state.next_log_number += 1;
-        let full = std::mem::take(&mut state.memtable);
-        state.frozen.push_back(Arc::new(full));
-        state.frozen_logs.push_back(old_log);
+        let next_log = files::log_path(&self.directory, state.next_log_number());
+        let old_log = self.wal.rotate(&next_log)?;
+        state.freeze(old_log);
         self.mailbox.frozen();
         Ok(())
+    }
+
+    /// Takes the read lock: for a look at what is in memory, or for a
+    /// snapshot of the tables, never for reading a file.
+    pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().expect(POISONED)
+    }
+
+    /// Takes the write lock, to change the state through its methods.
+    pub(crate) fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().expect(POISONED)
     }
 
     /// Takes the write lock once `ready(state)` holds, waiting for the tree
@@ -400,18 +304,9 @@ impl Shared {
 
     /// The file names of the tables, oldest first, as the manifest lists them.
     pub(crate) fn table_names(&self) -> Vec<String> {
-        let state = self.state.read().expect(POISONED);
-        state
-            .tables
-            .iter()
-            .map(|table| manifest::file_name(table.path()))
-            .collect()
-    }
-
-    /// The path of table number `number`.
-    pub(crate) fn table_path(&self, number: u64) -> PathBuf {
-        self.directory
-            .join(format!("{number:06}.{TABLE_EXTENSION}"))
+        let tables = self.read_state().tables();
+        let names = tables.iter().map(|table| manifest::file_name(table.path()));
+        names.collect()
     }
 }
 
@@ -419,7 +314,7 @@ impl Storage for Store {
     fn set(&self, key: &str, value: &str) -> Result<()> {
         let state = self.shared.lock_when(|state| self.shared.has_room(state))?;
         let op = Op::Put(key.to_string(), value.to_string());
-        let ticket = self.write(state, op, |memtable| memtable.put(key, value))?;
+        let ticket = self.write(state, op, |state| state.put(key, value))?;
         // Without the lock: the writers that wait here share one sync.
         self.shared.wal.wait_durable(ticket.0)
     }
@@ -427,16 +322,21 @@ impl Storage for Store {
     fn get(&self, key: &str) -> Result<Option<String>> {
         // ANCHOR: exercise_4_3
         // Exercise 4.3: ask the active memtable, the frozen ones newest first, then the tables newest first
-        let state = self.shared.state.read().expect(POISONED);
-        if let Some(entry) = state.memtable.get(key) {
-            return Ok(live_value(entry.clone()));
-        }
-        for frozen in state.frozen.iter().rev() {
-            if let Some(entry) = frozen.get(key) {
+        let tables = {
+            let state = self.shared.read_state();
+            if let Some(entry) = state.memtable().get(key) {
                 return Ok(live_value(entry.clone()));
             }
-        }
-        for table in state.tables.iter().rev() {
+            for frozen in state.frozen().iter().rev() {
+                if let Some(entry) = frozen.get(key) {
+                    return Ok(live_value(entry.clone()));
+                }
+            }
+            state.tables()
+        };
+        // The lock is released: the snapshot does not change, and the
+        // tables are read without making writers wait for the disk.
+        for table in tables.iter().rev() {
             if let Some(entry) = table.get(key)? {
                 return Ok(live_value(entry));
             }
@@ -448,7 +348,7 @@ impl Storage for Store {
     fn delete(&self, key: &str) -> Result<()> {
         let state = self.shared.lock_when(|state| self.shared.has_room(state))?;
         let op = Op::Delete(key.to_string());
-        let ticket = self.write(state, op, |memtable| memtable.delete(key))?;
+        let ticket = self.write(state, op, |state| state.delete(key))?;
         self.shared.wal.wait_durable(ticket.0)
     }
 
@@ -457,16 +357,18 @@ impl Storage for Store {
         // otherwise be installed after the clear and bring its keys back.
         let mut state = self
             .shared
-            .lock_when(|state| state.frozen.is_empty() && !state.compacting)?;
+            .lock_when(|state| state.frozen().is_empty() && !state.compacting())?;
         // The clear is logged first: if we crash before the end, replaying
         // the log finishes it (a `clear` record voids every older table).
         let ticket = self.shared.wal.append(&Op::Clear);
         self.shared.wal.wait_durable(ticket)?;
+        // Served as it will be recovered: the store is empty from here on,
+        // even if a file step below fails.
+        let removed = state.clear();
         manifest::write(&self.shared.directory, &[])?;
-        for table in state.tables.drain(..) {
+        for table in removed.iter() {
             table.remove_files()?;
         }
-        state.memtable = Memtable::new();
         files::sync_directory(&self.shared.directory)
     }
 }
@@ -489,11 +391,6 @@ impl Drop for Store {
     }
 }
 
-/// The path of log number `number` in `directory`.
-fn log_path(directory: &Path, number: u64) -> PathBuf {
-    directory.join(format!("{number:06}.{LOG_EXTENSION}"))
-}
-
 /// The value a reader sees for `entry`: none for a tombstone.
 fn live_value(entry: Entry) -> Option<String> {
     match entry {
@@ -507,6 +404,7 @@ mod tests {
     use std::fs;
 
     use super::*;
+    use crate::memtable::Memtable;
 
     /// A threshold no test reaches, so that only `flush` writes tables.
     const NEVER: usize = usize::MAX;
@@ -591,9 +489,9 @@ mod tests {
         // Once the shaker is idle, it waits until it is told of a change.
         store.flush().unwrap();
         {
-            let mut state = store.shared.state.write().unwrap();
+            let mut state = store.shared.write_state();
             freeze_by_hand(&mut state, directory.path(), Memtable::new());
-            state.memtable.put("kenya:capital", "Nairobi");
+            state.put("kenya:capital", "Nairobi");
         }
         // The memtable is full and the queue (of one) too.
         assert!(store.try_set_logged("a", "1").unwrap().is_none());
@@ -647,14 +545,14 @@ mod tests {
     fn freeze_moves_the_memtable_to_the_queue() {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
-        let mut state = store.shared.state.write().unwrap();
-        state.memtable.put("kenya:capital", "Nairobi");
+        let mut state = store.shared.write_state();
+        state.put("kenya:capital", "Nairobi");
         let ticks = store.shared.mailbox.now();
         store.shared.freeze(&mut state).unwrap();
-        assert_eq!(state.memtable.approximate_bytes(), 0);
-        assert_eq!(state.frozen.len(), 1);
+        assert_eq!(state.memtable().approximate_bytes(), 0);
+        assert_eq!(state.frozen().len(), 1);
         assert_eq!(
-            state.frozen[0].get("kenya:capital"),
+            state.frozen()[0].get("kenya:capital"),
             Some(&Entry::Value("Nairobi".into()))
         );
         assert!(store.shared.mailbox.now() > ticks, "the shaker was told");
@@ -663,20 +561,18 @@ mod tests {
     /// Puts `memtable` at the back of the frozen queue, with an empty log of
     /// its own, as `freeze` would, but without taking the store's lock.
     fn freeze_by_hand(state: &mut State, directory: &Path, memtable: Memtable) {
-        let log = log_path(directory, state.next_log_number);
-        state.next_log_number += 1;
+        let log = files::log_path(directory, state.next_log_number());
         // A test may have taken the directory away: then the shaker fails
         // before it would delete the log.
         let _ = fs::write(&log, "");
-        state.frozen.push_back(Arc::new(memtable));
-        state.frozen_logs.push_back(log);
+        state.queue_frozen(memtable, log);
     }
 
     /// Queues `memtable` as frozen without calling `freeze` (the tests of
     /// the shaker should not depend on the write path), and tells the shaker.
     fn queue_by_hand(store: &Store, memtable: Memtable) {
         freeze_by_hand(
-            &mut store.shared.state.write().unwrap(),
+            &mut store.shared.write_state(),
             &store.shared.directory,
             memtable,
         );
@@ -687,7 +583,7 @@ mod tests {
     fn wait_for_the_shaker(store: &Store) -> Result<()> {
         store
             .shared
-            .lock_when(|state| state.frozen.is_empty())
+            .lock_when(|state| state.frozen().is_empty())
             .map(drop)
     }
 
@@ -705,9 +601,9 @@ mod tests {
         assert_eq!(table_files(directory.path()), ["000001.sst", "000002.sst"]);
         let newest = fs::read_to_string(directory.path().join("000002.sst")).unwrap();
         assert_eq!(newest, "tanzania:capital→Dodoma\n");
-        let state = store.shared.state.read().unwrap();
-        assert_eq!(state.tables.len(), 2, "the tables are installed");
-        assert_eq!(state.next_table_number, 3);
+        let state = store.shared.read_state();
+        assert_eq!(state.tables().len(), 2, "the tables are installed");
+        assert_eq!(state.next_table_number(), 3);
     }
 
     #[test]
@@ -761,7 +657,7 @@ mod tests {
         assert_eq!(store.get("tanzania:capital").unwrap(), None);
         // Build the queue by hand, holding the lock so that the shaker
         // cannot flush it: we are testing reads, not flushes.
-        let mut state = store.shared.state.write().unwrap();
+        let mut state = store.shared.write_state();
         let mut older = Memtable::new();
         older.put("tanzania:capital", "Dar es Salaam");
         older.put("kenya:capital", "Nairobi");
@@ -770,7 +666,7 @@ mod tests {
         newer.delete("kenya:capital");
         freeze_by_hand(&mut state, &store.shared.directory, older);
         freeze_by_hand(&mut state, &store.shared.directory, newer);
-        state.memtable.put("uganda:capital", "Kampala");
+        state.put("uganda:capital", "Kampala");
         drop(state);
         assert_eq!(
             store.get("tanzania:capital").unwrap().as_deref(),
@@ -829,7 +725,7 @@ mod tests {
         store.clear().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
-        assert_eq!(store.shared.state.read().unwrap().next_table_number, 3);
+        assert_eq!(store.shared.read_state().next_table_number(), 3);
     }
 
     /// The directory as a crash at each point of a merge of tables 2 and 3

@@ -11,6 +11,9 @@
 //!   active memtable, a queue of frozen memtables, and tables on disk.
 //! - [`Options`] are the store's knobs; this step adds how many frozen
 //!   memtables may wait for the shaker.
+//! - `state.rs` is what the store's lock protects, now with the queue of
+//!   frozen memtables, and the only code that changes it: a freeze, and a
+//!   flushed table put in its memtable's place.
 //! - `shaker.rs` is the tree shaker: its thread, its loop, and the mailbox
 //!   through which it and the waiting threads signal each other.
 //! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
@@ -40,6 +43,7 @@ mod memtable;
 mod options;
 mod shaker;
 pub mod sstable;
+mod state;
 pub mod store;
 
 pub use error::{Error, Result};

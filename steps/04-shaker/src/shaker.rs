@@ -44,8 +44,9 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::Result;
+use crate::files;
 use crate::sstable::{self, SsTable};
-use crate::store::{POISONED, Shared};
+use crate::store::Shared;
 
 /// The name of the thread, as debuggers and `top -H` show it.
 pub const THREAD_NAME: &str = "tree-shaker";

@@ -23,6 +23,12 @@
 //!   lost (chapter 7 adds a write-ahead log); tables are never merged
 //!   (chapter 5 compacts).
 //!
+//! The memtables and the list of tables are one [`State`](crate::state)
+//! behind a read-write lock; `state.rs` holds the rules for changing it. A
+//! read takes the lock only for what is in memory: it asks the memtables
+//! and takes a snapshot of the tables, then reads their files with the lock
+//! released.
+//!
 //! Invariants:
 //! - a `get` sees the latest `set`, `delete` or `clear` that has returned;
 //! - newer beats older: the active memtable beats the frozen ones, a frozen
@@ -36,16 +42,17 @@
 //!
 //! Read alongside chapter 4 of the book, "The tree shaker".
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 
 use crate::files;
-use crate::memtable::{Entry, Memtable};
+use crate::memtable::Entry;
 use crate::shaker::{self, Mailbox};
 use crate::sstable::SsTable;
+use crate::state::State;
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -86,31 +93,16 @@ pub(crate) struct Shared {
     memtable_bytes: usize,
     /// How many frozen memtables may wait for the shaker.
     max_frozen: usize,
-    pub(crate) state: RwLock<State>,
+    /// The memtables and the tables (see `state.rs`).
+    state: RwLock<State>,
     /// How the shaker and the threads that wait for it signal each other.
     pub(crate) mailbox: Mailbox,
-}
-
-/// What the lock protects: everything a read must see at one moment.
-#[derive(Debug)]
-pub(crate) struct State {
-    /// The memtable that takes the writes.
-    memtable: Memtable,
-    /// Memtables waiting to be flushed, oldest first.
-    pub(crate) frozen: VecDeque<Arc<Memtable>>,
-    /// The tables, oldest first.
-    pub(crate) tables: Vec<SsTable>,
-    /// The number the next table file gets.
-    pub(crate) next_table_number: u64,
 }
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
 /// crate: the state may be half-changed, so we stop instead of serving it.
-pub(crate) const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
-
-/// The file extension of a table; its name is its number, e.g. `000007.sst`.
-const TABLE_EXTENSION: &str = "sst";
+const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
 
 impl Store {
     /// Opens the store in `directory`, creating the directory if needed,
@@ -125,18 +117,15 @@ impl Store {
         })?;
         let mut numbered = Vec::new();
         for path in list_directory(directory)? {
-            if path.extension().is_some_and(|extension| extension == "tmp") {
+            if files::is_temporary(&path) {
                 tracing::info!("removing {}, left by an interrupted flush", path.display());
                 fs::remove_file(&path).map_err(|source| Error::Io {
                     action: "remove",
                     path,
                     source,
                 })?;
-            } else if path
-                .extension()
-                .is_some_and(|extension| extension == TABLE_EXTENSION)
-            {
-                numbered.push((table_number(&path)?, path));
+            } else if files::is_table(&path) {
+                numbered.push((files::file_number(&path)?, path));
             }
         }
         numbered.sort();
@@ -147,18 +136,12 @@ impl Store {
             tables.push(table);
         }
         let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
-        let state = State {
-            memtable: Memtable::new(),
-            frozen: VecDeque::new(),
-            tables,
-            next_table_number,
-        };
         let shared = Arc::new(Shared {
             directory: directory.to_path_buf(),
             memtable_bytes: options.memtable_bytes,
             // A queue of zero would freeze nothing and stall every writer.
             max_frozen: options.max_frozen_memtables.max(1),
-            state: RwLock::new(state),
+            state: RwLock::new(State::new(tables, next_table_number)),
             mailbox: Mailbox::new(),
         });
         let shaker = shaker::spawn(Arc::clone(&shared)).map_err(|source| Error::Start {
@@ -174,17 +157,12 @@ impl Store {
     /// How many bytes of keys and values the active memtable holds (see
     /// `memtable::entry_bytes`).
     pub fn memtable_bytes(&self) -> usize {
-        self.shared
-            .state
-            .read()
-            .expect(POISONED)
-            .memtable
-            .approximate_bytes()
+        self.shared.read_state().memtable().approximate_bytes()
     }
 
     /// How many frozen memtables wait for the tree shaker.
     pub fn frozen_memtables(&self) -> usize {
-        self.shared.state.read().expect(POISONED).frozen.len()
+        self.shared.read_state().frozen().len()
     }
 
     /// Freezes the active memtable, if it holds anything, and waits until
@@ -193,39 +171,44 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         let mut state = self
             .shared
-            .lock_when(|state| state.frozen.len() < self.shared.max_frozen)?;
-        if state.memtable.iter().next().is_some() {
+            .lock_when(|state| state.frozen().len() < self.shared.max_frozen)?;
+        if state.memtable().iter().next().is_some() {
             self.shared.freeze(&mut state);
         }
         drop(state);
-        drop(self.shared.lock_when(|state| state.frozen.is_empty())?);
+        drop(self.shared.lock_when(|state| state.frozen().is_empty())?);
         Ok(())
     }
 
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
-        let state = self.shared.state.read().expect(POISONED);
         // Newer entries overwrite older ones in `latest`, so replay the
         // tables oldest first, then the frozen memtables oldest first, then
         // the active memtable. (This holds the whole store in memory;
-        // chapter 5's merge streams instead.)
+        // chapter 5's merge streams instead.) The memtables are copied under
+        // the lock, the tables are read without it.
+        let (tables, in_memory) = {
+            let state = self.shared.read_state();
+            let mut in_memory: Vec<(String, Entry)> = Vec::new();
+            for memtable in state
+                .frozen()
+                .iter()
+                .map(|frozen| &**frozen)
+                .chain([state.memtable()])
+            {
+                let entries = memtable.iter();
+                in_memory.extend(entries.map(|(key, entry)| (key.to_string(), entry.clone())));
+            }
+            (state.tables(), in_memory)
+        };
         let mut latest = BTreeMap::new();
-        for table in &state.tables {
+        for table in tables.iter() {
             for entry in table.entries()? {
                 let (key, entry) = entry?;
                 latest.insert(key, entry);
             }
         }
-        for memtable in state
-            .frozen
-            .iter()
-            .map(|frozen| &**frozen)
-            .chain([&state.memtable])
-        {
-            for (key, entry) in memtable.iter() {
-                latest.insert(key.to_string(), entry.clone());
-            }
-        }
+        latest.extend(in_memory);
         let live = latest
             .into_iter()
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
@@ -235,12 +218,13 @@ impl Store {
     /// Applies a write to the active memtable, and freezes the memtable if
     /// the write filled it. Waits first while the memtable is full and the
     /// queue has no room: that is the bound on memory.
-    fn write(&self, apply: impl FnOnce(&mut Memtable)) -> Result<()> {
+    fn write(&self, apply: impl FnOnce(&mut State)) -> Result<()> {
         let shared = &self.shared;
-        let mut state = shared
-            .lock_when(|state| !shared.is_full(state) || state.frozen.len() < shared.max_frozen)?;
-        apply(&mut state.memtable);
-        if shared.is_full(&state) && state.frozen.len() < shared.max_frozen {
+        let mut state = shared.lock_when(|state| {
+            !shared.is_full(state) || state.frozen().len() < shared.max_frozen
+        })?;
+        apply(&mut state);
+        if shared.is_full(&state) && state.frozen().len() < shared.max_frozen {
             shared.freeze(&mut state);
         }
         Ok(())
@@ -250,17 +234,30 @@ impl Store {
 impl Shared {
     /// Whether the active memtable has reached its size limit.
     fn is_full(&self, state: &State) -> bool {
-        state.memtable.approximate_bytes() >= self.memtable_bytes
+        state.memtable().approximate_bytes() >= self.memtable_bytes
     }
 
     /// Moves the active memtable to the back of the frozen queue, puts a
     /// fresh one in its place, and tells the tree shaker. The caller holds
     /// the write lock and has checked that the queue has room.
     fn freeze(&self, state: &mut State) {
-        // TODO(exercise 4.1): swap in a fresh memtable, queue the full one, and tell the shaker
-        todo!(
-            "exercise 4.1: swap in a fresh memtable, queue the full one, and tell the shaker (book chapter 4)"
-        )
+        debug_assert!(
+            state.frozen().len() < self.max_frozen,
+            "the caller checked for room"
+        );
+        state.freeze();
+        self.mailbox.frozen();
+    }
+
+    /// Takes the read lock: for a look at what is in memory, or for a
+    /// snapshot of the tables, never for reading a file.
+    pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().expect(POISONED)
+    }
+
+    /// Takes the write lock, to change the state through its methods.
+    pub(crate) fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().expect(POISONED)
     }
 
     /// Takes the write lock once `ready(state)` holds, waiting for the tree
@@ -285,17 +282,11 @@ impl Shared {
             self.mailbox.wait_after(seen);
         }
     }
-
-    /// The path of table number `number`.
-    pub(crate) fn table_path(&self, number: u64) -> PathBuf {
-        self.directory
-            .join(format!("{number:06}.{TABLE_EXTENSION}"))
-    }
 }
 
 impl Storage for Store {
     fn set(&self, key: &str, value: &str) -> Result<()> {
-        self.write(|memtable| memtable.put(key, value))
+        self.write(|state| state.put(key, value))
     }
 
     fn get(&self, key: &str) -> Result<Option<String>> {
@@ -306,25 +297,25 @@ impl Storage for Store {
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        self.write(|memtable| memtable.delete(key))
+        self.write(|state| state.delete(key))
     }
 
     fn clear(&self) -> Result<()> {
         // Wait until the shaker is idle: a table it is writing now would
         // otherwise be installed after the clear and bring its keys back.
-        let mut state = self.shared.lock_when(|state| state.frozen.is_empty())?;
+        let mut state = self.shared.lock_when(|state| state.frozen().is_empty())?;
         // Oldest first: if we crash half-way, the tables left are the newest
         // ones, and they cannot bring back a value that was overwritten or
         // deleted, because what overwrote or deleted it is newer still.
-        while !state.tables.is_empty() {
-            let table = state.tables.remove(0);
+        while let Some(table) = state.oldest_table() {
             fs::remove_file(table.path()).map_err(|source| Error::Io {
                 action: "remove",
                 path: table.path().to_path_buf(),
                 source,
             })?;
+            state.forget_oldest_table();
         }
-        state.memtable = Memtable::new();
+        state.clear_memtable();
         // Make the removals durable before we answer.
         files::sync_directory(&self.shared.directory)
     }
@@ -366,22 +357,10 @@ fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// Reads a table's number from its file name: `000007.sst` is table 7.
-fn table_number(path: &Path) -> Result<u64> {
-    let stem = path
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or_default();
-    let is_number = !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit());
-    let number = if is_number { stem.parse().ok() } else { None };
-    number.ok_or_else(|| Error::UnexpectedFile {
-        path: path.to_path_buf(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memtable::Memtable;
 
     /// A threshold no test reaches, so that only `flush` writes tables.
     const NEVER: usize = usize::MAX;
@@ -453,14 +432,14 @@ mod tests {
     fn exercise_4_1_freeze_moves_the_memtable_to_the_queue() {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
-        let mut state = store.shared.state.write().unwrap();
-        state.memtable.put("kenya:capital", "Nairobi");
+        let mut state = store.shared.write_state();
+        state.put("kenya:capital", "Nairobi");
         let ticks = store.shared.mailbox.now();
         store.shared.freeze(&mut state);
-        assert_eq!(state.memtable.approximate_bytes(), 0);
-        assert_eq!(state.frozen.len(), 1);
+        assert_eq!(state.memtable().approximate_bytes(), 0);
+        assert_eq!(state.frozen().len(), 1);
         assert_eq!(
-            state.frozen[0].get("kenya:capital"),
+            state.frozen()[0].get("kenya:capital"),
             Some(&Entry::Value("Nairobi".into()))
         );
         assert!(store.shared.mailbox.now() > ticks, "the shaker was told");
@@ -469,13 +448,7 @@ mod tests {
     /// Queues `memtable` as frozen without calling `freeze` (the tests of
     /// the shaker must not depend on exercise 4.1), and tells the shaker.
     fn queue_by_hand(store: &Store, memtable: Memtable) {
-        store
-            .shared
-            .state
-            .write()
-            .unwrap()
-            .frozen
-            .push_back(Arc::new(memtable));
+        store.shared.write_state().queue_frozen(memtable);
         store.shared.mailbox.tick();
     }
 
@@ -483,7 +456,7 @@ mod tests {
     fn wait_for_the_shaker(store: &Store) -> Result<()> {
         store
             .shared
-            .lock_when(|state| state.frozen.is_empty())
+            .lock_when(|state| state.frozen().is_empty())
             .map(drop)
     }
 
@@ -501,9 +474,9 @@ mod tests {
         assert_eq!(table_files(directory.path()), ["000001.sst", "000002.sst"]);
         let newest = fs::read_to_string(directory.path().join("000002.sst")).unwrap();
         assert_eq!(newest, "tanzania:capital→Dodoma\n");
-        let state = store.shared.state.read().unwrap();
-        assert_eq!(state.tables.len(), 2, "the tables are installed");
-        assert_eq!(state.next_table_number, 3);
+        let state = store.shared.read_state();
+        assert_eq!(state.tables().len(), 2, "the tables are installed");
+        assert_eq!(state.next_table_number(), 3);
     }
 
     #[test]
@@ -557,16 +530,16 @@ mod tests {
         assert_eq!(store.get("tanzania:capital").unwrap(), None);
         // Build the queue by hand, holding the lock so that the shaker
         // cannot flush it: we are testing reads, not flushes.
-        let mut state = store.shared.state.write().unwrap();
+        let mut state = store.shared.write_state();
         let mut older = Memtable::new();
         older.put("tanzania:capital", "Dar es Salaam");
         older.put("kenya:capital", "Nairobi");
         let mut newer = Memtable::new();
         newer.put("tanzania:capital", "Dodoma");
         newer.delete("kenya:capital");
-        state.frozen.push_back(Arc::new(older));
-        state.frozen.push_back(Arc::new(newer));
-        state.memtable.put("uganda:capital", "Kampala");
+        state.queue_frozen(older);
+        state.queue_frozen(newer);
+        state.put("uganda:capital", "Kampala");
         drop(state);
         assert_eq!(
             store.get("tanzania:capital").unwrap().as_deref(),
@@ -625,7 +598,7 @@ mod tests {
         store.clear().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
-        assert_eq!(store.shared.state.read().unwrap().next_table_number, 3);
+        assert_eq!(store.shared.read_state().next_table_number(), 3);
     }
 
     #[test]
@@ -645,16 +618,5 @@ mod tests {
             matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
             "{error}"
         );
-    }
-
-    #[test]
-    fn table_numbers_are_read_from_file_names() {
-        assert_eq!(table_number(Path::new("/data/000007.sst")).unwrap(), 7);
-        assert_eq!(
-            table_number(Path::new("/data/1234567.sst")).unwrap(),
-            1_234_567
-        );
-        assert!(table_number(Path::new("/data/7a.sst")).is_err());
-        assert!(table_number(Path::new("/data/+7.sst")).is_err());
     }
 }

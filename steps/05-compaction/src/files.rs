@@ -1,5 +1,11 @@
-//! Files written whole or not at all: the temporary name, the directory
-//! sync, and from step 05 on a whole file written in one call.
+//! The store's file names, and files written whole or not at all: the
+//! temporary name, the directory sync, and from step 05 on a whole file
+//! written in one call.
+//!
+//! This is the one place that knows how files are named: a table is its
+//! number and `.sst` (`000007.sst`), and a file being written is its final
+//! name and `.tmp`. The other modules ask here instead of formatting names
+//! themselves.
 //!
 //! The idea: a file's final name is the promise that the file is complete.
 //! So a file is written under a temporary name (its name + `.tmp`), synced
@@ -32,6 +38,42 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
+
+/// The file extension of a table; its name is its number, e.g. `000007.sst`.
+pub const TABLE_EXTENSION: &str = "sst";
+
+/// The path of table number `number` in `directory`: `000007.sst` for 7.
+/// Six digits keep the names in number order when listed by name.
+pub fn table_path(directory: &Path, number: u64) -> PathBuf {
+    directory.join(format!("{number:06}.{TABLE_EXTENSION}"))
+}
+
+/// Reads a file's number from its name: `000007.sst` is table 7.
+/// A name that is not a number is an error: the store does not know the
+/// file, and guessing could lose data.
+pub fn file_number(path: &Path) -> Result<u64> {
+    let stem = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or_default();
+    let is_number = !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit());
+    let number = if is_number { stem.parse().ok() } else { None };
+    number.ok_or_else(|| Error::UnexpectedFile {
+        path: path.to_path_buf(),
+    })
+}
+
+/// Whether `path` is a table, by its extension.
+pub fn is_table(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension == TABLE_EXTENSION)
+}
+
+/// Whether `path` is a file that an interrupted write left under its
+/// temporary name (see [`temporary_path`]).
+pub fn is_temporary(path: &Path) -> bool {
+    path.extension().is_some_and(|extension| extension == "tmp")
+}
 
 /// The name a file is written under until it is complete: its name + `.tmp`.
 pub fn temporary_path(path: &Path) -> PathBuf {
@@ -77,4 +119,20 @@ pub fn sync_directory(directory: &Path) -> Result<()> {
         .map_err(io_error)?
         .sync_all()
         .map_err(io_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_numbers_are_read_from_file_names() {
+        assert_eq!(file_number(Path::new("/data/000007.sst")).unwrap(), 7);
+        assert_eq!(
+            file_number(Path::new("/data/1234567.sst")).unwrap(),
+            1_234_567
+        );
+        assert!(file_number(Path::new("/data/7a.sst")).is_err());
+        assert!(file_number(Path::new("/data/+7.sst")).is_err());
+    }
 }

@@ -32,9 +32,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::files;
 use crate::manifest;
 use crate::sstable::SsTable;
-use crate::store::TABLE_EXTENSION;
 use crate::{Error, Result};
 
 /// What the store starts with once its directory is recovered.
@@ -56,18 +56,15 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     })?;
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
-        if path.extension().is_some_and(|extension| extension == "tmp") {
+        if files::is_temporary(&path) {
             tracing::info!("removing {}, left by an interrupted write", path.display());
             fs::remove_file(&path).map_err(|source| Error::Io {
                 action: "remove",
                 path,
                 source,
             })?;
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == TABLE_EXTENSION)
-        {
-            numbered.push((table_number(&path)?, path));
+        } else if files::is_table(&path) {
+            numbered.push((files::file_number(&path)?, path));
         }
     }
     numbered.sort();
@@ -124,19 +121,6 @@ pub(crate) fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// Reads a table's number from its file name: `000007.sst` is table 7.
-fn table_number(path: &Path) -> Result<u64> {
-    let stem = path
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or_default();
-    let is_number = !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit());
-    let number = if is_number { stem.parse().ok() } else { None };
-    number.ok_or_else(|| Error::UnexpectedFile {
-        path: path.to_path_buf(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,16 +163,5 @@ mod tests {
             matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
             "{error}"
         );
-    }
-
-    #[test]
-    fn table_numbers_are_read_from_file_names() {
-        assert_eq!(table_number(Path::new("/data/000007.sst")).unwrap(), 7);
-        assert_eq!(
-            table_number(Path::new("/data/1234567.sst")).unwrap(),
-            1_234_567
-        );
-        assert!(table_number(Path::new("/data/7a.sst")).is_err());
-        assert!(table_number(Path::new("/data/+7.sst")).is_err());
     }
 }

@@ -58,14 +58,21 @@
 //!   name, synced, and only then renamed to its final name (the rules of
 //!   `files.rs`), whether a flush or a merge writes it; a writer that stops
 //!   before [`TableWriter::finish`] leaves only the temporary file;
-//! - a table that [`SsTable::open`] accepted has sorted, well-formed lines.
+//! - a table that [`SsTable::open`] accepted has sorted, well-formed lines;
+//! - a table reads through the file it opened, with positioned reads only,
+//!   so any number of readers can share it; removing its file (a merge,
+//!   `clear`) does not disturb a reader that still holds the table, because
+//!   on Unix an unlinked file stays readable through an open descriptor, and
+//!   its space is freed when the last clone of the table is dropped.
 //!
 //! Read alongside chapter 3 of the book, "SSTables"; the table writer, with
 //! chapter 5, "Compaction".
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::files::{directory_of, sync_directory, temporary_path};
 use crate::line::{encode_line, parse_line};
@@ -139,7 +146,7 @@ impl TableWriter {
         file.sync_all().map_err(|source| io_error("sync", source))?;
         fs::rename(&temporary, &path).map_err(|source| io_error("rename", source))?;
         sync_directory(directory_of(&path))?;
-        Ok(SsTable::written(&path))
+        SsTable::written(&path)
     }
 
     fn io_error(&self, action: &'static str, source: std::io::Error) -> Error {
@@ -151,10 +158,14 @@ impl TableWriter {
     }
 }
 
-/// A table on disk, checked when opened. Lookups read the file each time.
+/// A table on disk, checked when opened. It keeps its file open; lookups
+/// read the file each time, through that open file.
 #[derive(Debug, Clone)]
 pub struct SsTable {
     path: PathBuf,
+    /// The table's file, opened once, read-only, and shared by every clone:
+    /// all reads are positioned reads, so readers never share a place in it.
+    file: Arc<File>,
 }
 
 impl SsTable {
@@ -164,6 +175,7 @@ impl SsTable {
     pub fn open(path: &Path) -> Result<(SsTable, usize)> {
         let table = SsTable {
             path: path.to_path_buf(),
+            file: open_file(path)?,
         };
         let mut count = 0;
         for entry in table.entries()? {
@@ -174,11 +186,12 @@ impl SsTable {
     }
 
     /// A table that this process has just written with [`write`](fn@write), so it is
-    /// known to be well-formed and need not be read through.
-    pub fn written(path: &Path) -> SsTable {
-        SsTable {
+    /// known to be well-formed and need not be read through. Opens its file.
+    pub fn written(path: &Path) -> Result<SsTable> {
+        Ok(SsTable {
             path: path.to_path_buf(),
-        }
+            file: open_file(path)?,
+        })
     }
 
     /// The file this table reads.
@@ -204,13 +217,12 @@ impl SsTable {
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
-        let file = File::open(&self.path).map_err(|source| Error::Io {
-            action: "open",
-            path: self.path.clone(),
-            source,
-        })?;
+        let reader = PositionedReader {
+            file: Arc::clone(&self.file),
+            offset: 0,
+        };
         Ok(Entries {
-            reader: BufReader::new(file),
+            reader: BufReader::new(reader),
             path: self.path.clone(),
             line_number: 0,
             previous_key: None,
@@ -219,10 +231,37 @@ impl SsTable {
     }
 }
 
+/// Opens the file of the table at `path`, read-only, to be shared.
+fn open_file(path: &Path) -> Result<Arc<File>> {
+    let file = File::open(path).map_err(|source| Error::Io {
+        action: "open",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Arc::new(file))
+}
+
+/// Reads a file that other readers share, with positioned reads from its own
+/// `offset` on. The file's own offset is one for all who share the file: a
+/// reader that moved it would move every other reader too.
+struct PositionedReader {
+    file: Arc<File>,
+    /// Where the next read starts, in bytes.
+    offset: u64,
+}
+
+impl Read for PositionedReader {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let read = self.file.read_at(buffer, self.offset)?;
+        self.offset += read as u64;
+        Ok(read)
+    }
+}
+
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
-    reader: BufReader<File>,
+    reader: BufReader<PositionedReader>,
     path: PathBuf,
     line_number: usize,
     previous_key: Option<String>,
@@ -296,7 +335,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, text).unwrap();
-        SsTable::written(&path).entries()?.collect()
+        SsTable::written(&path)?.entries()?.collect()
     }
 
     #[test]
@@ -402,7 +441,7 @@ mod tests {
         let path = directory.path().join("000001.sst");
         // The third line is malformed, but lookups of "a" and "b" never reach it.
         fs::write(&path, "a→1\nc→3\nbroken\n").unwrap();
-        let table = SsTable::written(&path);
+        let table = SsTable::written(&path).unwrap();
         assert_eq!(table.get("a").unwrap(), Some(value("1")));
         assert_eq!(table.get("b").unwrap(), None);
         let error = table.get("d").unwrap_err();
@@ -410,5 +449,21 @@ mod tests {
             matches!(&error, Error::Corrupt { path, line: 3, .. } if path.ends_with("000001.sst")),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_removed_table_still_reads_through_its_open_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.sst");
+        let entries = [("a", value("1")), ("b", value("2"))];
+        let table = write(&path, entries.iter().map(|(key, entry)| (*key, entry))).unwrap();
+        let clone = table.clone();
+        // What a merge or `clear` does while a reader still holds the table.
+        fs::remove_file(table.path()).unwrap();
+        drop(table);
+        assert!(!path.exists());
+        assert_eq!(clone.get("b").unwrap(), Some(value("2")));
+        let read: Vec<_> = clone.entries().unwrap().collect::<Result<_>>().unwrap();
+        assert_eq!(read, [("a".into(), value("1")), ("b".into(), value("2"))]);
     }
 }

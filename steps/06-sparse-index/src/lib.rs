@@ -15,11 +15,15 @@
 //!   its index, and a lookup reads one block.
 //! - `compaction.rs`, `manifest.rs` and `shaker.rs` merge, list and flush
 //!   tables (unchanged since step 05, but for removing index files too).
+//! - `state.rs`, what the store's lock protects and the only code that
+//!   changes it, is unchanged since step 05.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
 //!   open, as in step 05, and now removes the index files of tables that
 //!   are gone.
-//! - `line.rs` (the escaped lines, also of the index) and `files.rs` (files
-//!   written whole or not at all, the index too) are unchanged since step 05.
+//! - `line.rs` writes and parses the escaped lines (of the index too), and
+//!   now finds and compares a line's key without unescaping it, for the
+//!   lookup; `files.rs` (file names, files written whole or not at all, the
+//!   index too) is unchanged since step 05.
 //! - `memtable.rs` is the sorted map (unchanged since step 02).
 //! - [`http`] turns requests into calls on the store (unchanged since step 04).
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
@@ -47,6 +51,7 @@ mod options;
 mod recovery;
 mod shaker;
 pub mod sstable;
+mod state;
 pub mod store;
 
 pub use error::{Error, Result};

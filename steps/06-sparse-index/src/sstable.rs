@@ -29,7 +29,8 @@
 //!   inside a line that still parses goes unnoticed;
 //! - a table whose index loads is opened without being read (until step 05,
 //!   opening read every table through): a damaged line is found only when a
-//!   lookup, a merge or a scan reads it.
+//!   merge or a scan reads it, or a lookup returns it (of the lines a lookup
+//!   passes, it checks only the keys).
 //!
 //! ## The format
 //!
@@ -48,9 +49,12 @@
 //! gives), does not end in a newline (the last line of a cut-short file),
 //! or has a key that is not greater than the key of the line before it.
 //!
-//! A lookup checks the lines of the one block it reads in the same way, but
-//! for the order of keys, and also that the block starts with the key that
-//! the index promised (see `index.rs`).
+//! A lookup checks, in the one block it reads, that the block starts with
+//! the key that the index promised (see `index.rs`), and that each line it
+//! comes to ends in a newline and has a key, `key→`, that is UTF-8. It
+//! compares keys as the lines hold them, escaped (see `line.rs`), and reads
+//! only the line it returns whole, checking it as the reader does but for
+//! the order of keys.
 //!
 //! Example: putting `kenya:capital`, `rwanda:capital`, `tanzania:capital`,
 //! `uganda:capital`, and the key `a→b` with a value of two lines, `line one`
@@ -76,22 +80,28 @@
 //!   well-formed);
 //! - a lookup reads at most one block (4 KiB plus one line) of the table,
 //!   and fails with the table's path and line, never a wrong answer, when
-//!   the block does not start with the key the index promised.
+//!   the block does not start with the key the index promised;
+//! - a table reads through the file it opened, with positioned reads only,
+//!   so any number of readers can share it; removing its files (a merge,
+//!   `clear`) does not disturb a reader that still holds the table, because
+//!   on Unix an unlinked file stays readable through an open descriptor, and
+//!   its space is freed when the last clone of the table is dropped.
 //!
 //! Read alongside chapter 3 of the book, "SSTables"; the table writer, with
 //! chapter 5, "Compaction"; the index and the one-block lookup, with
 //! chapter 6, "A sparse index".
 
+use std::cmp::Ordering;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{self, AtomicU64};
 
 use crate::files::{directory_of, sync_directory, temporary_path};
 use crate::index::{self, Block, Index};
-use crate::line::{encode_line, parse_line};
+use crate::line::{compare_escaped, encode_line, escape, escaped_key, parse_line};
 use crate::memtable::Entry;
 use crate::{Error, Result};
 
@@ -183,7 +193,7 @@ impl TableWriter {
         index.finish(offset);
         index::write(&path, &index)?;
         sync_directory(directory_of(&path))?;
-        Ok(SsTable::with_index(&path, index))
+        SsTable::with_index(&path, index)
     }
 
     fn io_error(&self, action: &'static str, source: std::io::Error) -> Error {
@@ -195,11 +205,14 @@ impl TableWriter {
     }
 }
 
-/// A table on disk, with its sparse index in memory. A lookup reads one
-/// block of the file.
+/// A table on disk, with its file kept open and its sparse index in memory.
+/// A lookup reads one block of the file.
 #[derive(Debug, Clone)]
 pub struct SsTable {
     path: PathBuf,
+    /// The table's file, opened once, read-only, and shared by every clone:
+    /// all reads are positioned reads, so readers never share a place in it.
+    file: Arc<File>,
     index: Arc<Index>,
     /// How many bytes lookups have read from the file (for tests and the
     /// curious: the read bound is the point of this step).
@@ -211,27 +224,35 @@ impl SsTable {
     /// is rebuilt by reading the table through once, which also checks every
     /// line of it, and written anew.
     pub fn open(path: &Path) -> Result<SsTable> {
+        let table = SsTable::with_index(path, Index::new())?;
         let io_error = |source| Error::Io {
             action: "measure",
             path: path.to_path_buf(),
             source,
         };
-        let table_bytes = fs::metadata(path).map_err(io_error)?.len();
-        if let Some(index) = index::load(path, table_bytes)? {
-            return Ok(SsTable::with_index(path, index));
-        }
-        let index = rebuild_index(path)?;
-        index::write(path, &index)?;
-        Ok(SsTable::with_index(path, index))
+        let table_bytes = table.file.metadata().map_err(io_error)?.len();
+        let index = match index::load(path, table_bytes)? {
+            Some(index) => index,
+            None => {
+                let index = rebuild_index(&table)?;
+                index::write(path, &index)?;
+                index
+            }
+        };
+        Ok(SsTable {
+            index: Arc::new(index),
+            ..table
+        })
     }
 
-    /// A table whose index is known.
-    pub fn with_index(path: &Path, index: Index) -> SsTable {
-        SsTable {
+    /// A table whose index is known. Opens its file.
+    pub fn with_index(path: &Path, index: Index) -> Result<SsTable> {
+        Ok(SsTable {
             path: path.to_path_buf(),
+            file: open_file(path)?,
             index: Arc::new(index),
             bytes_read: Arc::default(),
-        }
+        })
     }
 
     /// The file this table reads.
@@ -246,7 +267,7 @@ impl SsTable {
 
     /// How many bytes lookups in this table have read from its file.
     pub fn bytes_read(&self) -> u64 {
-        self.bytes_read.load(Ordering::Relaxed)
+        self.bytes_read.load(atomic::Ordering::Relaxed)
     }
 
     /// Removes the table's file and its index.
@@ -270,35 +291,30 @@ impl SsTable {
         )
     }
 
-    /// Reads the bytes of `block` with one positioned read, as text.
-    fn read_block(&self, block: &Block) -> Result<String> {
-        let io_error = |action, source| Error::Io {
-            action,
-            path: self.path.clone(),
-            source,
-        };
-        let file = File::open(&self.path).map_err(|source| io_error("open", source))?;
+    /// Reads the bytes of `block` with one positioned read.
+    fn read_block(&self, block: &Block) -> Result<Vec<u8>> {
         let length = usize::try_from(block.end - block.start).expect("a block fits in memory");
         let mut bytes = vec![0; length];
-        file.read_exact_at(&mut bytes, block.start)
-            .map_err(|source| io_error("read", source))?;
-        self.bytes_read.fetch_add(length as u64, Ordering::Relaxed);
-        String::from_utf8(bytes).map_err(|_| Error::Corrupt {
-            path: self.path.clone(),
-            line: block.line,
-            reason: "a line of this block is not UTF-8".into(),
-        })
+        self.file
+            .read_exact_at(&mut bytes, block.start)
+            .map_err(|source| Error::Io {
+                action: "read",
+                path: self.path.clone(),
+                source,
+            })?;
+        self.bytes_read
+            .fetch_add(length as u64, atomic::Ordering::Relaxed);
+        Ok(bytes)
     }
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
-        let file = File::open(&self.path).map_err(|source| Error::Io {
-            action: "open",
-            path: self.path.clone(),
-            source,
-        })?;
+        let reader = PositionedReader {
+            file: Arc::clone(&self.file),
+            offset: 0,
+        };
         Ok(Entries {
-            reader: BufReader::new(file),
+            reader: BufReader::new(reader),
             path: self.path.clone(),
             offset: 0,
             line_number: 0,
@@ -308,10 +324,37 @@ impl SsTable {
     }
 }
 
+/// Opens the file of the table at `path`, read-only, to be shared.
+fn open_file(path: &Path) -> Result<Arc<File>> {
+    let file = File::open(path).map_err(|source| Error::Io {
+        action: "open",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Arc::new(file))
+}
+
+/// Reads a file that other readers share, with positioned reads from its own
+/// `offset` on. The file's own offset is one for all who share the file: a
+/// reader that moved it would move every other reader too.
+struct PositionedReader {
+    file: Arc<File>,
+    /// Where the next read starts, in bytes.
+    offset: u64,
+}
+
+impl Read for PositionedReader {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let read = self.file.read_at(buffer, self.offset)?;
+        self.offset += read as u64;
+        Ok(read)
+    }
+}
+
 /// The entries of a table, read one line at a time. Each item is a key and
 /// its entry, or the error that names the file and line that broke the format.
 pub struct Entries {
-    reader: BufReader<File>,
+    reader: BufReader<PositionedReader>,
     path: PathBuf,
     /// Where the next line starts, in bytes.
     offset: u64,
@@ -385,11 +428,11 @@ impl Iterator for Entries {
     }
 }
 
-/// Builds the index of the table at `path` by reading it through, which
-/// also checks every line; logs that it did.
-fn rebuild_index(path: &Path) -> Result<Index> {
+/// Builds the index of `table` by reading it through, which also checks
+/// every line; logs that it did.
+fn rebuild_index(table: &SsTable) -> Result<Index> {
     let mut index = Index::new();
-    let mut entries = SsTable::with_index(path, Index::new()).entries()?;
+    let mut entries = table.entries()?;
     loop {
         let (offset, line) = (entries.offset(), entries.line_number() + 1);
         match entries.next() {
@@ -400,7 +443,7 @@ fn rebuild_index(path: &Path) -> Result<Index> {
     index.finish(entries.offset());
     tracing::info!(
         "rebuilt the index of {} ({} blocks)",
-        path.display(),
+        table.path.display(),
         index.blocks().len()
     );
     Ok(index)
@@ -419,7 +462,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, text).unwrap();
-        SsTable::with_index(&path, Index::new())
+        SsTable::with_index(&path, Index::new())?
             .entries()?
             .collect()
     }
@@ -586,9 +629,50 @@ mod tests {
         fs::write(&path, "a→1\nc→3\nbroken\n").unwrap();
         // An index whose second block starts in the middle of line 2 (the
         // line starts at byte 6: `→` takes three bytes).
-        let wrong = SsTable::with_index(&path, Index::parse("0 1 a\n7 2 c\n", 19).unwrap());
+        let wrong =
+            SsTable::with_index(&path, Index::parse("0 1 a\n7 2 c\n", 19).unwrap()).unwrap();
         assert_eq!(wrong.get("a").unwrap(), Some(value("1")));
         let error = wrong.get("c").unwrap_err().to_string();
         assert!(error.contains("000001.sst:2: "), "{error}");
+    }
+
+    #[test]
+    fn exercise_6_2_keys_whose_escapes_sort_differently_are_found() {
+        // In the order of the keys, a newline comes before `A` and `é`
+        // before `→`; escaped, `\n` and `\→` start with a backslash, which
+        // comes after `A` and before `é`.
+        let mut keys = ["\n", "A", "\\", "a→b", "é", "†", "→", "🦀"];
+        keys.sort();
+        let entries: Vec<(&str, Entry)> = keys.iter().map(|key| (*key, value(key))).collect();
+        let directory = tempfile::tempdir().unwrap();
+        let table = write(
+            &directory.path().join("000001.sst"),
+            entries.iter().map(|(key, entry)| (*key, entry)),
+        )
+        .unwrap();
+        for key in keys {
+            assert_eq!(table.get(key).unwrap(), Some(value(key)), "{key:?}");
+        }
+        for absent in ["\r", "B", "\\n", "a", "a→", "ê", "✓", "🦀🦀"] {
+            assert_eq!(table.get(absent).unwrap(), None, "{absent:?}");
+        }
+    }
+
+    #[test]
+    fn a_removed_table_still_reads_through_its_open_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let table = big_table(directory.path(), 2_000);
+        let clone = table.clone();
+        // What a merge or `clear` does while a reader still holds the table.
+        table.remove_files().unwrap();
+        drop(table);
+        assert!(!directory.path().join("000001.sst").exists());
+        assert_eq!(
+            clone.get("key-01234").unwrap(),
+            Some(value("value of key 1234"))
+        );
+        let read: Vec<_> = clone.entries().unwrap().collect::<Result<_>>().unwrap();
+        assert_eq!(read.len(), 2_000);
+        assert_eq!(read[1234], ("key-01234".into(), value("value of key 1234")));
     }
 }

@@ -25,6 +25,12 @@
 //! - what is in memory when the process dies without a graceful stop is
 //!   lost (chapter 7 adds a write-ahead log).
 //!
+//! The memtables and the list of tables are one [`State`](crate::state)
+//! behind a read-write lock; `state.rs` holds the rules for changing it. A
+//! read takes the lock only for what is in memory: it asks the memtables
+//! and takes a snapshot of the tables, then reads their files with the lock
+//! released.
+//!
 //! Invariants:
 //! - a `get` sees the latest `set`, `delete` or `clear` that has returned;
 //! - newer beats older: the active memtable beats the frozen ones, a frozen
@@ -42,17 +48,17 @@
 //!
 //! Read alongside chapter 6 of the book, "A sparse index".
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 
 use crate::files;
 use crate::manifest;
-use crate::memtable::{Entry, Memtable};
+use crate::memtable::Entry;
 use crate::recovery;
 use crate::shaker::{self, Mailbox};
-use crate::sstable::SsTable;
+use crate::state::State;
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -95,33 +101,16 @@ pub(crate) struct Shared {
     max_frozen: usize,
     /// The shaker considers merging tables once there are this many.
     pub(crate) compaction_threshold: usize,
-    pub(crate) state: RwLock<State>,
+    /// The memtables and the tables (see `state.rs`).
+    state: RwLock<State>,
     /// How the shaker and the threads that wait for it signal each other.
     pub(crate) mailbox: Mailbox,
-}
-
-/// What the lock protects: everything a read must see at one moment.
-#[derive(Debug)]
-pub(crate) struct State {
-    /// The memtable that takes the writes.
-    memtable: Memtable,
-    /// Memtables waiting to be flushed, oldest first.
-    pub(crate) frozen: VecDeque<Arc<Memtable>>,
-    /// The tables, oldest first, as the manifest lists them.
-    pub(crate) tables: Vec<SsTable>,
-    /// Whether the shaker is merging tables (`clear` waits until it is not).
-    pub(crate) compacting: bool,
-    /// The number the next table file gets.
-    pub(crate) next_table_number: u64,
 }
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
 /// crate: the state may be half-changed, so we stop instead of serving it.
-pub(crate) const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
-
-/// The file extension of a table; its name is its number, e.g. `000007.sst`.
-pub(crate) const TABLE_EXTENSION: &str = "sst";
+const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
 
 impl Store {
     /// Opens the store in `directory`: recovers the directory (see
@@ -129,13 +118,7 @@ impl Store {
     /// left, the manifest's tables loaded), then starts the tree shaker.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
         let recovered = recovery::recover(directory)?;
-        let state = State {
-            memtable: Memtable::new(),
-            frozen: VecDeque::new(),
-            tables: recovered.tables,
-            compacting: false,
-            next_table_number: recovered.next_table_number,
-        };
+        let state = State::new(recovered.tables, recovered.next_table_number);
         let shared = Arc::new(Shared {
             directory: directory.to_path_buf(),
             memtable_bytes: options.memtable_bytes,
@@ -158,17 +141,12 @@ impl Store {
     /// How many bytes of keys and values the active memtable holds (see
     /// `memtable::entry_bytes`).
     pub fn memtable_bytes(&self) -> usize {
-        self.shared
-            .state
-            .read()
-            .expect(POISONED)
-            .memtable
-            .approximate_bytes()
+        self.shared.read_state().memtable().approximate_bytes()
     }
 
     /// How many frozen memtables wait for the tree shaker.
     pub fn frozen_memtables(&self) -> usize {
-        self.shared.state.read().expect(POISONED).frozen.len()
+        self.shared.read_state().frozen().len()
     }
 
     /// Freezes the active memtable, if it holds anything, and waits until
@@ -179,43 +157,48 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         let mut state = self
             .shared
-            .lock_when(|state| state.frozen.len() < self.shared.max_frozen)?;
-        if state.memtable.iter().next().is_some() {
+            .lock_when(|state| state.frozen().len() < self.shared.max_frozen)?;
+        if state.memtable().iter().next().is_some() {
             self.shared.freeze(&mut state);
         }
         drop(state);
         let mailbox = &self.shared.mailbox;
         drop(
             self.shared
-                .lock_when(|state| state.frozen.is_empty() && mailbox.idle())?,
+                .lock_when(|state| state.frozen().is_empty() && mailbox.idle())?,
         );
         Ok(())
     }
 
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
-        let state = self.shared.state.read().expect(POISONED);
         // Newer entries overwrite older ones in `latest`, so replay the
         // tables oldest first, then the frozen memtables oldest first, then
         // the active memtable. (This holds the whole store in memory;
-        // chapter 5's merge streams instead.)
+        // chapter 5's merge streams instead.) The memtables are copied under
+        // the lock, the tables are read without it.
+        let (tables, in_memory) = {
+            let state = self.shared.read_state();
+            let mut in_memory: Vec<(String, Entry)> = Vec::new();
+            for memtable in state
+                .frozen()
+                .iter()
+                .map(|frozen| &**frozen)
+                .chain([state.memtable()])
+            {
+                let entries = memtable.iter();
+                in_memory.extend(entries.map(|(key, entry)| (key.to_string(), entry.clone())));
+            }
+            (state.tables(), in_memory)
+        };
         let mut latest = BTreeMap::new();
-        for table in &state.tables {
+        for table in tables.iter() {
             for entry in table.entries()? {
                 let (key, entry) = entry?;
                 latest.insert(key, entry);
             }
         }
-        for memtable in state
-            .frozen
-            .iter()
-            .map(|frozen| &**frozen)
-            .chain([&state.memtable])
-        {
-            for (key, entry) in memtable.iter() {
-                latest.insert(key.to_string(), entry.clone());
-            }
-        }
+        latest.extend(in_memory);
         let live = latest
             .into_iter()
             .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
@@ -225,12 +208,13 @@ impl Store {
     /// Applies a write to the active memtable, and freezes the memtable if
     /// the write filled it. Waits first while the memtable is full and the
     /// queue has no room: that is the bound on memory.
-    fn write(&self, apply: impl FnOnce(&mut Memtable)) -> Result<()> {
+    fn write(&self, apply: impl FnOnce(&mut State)) -> Result<()> {
         let shared = &self.shared;
-        let mut state = shared
-            .lock_when(|state| !shared.is_full(state) || state.frozen.len() < shared.max_frozen)?;
-        apply(&mut state.memtable);
-        if shared.is_full(&state) && state.frozen.len() < shared.max_frozen {
+        let mut state = shared.lock_when(|state| {
+            !shared.is_full(state) || state.frozen().len() < shared.max_frozen
+        })?;
+        apply(&mut state);
+        if shared.is_full(&state) && state.frozen().len() < shared.max_frozen {
             shared.freeze(&mut state);
         }
         Ok(())
@@ -240,21 +224,30 @@ impl Store {
 impl Shared {
     /// Whether the active memtable has reached its size limit.
     fn is_full(&self, state: &State) -> bool {
-        state.memtable.approximate_bytes() >= self.memtable_bytes
+        state.memtable().approximate_bytes() >= self.memtable_bytes
     }
 
     /// Moves the active memtable to the back of the frozen queue, puts a
     /// fresh one in its place, and tells the tree shaker. The caller holds
     /// the write lock and has checked that the queue has room.
     fn freeze(&self, state: &mut State) {
-        // Exercise 4.1: swap in a fresh memtable, queue the full one, and tell the shaker
         debug_assert!(
-            state.frozen.len() < self.max_frozen,
+            state.frozen().len() < self.max_frozen,
             "the caller checked for room"
         );
-        let full = std::mem::take(&mut state.memtable);
-        state.frozen.push_back(Arc::new(full));
+        state.freeze();
         self.mailbox.frozen();
+    }
+
+    /// Takes the read lock: for a look at what is in memory, or for a
+    /// snapshot of the tables, never for reading a file.
+    pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().expect(POISONED)
+    }
+
+    /// Takes the write lock, to change the state through its methods.
+    pub(crate) fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().expect(POISONED)
     }
 
     /// Takes the write lock once `ready(state)` holds, waiting for the tree
@@ -282,38 +275,34 @@ impl Shared {
 
     /// The file names of the tables, oldest first, as the manifest lists them.
     pub(crate) fn table_names(&self) -> Vec<String> {
-        let state = self.state.read().expect(POISONED);
-        state
-            .tables
-            .iter()
-            .map(|table| manifest::file_name(table.path()))
-            .collect()
-    }
-
-    /// The path of table number `number`.
-    pub(crate) fn table_path(&self, number: u64) -> PathBuf {
-        self.directory
-            .join(format!("{number:06}.{TABLE_EXTENSION}"))
+        let tables = self.read_state().tables();
+        let names = tables.iter().map(|table| manifest::file_name(table.path()));
+        names.collect()
     }
 }
 
 impl Storage for Store {
     fn set(&self, key: &str, value: &str) -> Result<()> {
-        self.write(|memtable| memtable.put(key, value))
+        self.write(|state| state.put(key, value))
     }
 
     fn get(&self, key: &str) -> Result<Option<String>> {
         // Exercise 4.3: ask the active memtable, the frozen ones newest first, then the tables newest first
-        let state = self.shared.state.read().expect(POISONED);
-        if let Some(entry) = state.memtable.get(key) {
-            return Ok(live_value(entry.clone()));
-        }
-        for frozen in state.frozen.iter().rev() {
-            if let Some(entry) = frozen.get(key) {
+        let tables = {
+            let state = self.shared.read_state();
+            if let Some(entry) = state.memtable().get(key) {
                 return Ok(live_value(entry.clone()));
             }
-        }
-        for table in state.tables.iter().rev() {
+            for frozen in state.frozen().iter().rev() {
+                if let Some(entry) = frozen.get(key) {
+                    return Ok(live_value(entry.clone()));
+                }
+            }
+            state.tables()
+        };
+        // The lock is released: the snapshot does not change, and the
+        // tables are read without making writers wait for the disk.
+        for table in tables.iter().rev() {
             if let Some(entry) = table.get(key)? {
                 return Ok(live_value(entry));
             }
@@ -322,7 +311,7 @@ impl Storage for Store {
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        self.write(|memtable| memtable.delete(key))
+        self.write(|state| state.delete(key))
     }
 
     fn clear(&self) -> Result<()> {
@@ -330,14 +319,16 @@ impl Storage for Store {
         // otherwise be installed after the clear and bring its keys back.
         let mut state = self
             .shared
-            .lock_when(|state| state.frozen.is_empty() && !state.compacting)?;
+            .lock_when(|state| state.frozen().is_empty() && !state.compacting())?;
         // An empty manifest first: from then on, whatever happens, no table
         // is live, so the clear is atomic. The files go after it.
         manifest::write(&self.shared.directory, &[])?;
-        for table in state.tables.drain(..) {
+        // Served as it will be recovered: the store is empty from here on,
+        // even if removing a file below fails.
+        let removed = state.clear();
+        for table in removed.iter() {
             table.remove_files()?;
         }
-        state.memtable = Memtable::new();
         files::sync_directory(&self.shared.directory)
     }
 }
@@ -368,6 +359,7 @@ mod tests {
     use std::fs;
 
     use super::*;
+    use crate::memtable::Memtable;
 
     /// A threshold no test reaches, so that only `flush` writes tables.
     const NEVER: usize = usize::MAX;
@@ -443,14 +435,14 @@ mod tests {
     fn freeze_moves_the_memtable_to_the_queue() {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
-        let mut state = store.shared.state.write().unwrap();
-        state.memtable.put("kenya:capital", "Nairobi");
+        let mut state = store.shared.write_state();
+        state.put("kenya:capital", "Nairobi");
         let ticks = store.shared.mailbox.now();
         store.shared.freeze(&mut state);
-        assert_eq!(state.memtable.approximate_bytes(), 0);
-        assert_eq!(state.frozen.len(), 1);
+        assert_eq!(state.memtable().approximate_bytes(), 0);
+        assert_eq!(state.frozen().len(), 1);
         assert_eq!(
-            state.frozen[0].get("kenya:capital"),
+            state.frozen()[0].get("kenya:capital"),
             Some(&Entry::Value("Nairobi".into()))
         );
         assert!(store.shared.mailbox.now() > ticks, "the shaker was told");
@@ -459,13 +451,7 @@ mod tests {
     /// Queues `memtable` as frozen without calling `freeze` (the tests of
     /// the shaker must not depend on exercise 4.1), and tells the shaker.
     fn queue_by_hand(store: &Store, memtable: Memtable) {
-        store
-            .shared
-            .state
-            .write()
-            .unwrap()
-            .frozen
-            .push_back(Arc::new(memtable));
+        store.shared.write_state().queue_frozen(memtable);
         store.shared.mailbox.tick();
     }
 
@@ -473,7 +459,7 @@ mod tests {
     fn wait_for_the_shaker(store: &Store) -> Result<()> {
         store
             .shared
-            .lock_when(|state| state.frozen.is_empty())
+            .lock_when(|state| state.frozen().is_empty())
             .map(drop)
     }
 
@@ -491,9 +477,9 @@ mod tests {
         assert_eq!(table_files(directory.path()), ["000001.sst", "000002.sst"]);
         let newest = fs::read_to_string(directory.path().join("000002.sst")).unwrap();
         assert_eq!(newest, "tanzania:capital→Dodoma\n");
-        let state = store.shared.state.read().unwrap();
-        assert_eq!(state.tables.len(), 2, "the tables are installed");
-        assert_eq!(state.next_table_number, 3);
+        let state = store.shared.read_state();
+        assert_eq!(state.tables().len(), 2, "the tables are installed");
+        assert_eq!(state.next_table_number(), 3);
     }
 
     #[test]
@@ -547,16 +533,16 @@ mod tests {
         assert_eq!(store.get("tanzania:capital").unwrap(), None);
         // Build the queue by hand, holding the lock so that the shaker
         // cannot flush it: we are testing reads, not flushes.
-        let mut state = store.shared.state.write().unwrap();
+        let mut state = store.shared.write_state();
         let mut older = Memtable::new();
         older.put("tanzania:capital", "Dar es Salaam");
         older.put("kenya:capital", "Nairobi");
         let mut newer = Memtable::new();
         newer.put("tanzania:capital", "Dodoma");
         newer.delete("kenya:capital");
-        state.frozen.push_back(Arc::new(older));
-        state.frozen.push_back(Arc::new(newer));
-        state.memtable.put("uganda:capital", "Kampala");
+        state.queue_frozen(older);
+        state.queue_frozen(newer);
+        state.put("uganda:capital", "Kampala");
         drop(state);
         assert_eq!(
             store.get("tanzania:capital").unwrap().as_deref(),
@@ -615,7 +601,7 @@ mod tests {
         store.clear().unwrap();
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
-        assert_eq!(store.shared.state.read().unwrap().next_table_number, 3);
+        assert_eq!(store.shared.read_state().next_table_number(), 3);
     }
 
     /// The directory as a crash at each point of a merge of tables 2 and 3

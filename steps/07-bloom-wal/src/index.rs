@@ -10,7 +10,7 @@
 //!
 //! From step 07 on a table has a bloom filter beside its index, and a lookup
 //! asks the filter first: it reaches the index only for keys the filter lets
-//! through. The index is loaded by `sstable::load_beside`, the same code that
+//! through. The index is loaded by `sidecar::load`, the same code that
 //! loads the filter, and the two are rebuilt together.
 //!
 //! Shortcuts, and what they cost:
@@ -70,7 +70,7 @@ use std::path::{Path, PathBuf};
 use crate::Result;
 use crate::files;
 use crate::line::{escape, unescape};
-use crate::sstable;
+use crate::sidecar;
 
 /// The size at which the writer starts a new block. 4 KiB is a page of
 /// memory and a common disk block: reading it costs about as much as
@@ -239,7 +239,7 @@ pub fn write(table: &Path, index: &Index) -> Result<()> {
 /// Loads the index of the table at `table`, of `table_bytes` bytes. `Ok(None)`
 /// when it is missing or damaged (the reason is logged): the caller rebuilds it.
 pub fn load(table: &Path, table_bytes: u64) -> Result<Option<Index>> {
-    sstable::load_beside(table, "idx", |text| Index::parse(text, table_bytes))
+    sidecar::load(table, "idx", |text| Index::parse(text, table_bytes))
 }
 
 #[cfg(test)]

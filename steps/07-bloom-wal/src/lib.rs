@@ -14,16 +14,23 @@
 //! - `bloom.rs` is the bloom filter: sizing, hashing, its file format.
 //! - `wal.rs` is the write-ahead log: records, replay, and the log syncer's
 //!   group commit.
+//! - `logged.rs` is the write path through the log: append and apply under
+//!   one lock, acknowledge after the sync, and the [`Ticket`]s of async
+//!   writes.
+//! - `state.rs` is what the store's lock protects and the only code that
+//!   changes it; each frozen memtable now keeps its log beside it.
 //! - [`sstable`] writes and reads one table file, with its index and filter.
+//! - `sidecar.rs` reads a file beside a table (the `.idx`, and now the
+//!   `.bloom`), or says to rebuild it from the table.
 //! - `index.rs`, `compaction.rs`, `manifest.rs`, `shaker.rs` and
 //!   `memtable.rs` are as in step 06, but that a merge removes its inputs'
 //!   filters too, the shaker removes a memtable's log once its table is
 //!   listed, and an index is loaded and rebuilt together with its filter.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
 //!   open, as in step 06, and now also replays the logs into a table.
-//! - `line.rs` (the escaped lines, also of the index and the log) and
-//!   `files.rs` (files written whole or not at all) are unchanged since
-//!   step 05.
+//! - `line.rs` (the escaped lines, also of the index and the log) is
+//!   unchanged since step 06; `files.rs` now also names the logs
+//!   (`000003.wal`).
 //! - [`http`] turns requests into calls on the store; a failed log answers 500.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
@@ -44,16 +51,20 @@ mod files;
 pub mod http;
 mod index;
 mod line;
+mod logged;
 mod manifest;
 mod memtable;
 mod options;
 mod recovery;
 mod shaker;
+mod sidecar;
 pub mod sstable;
+mod state;
 pub mod store;
 mod wal;
 
 pub use error::{Error, Result};
+pub use logged::Ticket;
 pub use memtable::Entry;
 pub use options::Options;
-pub use store::{Storage, Store, Ticket};
+pub use store::{Storage, Store};

@@ -9,6 +9,11 @@
 //! and the backslash itself too, so that the escaping can be undone exactly.
 //! Ordinary text is written as it is.
 //!
+//! New in step 06: a lookup compares the key it seeks with the keys of a
+//! block's lines as the lines hold them, escaped ([`escaped_key`],
+//! [`compare_escaped`]), so that it unescapes and copies only the line it
+//! returns.
+//!
 //! Shortcuts, and what they cost:
 //! - escaping instead of length prefixes: a line stays readable, but every
 //!   character of it must be looked at to find where the key ends.
@@ -42,9 +47,14 @@
 //!
 //! Invariants:
 //! - every key and value round-trips: `parse_line(encode_line(k, e))` is `(k, e)`;
-//! - an encoded line holds exactly one newline, its last character.
+//! - an encoded line holds exactly one newline, its last character;
+//! - a key has exactly one escaped form, so two keys are equal exactly when
+//!   their escaped forms are; [`compare_escaped`] orders escaped keys as the
+//!   keys they stand for, which is not always the order of their bytes.
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
+
+use std::cmp::Ordering;
 
 use crate::memtable::Entry;
 
@@ -120,16 +130,58 @@ pub fn parse_line(line: &str) -> std::result::Result<(String, Entry), String> {
 
 /// Splits `line` at its first `→` that is not escaped.
 fn split_at_separator(line: &str) -> Option<(&str, &str)> {
+    let at = separator_at(line.as_bytes())?;
+    Some((&line[..at], &line[at + SEPARATOR.len_utf8()..]))
+}
+
+/// Where the first `→` of `line` that is not escaped starts, in bytes.
+fn separator_at(line: &[u8]) -> Option<usize> {
+    let mut separator = [0; 4];
+    let separator = SEPARATOR.encode_utf8(&mut separator).as_bytes();
     let mut escaped = false;
-    for (at, c) in line.char_indices() {
-        match c {
+    for (at, &byte) in line.iter().enumerate() {
+        match byte {
+            // Only the first byte of an escaped character is skipped here;
+            // the others, if any, are never a backslash or a `→`'s first byte.
             _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            SEPARATOR => return Some((&line[..at], &line[at + SEPARATOR.len_utf8()..])),
+            b'\\' => escaped = true,
+            _ if line[at..].starts_with(separator) => return Some(at),
             _ => {}
         }
     }
     None
+}
+
+/// The key of a table line, without its newline, as the line holds it:
+/// still escaped, the text before the first `→` that is not escaped. The
+/// error is the reason the line has no such key. Nothing is copied and the
+/// value is not looked at, so that a lookup passes a line cheaply.
+pub fn escaped_key(line: &[u8]) -> std::result::Result<&str, String> {
+    let at = separator_at(line).ok_or_else(|| {
+        let line = String::from_utf8_lossy(line);
+        format!("expected `key{SEPARATOR}value`, found {line:?}")
+    })?;
+    std::str::from_utf8(&line[..at]).map_err(|_| "not UTF-8".to_string())
+}
+
+/// Compares two escaped keys in the order of the keys they stand for. The
+/// error is the reason one of them, if it has to be unescaped, cannot be.
+///
+/// A key has exactly one escaped form, so equal forms mean equal keys. But
+/// escaping does not keep the order of bytes: a newline, byte 10, sorts
+/// before `A`, byte 65, while its escape `\n` starts with a backslash, byte
+/// 92, and sorts after it. Text without a backslash is its own escaped
+/// form, though, so only a key with an escape in it is unescaped to compare.
+pub fn compare_escaped(a: &str, b: &str) -> std::result::Result<Ordering, String> {
+    if a == b {
+        return Ok(Ordering::Equal);
+    }
+    if !a.contains('\\') && !b.contains('\\') {
+        return Ok(a.cmp(b));
+    }
+    let a = unescape(a).map_err(|reason| format!("bad key: {reason}"))?;
+    let b = unescape(b).map_err(|reason| format!("bad key: {reason}"))?;
+    Ok(a.cmp(&b))
 }
 
 #[cfg(test)]
@@ -237,5 +289,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_line_s_key_is_read_as_the_line_holds_it() {
+        assert_eq!(
+            escaped_key("kenya:capital→Nairobi".as_bytes()),
+            Ok("kenya:capital")
+        );
+        assert_eq!(escaped_key("a\\→b→c".as_bytes()), Ok("a\\→b"));
+        assert_eq!(escaped_key("\\\\→\\†".as_bytes()), Ok("\\\\"));
+        assert_eq!(escaped_key("→†".as_bytes()), Ok(""));
+        assert_eq!(
+            escaped_key(b"no separator").unwrap_err(),
+            "expected `key→value`, found \"no separator\""
+        );
+        assert_eq!(
+            escaped_key(b"\xff\xe2\x86\x92value").unwrap_err(),
+            "not UTF-8"
+        );
+        // The value is not looked at.
+        assert_eq!(escaped_key(b"k\xe2\x86\x92\xff"), Ok("k"));
+    }
+
+    #[test]
+    fn escaped_keys_compare_in_the_order_of_their_keys() {
+        let keys = [
+            "", "\n", "\r", " ", "A", "\\", "\\n", "a", "a\n", "a→", "ab", "é", "→", "†", "🦀",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(
+                    compare_escaped(&escape(a), &escape(b)),
+                    Ok(a.cmp(b)),
+                    "{a:?} and {b:?}"
+                );
+            }
+        }
+        // Which the order of the escaped bytes is not.
+        assert!(escape("\n") > escape("A"));
+        assert!(escape("→") < escape("é"));
+        assert_eq!(
+            compare_escaped("bad \\x", "a").unwrap_err(),
+            "bad key: unknown escape `\\x`"
+        );
     }
 }

@@ -1,0 +1,189 @@
+//! What a read must see at one moment, and the only code that changes it.
+//!
+//! The idea: the store keeps its memtables and its list of tables in one
+//! `State`, behind the store's read-write lock (`store.rs`). Every change
+//! to the state is a method here, so that the rules about what may change
+//! together live in one place, next to the fields they are about. New in
+//! this step: a merge, which reserves its table number with
+//! [`State::begin_merge`] and swaps its table in for its inputs with
+//! [`State::install_merged`], and `clear`, now one step.
+//!
+//! The list of tables is shared as a snapshot: an `Arc` of the list, cheap
+//! to clone. A reader takes the lock only to look in the memtables and to
+//! clone the snapshot, and reads the tables' files after letting the lock
+//! go, so no reader holds the lock while it waits for the disk. A change to
+//! the list builds a new list (copy on write, with `Arc::make_mut`): a
+//! snapshot never changes under the reader that holds it.
+//!
+//! Invariants:
+//! - `frozen` is ordered oldest first, and `tables` too; every table's
+//!   number is below `next_table_number`, so a new table is always the
+//!   newest;
+//! - a frozen memtable is never written to again;
+//! - a table joins `tables` only once its file is complete on disk and a
+//!   manifest that names it is too (the callers write the manifest first);
+//!   the frozen memtable it came from leaves the queue in the same change,
+//!   and a merged table replaces its inputs in one change, so no read finds
+//!   the data in neither place;
+//! - at most one merge runs at a time (`compacting`), and `tables` changes
+//!   only on the shaker's thread or in `clear`, which waits for it.
+//!
+//! Read alongside chapter 5 of the book, "Compaction".
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::memtable::Memtable;
+use crate::sstable::SsTable;
+
+/// The memtables and the tables: what the store's lock protects.
+#[derive(Debug)]
+pub(crate) struct State {
+    /// The memtable that takes the writes.
+    memtable: Memtable,
+    /// Memtables waiting to be flushed, oldest first.
+    frozen: VecDeque<Arc<Memtable>>,
+    /// The tables, oldest first, as the manifest lists them.
+    tables: Arc<Vec<SsTable>>,
+    /// Whether the shaker is merging tables (`clear` waits until it is not).
+    compacting: bool,
+    /// The number the next table file gets.
+    next_table_number: u64,
+}
+
+impl State {
+    /// The state of a store that opened `tables` (oldest first) and numbers
+    /// its next table `next_table_number`.
+    pub(crate) fn new(tables: Vec<SsTable>, next_table_number: u64) -> State {
+        State {
+            memtable: Memtable::new(),
+            frozen: VecDeque::new(),
+            tables: Arc::new(tables),
+            compacting: false,
+            next_table_number,
+        }
+    }
+
+    /// The memtable that takes the writes.
+    pub(crate) fn memtable(&self) -> &Memtable {
+        &self.memtable
+    }
+
+    /// The frozen memtables, oldest first.
+    pub(crate) fn frozen(&self) -> &VecDeque<Arc<Memtable>> {
+        &self.frozen
+    }
+
+    /// Whether the shaker is merging tables.
+    pub(crate) fn compacting(&self) -> bool {
+        self.compacting
+    }
+
+    /// The tables, oldest first, as a snapshot: a later change to the state
+    /// does not change it, so it can be read with no lock held.
+    pub(crate) fn tables(&self) -> Arc<Vec<SsTable>> {
+        Arc::clone(&self.tables)
+    }
+
+    /// Sets `key` to `value` in the active memtable.
+    pub(crate) fn put(&mut self, key: &str, value: &str) {
+        self.memtable.put(key, value);
+    }
+
+    /// Writes a tombstone for `key` in the active memtable.
+    pub(crate) fn delete(&mut self, key: &str) {
+        self.memtable.delete(key);
+    }
+
+    /// Moves the active memtable to the back of the frozen queue and puts a
+    /// fresh one in its place.
+    pub(crate) fn freeze(&mut self) {
+        // Exercise 4.1: swap in a fresh memtable and queue the full one at the back
+        let full = std::mem::take(&mut self.memtable);
+        self.frozen.push_back(Arc::new(full));
+    }
+
+    /// The oldest frozen memtable and the number its table gets, or `None`
+    /// when the queue is empty.
+    pub(crate) fn oldest_frozen(&self) -> Option<(Arc<Memtable>, u64)> {
+        let oldest = self.frozen.front()?;
+        Some((Arc::clone(oldest), self.next_table_number))
+    }
+
+    /// Puts `table`, just written from `flushed`, the memtable that
+    /// [`State::oldest_frozen`] gave, in that memtable's place: in one step,
+    /// so that no read finds the data in neither place.
+    pub(crate) fn install_flushed(&mut self, table: SsTable, flushed: &Arc<Memtable>) {
+        Arc::make_mut(&mut self.tables).push(table);
+        self.next_table_number += 1;
+        let front = self.frozen.pop_front();
+        debug_assert!(
+            front.is_some_and(|front| Arc::ptr_eq(&front, flushed)),
+            "only the shaker removes frozen memtables, oldest first"
+        );
+    }
+
+    /// Starts a merge of the tables in `range` of `seen`, a snapshot taken
+    /// when the merge was planned, and reserves the merged table's number.
+    /// `None` if the tables changed since `seen` (a `clear` ran): the plan
+    /// is stale and must be made again.
+    pub(crate) fn begin_merge(
+        &mut self,
+        seen: &Arc<Vec<SsTable>>,
+        range: Range<usize>,
+    ) -> Option<u64> {
+        if !Arc::ptr_eq(seen, &self.tables) || range.end > self.tables.len() {
+            return None;
+        }
+        debug_assert!(!self.compacting, "one merge at a time");
+        self.compacting = true;
+        let number = self.next_table_number;
+        self.next_table_number += 1;
+        Some(number)
+    }
+
+    /// Puts `merged` in the place of the tables in `range`, in one step, and
+    /// returns them: the caller removes their files. A reader that took a
+    /// snapshot before this still reads them, through their open files.
+    pub(crate) fn install_merged(&mut self, range: Range<usize>, merged: SsTable) -> Vec<SsTable> {
+        Arc::make_mut(&mut self.tables)
+            .splice(range, [merged])
+            .collect()
+    }
+
+    /// Ends the merge that [`State::begin_merge`] started, whether it
+    /// succeeded or not.
+    pub(crate) fn end_merge(&mut self) {
+        self.compacting = false;
+    }
+
+    /// Empties the store: no table, an empty memtable. Returns the tables,
+    /// whose files the caller removes. The caller has written an empty
+    /// manifest first, so the clear is durable before it is visible, and
+    /// waited for the shaker, so nothing is frozen or being merged.
+    pub(crate) fn clear(&mut self) -> Arc<Vec<SsTable>> {
+        debug_assert!(
+            self.frozen.is_empty() && !self.compacting,
+            "clear waits for the shaker"
+        );
+        self.memtable = Memtable::new();
+        std::mem::take(&mut self.tables)
+    }
+}
+
+/// For tests: states that the tests of later exercises build without the
+/// code of earlier ones.
+#[cfg(test)]
+impl State {
+    /// Queues `memtable` as frozen without [`State::freeze`], so that the
+    /// tests of the shaker and of reads do not depend on exercise 4.1.
+    pub(crate) fn queue_frozen(&mut self, memtable: Memtable) {
+        self.frozen.push_back(Arc::new(memtable));
+    }
+
+    /// The number the next table file gets.
+    pub(crate) fn next_table_number(&self) -> u64 {
+        self.next_table_number
+    }
+}
