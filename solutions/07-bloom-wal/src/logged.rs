@@ -45,7 +45,7 @@ impl Store {
     ) -> Result<Ticket> {
         let shared = &self.shared;
         // Under the lock, so that the log's order is the memtable's.
-        let ticket = shared.wal.append(&op);
+        let ticket = shared.wal.append(&op)?;
         apply(&mut state);
         if shared.is_full(&state) && state.frozen().len() < shared.max_frozen {
             shared.freeze(&mut state)?;

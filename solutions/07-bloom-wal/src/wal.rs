@@ -55,7 +55,10 @@
 // ANCHOR_END: format
 //!
 //! Invariants:
-//! - a write is acknowledged only after its record is synced;
+//! - a write is acknowledged only after its record is synced, and a record
+//!   synced before the log failed is still acknowledged as durable;
+//! - once the log has failed, it appends nothing more: the write it refuses
+//!   is never applied to the memtable;
 //! - records are in the log in the order their writes reached the memtable;
 //! - a log is deleted only after its memtable's table is in the manifest.
 //!
@@ -183,9 +186,9 @@ pub struct Wal {
     /// Signalled when a sync ends, for the threads that wait for it.
     synced: Condvar,
     /// The same news for the server's async tasks, which must not block a
-    /// thread while they wait: how many records are durable, or why the
-    /// log failed.
-    durable: watch::Sender<std::result::Result<u64, String>>,
+    /// thread while they wait: how many records are durable, and why the
+    /// log failed, if it did.
+    durable: watch::Sender<(u64, Option<String>)>,
 }
 
 /// What the log's mutex guards.
@@ -230,7 +233,7 @@ impl Wal {
             log: Mutex::new(log),
             appended: Condvar::new(),
             synced: Condvar::new(),
-            durable: watch::Sender::new(Ok(0)),
+            durable: watch::Sender::new((0, None)),
         })
     }
 
@@ -242,9 +245,16 @@ impl Wal {
     /// Appends `op` to the log's buffer and returns its ticket, to pass to
     /// [`Wal::wait_durable`] or [`Wal::durable`]. The caller holds the
     /// store's write lock, so the records are in the order the writes reach
-    /// the memtable.
-    pub fn append(&self, op: &Op) -> u64 {
+    /// the memtable. Fails, appending nothing, once the log has failed: the
+    /// caller must then leave the memtable alone, so that a refused write is
+    /// never visible.
+    pub fn append(&self, op: &Op) -> Result<u64> {
         let mut log = self.lock();
+        if let Some(reason) = &log.failure {
+            return Err(Error::LogFailed {
+                reason: reason.clone(),
+            });
+        }
         log.pending.extend_from_slice(encode(op).as_bytes());
         log.appended += 1;
         // The syncer sleeps unless it is syncing (we hold the lock, so it is
@@ -254,7 +264,7 @@ impl Wal {
         if !log.syncing {
             self.appended.notify_one();
         }
-        log.appended
+        Ok(log.appended)
     }
 
     /// The log syncer's loop, run on a thread of its own until the store
@@ -335,24 +345,24 @@ impl Wal {
     /// Tells every waiter, thread or task, how far the log is durable.
     fn announce(&self, log: &Log) {
         self.synced.notify_all();
-        let now = match &log.failure {
-            Some(reason) => Err(reason.clone()),
-            None => Ok(log.durable),
-        };
+        let now = (log.durable, log.failure.clone());
         self.durable.send_modify(|state| *state = now);
     }
 
     /// Blocks the calling thread until the record with `ticket` is synced.
+    /// A record that was synced before the log failed is durable, and its
+    /// writer hears so: the failure is the answer only for the records it
+    /// may have lost.
     pub fn wait_durable(&self, ticket: u64) -> Result<()> {
         let mut log = self.lock();
         loop {
+            if log.durable >= ticket {
+                return Ok(());
+            }
             if let Some(reason) = &log.failure {
                 return Err(Error::LogFailed {
                     reason: reason.clone(),
                 });
-            }
-            if log.durable >= ticket {
-                return Ok(());
             }
             log = self.synced.wait(log).expect("log lock poisoned");
         }
@@ -363,14 +373,15 @@ impl Wal {
     pub async fn durable(&self, ticket: u64) -> Result<()> {
         let mut durable = self.durable.subscribe();
         let state = durable
-            .wait_for(|state| state.as_ref().map_or(true, |&durable| durable >= ticket))
+            .wait_for(|(durable, failure)| *durable >= ticket || failure.is_some())
             .await
             // The sender lives as long as `self`, which we borrow.
             .expect("the log's sender is alive");
+        // As in `wait_durable`: synced before a failure is durable.
         match &*state {
-            Ok(_) => Ok(()),
-            Err(reason) => Err(Error::LogFailed {
-                reason: reason.clone(),
+            (durable, _) if *durable >= ticket => Ok(()),
+            (_, failure) => Err(Error::LogFailed {
+                reason: failure.clone().unwrap_or_default(),
             }),
         }
     }
@@ -554,7 +565,7 @@ mod tests {
         let path = directory.path().join("000001.wal");
         let wal = Wal::create(&path).unwrap();
         with_syncer(&wal, || {
-            let ticket = wal.append(&put("kenya:capital", "Nairobi"));
+            let ticket = wal.append(&put("kenya:capital", "Nairobi")).unwrap();
             wal.wait_durable(ticket).unwrap();
             assert_eq!(
                 fs::read_to_string(&path).unwrap(),
@@ -576,7 +587,7 @@ mod tests {
                     let wal = &wal;
                     scope.spawn(move || {
                         for n in 0..50 {
-                            let ticket = wal.append(&put(&format!("w{writer}-{n}"), "v"));
+                            let ticket = wal.append(&put(&format!("w{writer}-{n}"), "v")).unwrap();
                             wal.wait_durable(ticket).unwrap();
                         }
                     });
@@ -594,7 +605,7 @@ mod tests {
         let wal = Wal::create(&path).unwrap();
         // Appended before the syncer starts, as if during a sync.
         let last = (0..100)
-            .map(|n| wal.append(&put(&format!("k{n}"), "v")))
+            .map(|n| wal.append(&put(&format!("k{n}"), "v")).unwrap())
             .last()
             .unwrap();
         with_syncer(&wal, || wal.wait_durable(last).unwrap());
@@ -613,7 +624,7 @@ mod tests {
             .unwrap();
         with_syncer(&wal, || {
             runtime.block_on(async {
-                let ticket = wal.append(&put("kenya:capital", "Nairobi"));
+                let ticket = wal.append(&put("kenya:capital", "Nairobi")).unwrap();
                 wal.durable(ticket).await.unwrap();
             })
         });
@@ -628,7 +639,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.wal");
         let wal = Wal::create(&path).unwrap();
-        let ticket = wal.append(&put("a", "1"));
+        let ticket = wal.append(&put("a", "1")).unwrap();
         // A syncer that panics fails the log instead of leaving waiters.
         wal.failing_on_panic(|| panic!("a bug in the syncer"));
         let error = wal.wait_durable(ticket).unwrap_err().to_string();
@@ -641,6 +652,32 @@ mod tests {
     }
 
     #[test]
+    fn a_record_synced_before_the_log_failed_is_durable_and_later_appends_are_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        let wal = Wal::create(&path).unwrap();
+        let synced = with_syncer(&wal, || {
+            let ticket = wal.append(&put("a", "1")).unwrap();
+            wal.wait_durable(ticket).unwrap();
+            ticket
+        });
+        let lost = wal.append(&put("b", "2")).unwrap();
+        wal.fail(&mut wal.lock(), "the disk is gone");
+        // The first writer is told the truth even after the failure.
+        wal.wait_durable(synced).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(wal.durable(synced)).unwrap();
+        // The record that was pending is not durable, and nothing more is
+        // appended: the caller must not apply a write the log refused.
+        assert!(wal.wait_durable(lost).is_err());
+        assert!(runtime.block_on(wal.durable(lost)).is_err());
+        let error = wal.append(&put("c", "3")).unwrap_err().to_string();
+        assert!(error.contains("the disk is gone"), "{error}");
+    }
+
+    #[test]
     fn rotation_syncs_the_old_log_and_starts_a_new_one() {
         let directory = tempfile::tempdir().unwrap();
         let (first, second) = (
@@ -648,14 +685,14 @@ mod tests {
             directory.path().join("000002.wal"),
         );
         let wal = Wal::create(&first).unwrap();
-        let ticket = wal.append(&put("a", "1"));
+        let ticket = wal.append(&put("a", "1")).unwrap();
         assert_eq!(wal.rotate(&second).unwrap(), first);
         // Rotating made the old log's records durable, without the syncer.
         wal.wait_durable(ticket).unwrap();
         assert_eq!(fs::read_to_string(&first).unwrap(), encode(&put("a", "1")));
         assert_eq!(fs::read_to_string(&second).unwrap(), "");
         with_syncer(&wal, || {
-            let ticket = wal.append(&put("b", "2"));
+            let ticket = wal.append(&put("b", "2")).unwrap();
             wal.wait_durable(ticket).unwrap();
         });
         assert_eq!(fs::read_to_string(&second).unwrap(), encode(&put("b", "2")));

@@ -358,7 +358,7 @@ impl Storage for Store {
             .lock_when(|state| state.frozen().is_empty() && !state.compacting())?;
         // The clear is logged first: if we crash before the end, replaying
         // the log finishes it (a `clear` record voids every older table).
-        let ticket = self.shared.wal.append(&Op::Clear);
+        let ticket = self.shared.wal.append(&Op::Clear)?;
         self.shared.wal.wait_durable(ticket)?;
         // Served as it will be recovered: the store is empty from here on,
         // even if a file step below fails.
