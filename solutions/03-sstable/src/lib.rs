@@ -15,6 +15,8 @@
 //!   (unchanged since step 02).
 //! - [`sstable`] writes and reads one table file; its documentation, with
 //!   that of `line.rs`, is the format's specification.
+//! - `entries.rs` reads a table's lines in order, each checked against the
+//!   format, through the file the table keeps open.
 //! - `line.rs` writes one key and its entry as one escaped line, and parses
 //!   it back.
 //! - `files.rs` names the files (`000007.sst`) and writes a file whole or
@@ -35,6 +37,7 @@
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
 
+mod entries;
 mod error;
 mod files;
 pub mod http;

@@ -25,6 +25,8 @@
 //! - [`sstable`] writes and reads one table file; its documentation, with
 //!   that of `line.rs` (unchanged since step 03), is the format's
 //!   specification. A table can now be written one entry at a time.
+//! - `entries.rs`, the reader of a table's lines in order, is unchanged
+//!   since step 03.
 //! - `files.rs` writes a file whole or not at all, and now does it in one
 //!   call for the manifest.
 //! - [`http`] turns requests into calls on the store (unchanged since step 04).
@@ -43,6 +45,7 @@
 //! Read alongside chapter 5 of the book, "Compaction".
 
 mod compaction;
+mod entries;
 mod error;
 mod files;
 pub mod http;

@@ -20,6 +20,8 @@
 //! - `state.rs` is what the store's lock protects and the only code that
 //!   changes it; each frozen memtable now keeps its log beside it.
 //! - [`sstable`] writes and reads one table file, with its index and filter.
+//! - `entries.rs`, the reader of a table's lines in order, is unchanged
+//!   since step 06.
 //! - `sidecar.rs` reads a file beside a table (the `.idx`, and now the
 //!   `.bloom`), or says to rebuild it from the table.
 //! - `index.rs`, `compaction.rs`, `manifest.rs`, `shaker.rs` and
@@ -46,6 +48,7 @@
 
 mod bloom;
 mod compaction;
+mod entries;
 mod error;
 mod files;
 pub mod http;

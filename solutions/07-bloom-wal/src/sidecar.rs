@@ -1,10 +1,11 @@
 //! Sidecars: the files beside a table that can be rebuilt from it, its
-//! index (`NNNNNN.idx`) and its bloom filter (`NNNNNN.bloom`), and how one
-//! is loaded.
+//! index (`NNNNNN.idx`) and its bloom filter (`NNNNNN.bloom`), and how they
+//! are loaded and rebuilt.
 //!
 //! The idea: a sidecar only saves reading its table through, so a sidecar
 //! that is missing, not text, or breaks its format is not an error. It is
-//! logged, and the caller rebuilds it from the table (`sstable.rs`); only a
+//! logged, and the caller rebuilds both with [`rebuild`], which reads the
+//! table through once (`sstable.rs` calls it when it opens a table); only a
 //! failure to read a sidecar that is there stops the store. Each format is
 //! parsed by its own file (`index.rs`, `bloom.rs`); [`load`] reads the text
 //! and hands it to that parser, so the format files need nothing from
@@ -25,6 +26,9 @@
 use std::fs;
 use std::path::Path;
 
+use crate::bloom::{self, BloomFilter};
+use crate::entries::Entries;
+use crate::index::Index;
 use crate::{Error, Result};
 
 /// Reads the file with `extension` beside the table at `path` and parses it.
@@ -71,4 +75,30 @@ pub fn load<T>(
             Ok(None)
         }
     }
+}
+
+/// Builds the index and the bloom filter of the table at `path` from its
+/// `entries`, read through from the first line, which also checks every
+/// line; logs that it did.
+pub fn rebuild(path: &Path, mut entries: Entries) -> Result<(Index, BloomFilter)> {
+    let mut index = Index::new();
+    let mut key_hashes = Vec::new();
+    loop {
+        let (offset, line) = (entries.offset(), entries.line_number() + 1);
+        match entries.next() {
+            None => break,
+            Some(entry) => {
+                let key = entry?.0;
+                index.note_line(&key, offset, line);
+                key_hashes.push(bloom::hash(&key));
+            }
+        }
+    }
+    index.finish(entries.offset());
+    tracing::info!(
+        "rebuilt the index and filter of {} ({} blocks)",
+        path.display(),
+        index.blocks().len()
+    );
+    Ok((index, BloomFilter::from_hashes(&key_hashes)))
 }

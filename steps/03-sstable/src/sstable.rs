@@ -60,15 +60,17 @@
 //! Read alongside chapter 3 of the book, "SSTables".
 
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::os::unix::fs::FileExt;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::files::{directory_of, sync_directory, temporary_path};
-use crate::line::{encode_line, parse_line};
+use crate::line::encode_line;
 use crate::memtable::Entry;
 use crate::{Error, Result};
+
+/// The sequential reader of a table, in `entries.rs`.
+pub use crate::entries::Entries;
 
 /// Writes `entries`, which must be in ascending key order, as a new table at
 /// `path`. The table appears at `path` whole or not at all: it is written to
@@ -140,17 +142,7 @@ impl SsTable {
 
     /// Reads the table's entries from the first line, in key order.
     pub fn entries(&self) -> Result<Entries> {
-        let reader = PositionedReader {
-            file: Arc::clone(&self.file),
-            offset: 0,
-        };
-        Ok(Entries {
-            reader: BufReader::new(reader),
-            path: self.path.clone(),
-            line_number: 0,
-            previous_key: None,
-            failed: false,
-        })
+        Ok(Entries::new(Arc::clone(&self.file), self.path.clone()))
     }
 }
 
@@ -162,87 +154,6 @@ fn open_file(path: &Path) -> Result<Arc<File>> {
         source,
     })?;
     Ok(Arc::new(file))
-}
-
-/// Reads a file that other readers share, with positioned reads from its own
-/// `offset` on. The file's own offset is one for all who share the file: a
-/// reader that moved it would move every other reader too.
-struct PositionedReader {
-    file: Arc<File>,
-    /// Where the next read starts, in bytes.
-    offset: u64,
-}
-
-impl Read for PositionedReader {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        let read = self.file.read_at(buffer, self.offset)?;
-        self.offset += read as u64;
-        Ok(read)
-    }
-}
-
-/// The entries of a table, read one line at a time. Each item is a key and
-/// its entry, or the error that names the file and line that broke the format.
-pub struct Entries {
-    reader: BufReader<PositionedReader>,
-    path: PathBuf,
-    line_number: usize,
-    previous_key: Option<String>,
-    failed: bool,
-}
-
-impl Entries {
-    fn corrupt(&self, reason: String) -> Error {
-        Error::Corrupt {
-            path: self.path.clone(),
-            line: self.line_number,
-            reason,
-        }
-    }
-
-    fn read_entry(&mut self) -> Result<Option<(String, Entry)>> {
-        let mut bytes = Vec::new();
-        self.reader
-            .read_until(b'\n', &mut bytes)
-            .map_err(|source| Error::Io {
-                action: "read",
-                path: self.path.clone(),
-                source,
-            })?;
-        if bytes.is_empty() {
-            return Ok(None);
-        }
-        self.line_number += 1;
-        if bytes.pop() != Some(b'\n') {
-            return Err(self.corrupt("the last line has no newline: the file was cut short".into()));
-        }
-        let line = String::from_utf8(bytes).map_err(|_| self.corrupt("not UTF-8".into()))?;
-        let (key, entry) = parse_line(&line).map_err(|reason| self.corrupt(reason))?;
-        if let Some(previous) = &self.previous_key
-            && key.as_str() <= previous.as_str()
-        {
-            return Err(self.corrupt(format!(
-                "key {key:?} is not after the key {previous:?} before it"
-            )));
-        }
-        self.previous_key = Some(key.clone());
-        Ok(Some((key, entry)))
-    }
-}
-
-impl Iterator for Entries {
-    type Item = Result<(String, Entry)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        // After an error the reader is at an unknown place in the file, and
-        // what it read next would be nonsense: the error is the last item.
-        if self.failed {
-            return None;
-        }
-        let item = self.read_entry().transpose();
-        self.failed = matches!(item, Some(Err(_)));
-        item
-    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@
 //! - [`sstable`] writes and reads one table file; its documentation, with
 //!   that of `line.rs`, is the format's specification. It, `line.rs` and
 //!   `files.rs` are unchanged since step 03.
+//! - `entries.rs`, the reader of a table's lines in order, is unchanged
+//!   since step 03.
 //! - [`http`] turns requests into calls on the store, and errors into status
 //!   codes; a failed flush answers 500.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
@@ -35,6 +37,7 @@
 //!
 //! Read alongside chapter 4 of the book, "The tree shaker".
 
+mod entries;
 mod error;
 mod files;
 pub mod http;

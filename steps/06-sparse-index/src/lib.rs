@@ -13,6 +13,8 @@
 //!   and how a lookup finds its block.
 //! - [`sstable`] writes and reads one table file; a written table now gets
 //!   its index, and a lookup reads one block.
+//! - `entries.rs` reads a table's lines in order, and now also says where
+//!   each line starts, for the index.
 //! - `compaction.rs`, `manifest.rs` and `shaker.rs` merge, list and flush
 //!   tables (unchanged since step 05, but for removing index files too).
 //! - `state.rs`, what the store's lock protects and the only code that
@@ -40,6 +42,7 @@
 //! Read alongside chapter 6 of the book, "A sparse index".
 
 mod compaction;
+mod entries;
 mod error;
 mod files;
 pub mod http;
