@@ -12,8 +12,9 @@
 //!   memtables with their logs, the tables and the manifest.
 //! - [`Options`] are the store's knobs (unchanged since step 05).
 //! - `bloom.rs` is the bloom filter: sizing, hashing, its file format.
-//! - `wal.rs` is the write-ahead log: records, replay, and the log syncer's
-//!   group commit.
+//! - `wal.rs` is the write-ahead log: appending, rotating, and the log
+//!   syncer's group commit; `log_record.rs` is its records' format and the
+//!   replay of a log at start.
 //! - `logged.rs` is the write path through the log: append and apply under
 //!   one lock, acknowledge after the sync, and the [`Ticket`]s of async
 //!   writes.
@@ -54,6 +55,7 @@ mod files;
 pub mod http;
 mod index;
 mod line;
+mod log_record;
 mod logged;
 mod manifest;
 mod memtable;

@@ -26,9 +26,9 @@
 use std::sync::RwLockWriteGuard;
 
 use crate::Result;
+use crate::log_record::Op;
 use crate::state::State;
 use crate::store::{Shared, Store};
-use crate::wal::Op;
 
 impl Store {
     /// Logs `op` and applies it to the active memtable with `apply`, and

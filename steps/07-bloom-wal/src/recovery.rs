@@ -49,10 +49,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::files;
+use crate::log_record;
 use crate::manifest;
 use crate::memtable::Memtable;
 use crate::sstable::{self, SsTable};
-use crate::wal;
 use crate::{Error, Result};
 
 /// What the store starts with once its directory is recovered.
@@ -170,7 +170,7 @@ fn recover_logs(
     let mut memtable = Memtable::new();
     let mut cleared = false;
     for (index, (_, path)) in logs.iter().enumerate() {
-        let replayed = wal::replay(path, index + 1 == logs.len(), &mut memtable)?;
+        let replayed = log_record::replay(path, index + 1 == logs.len(), &mut memtable)?;
         tracing::info!(
             "replayed {} records from {}",
             replayed.records,

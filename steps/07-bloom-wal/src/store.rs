@@ -56,12 +56,13 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::{self, JoinHandle};
 
 use crate::files;
+use crate::log_record::Op;
 use crate::manifest;
 use crate::memtable::Entry;
 use crate::recovery;
 use crate::shaker::{self, Mailbox};
 use crate::state::State;
-use crate::wal::{Op, Wal};
+use crate::wal::Wal;
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
