@@ -47,11 +47,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 
+use crate::compaction::Merge;
 use crate::files;
 use crate::manifest;
 use crate::memtable::Entry;
 use crate::recovery;
 use crate::shaker::{self, Mailbox};
+use crate::sstable::SsTable;
 use crate::state::State;
 use crate::{Error, Options, Result};
 
@@ -166,37 +168,46 @@ impl Store {
 
     /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
-        // Newer entries overwrite older ones in `latest`, so replay the
-        // tables oldest first, then the frozen memtables oldest first, then
-        // the active memtable. (This holds the whole store in memory;
-        // chapter 5's merge streams instead.) The memtables are copied under
-        // the lock, the tables are read without it.
+        // The memtables are copied under the lock, newer entries over older
+        // ones. The tables are read without it, through chapter 5's merge,
+        // which streams them in key order with each key's newest entry. The
+        // two sorted streams are then joined; on the same key the memtables
+        // win, as they are newer than every table.
         let (tables, in_memory) = {
             let state = self.shared.read_state();
-            let mut in_memory: Vec<(String, Entry)> = Vec::new();
+            let mut in_memory = BTreeMap::new();
             for memtable in state
                 .frozen()
                 .iter()
                 .map(|frozen| &**frozen)
                 .chain([state.memtable()])
             {
-                let entries = memtable.iter();
-                in_memory.extend(entries.map(|(key, entry)| (key.to_string(), entry.clone())));
+                for (key, entry) in memtable.iter() {
+                    in_memory.insert(key.to_string(), entry.clone());
+                }
             }
             (state.tables(), in_memory)
         };
-        let mut latest = BTreeMap::new();
-        for table in tables.iter() {
-            for entry in table.entries()? {
-                let (key, entry) = entry?;
-                latest.insert(key, entry);
+        let newest_first: Vec<&SsTable> = tables.iter().rev().collect();
+        let mut in_memory = in_memory.into_iter().peekable();
+        let mut live = Vec::new();
+        for item in Merge::new(&newest_first)? {
+            let (key, entry) = item?;
+            let mut shadowed = false;
+            while let Some((newer_key, newer)) =
+                in_memory.next_if(|(newer_key, _)| *newer_key <= key)
+            {
+                shadowed = newer_key == key;
+                push_live(&mut live, newer_key, newer);
+            }
+            if !shadowed {
+                push_live(&mut live, key, entry);
             }
         }
-        latest.extend(in_memory);
-        let live = latest
-            .into_iter()
-            .filter_map(|(key, entry)| Some((key, live_value(entry)?)));
-        Ok(live.collect())
+        for (key, entry) in in_memory {
+            push_live(&mut live, key, entry);
+        }
+        Ok(live)
     }
 
     /// Applies a write to the active memtable, and freezes the memtable if
@@ -343,6 +354,13 @@ impl Drop for Store {
             // fails only if it could not even report one.
             let _ = shaker.join();
         }
+    }
+}
+
+/// Adds `key` to `live` with its value, unless `entry` is a tombstone.
+fn push_live(live: &mut Vec<(String, String)>, key: String, entry: Entry) {
+    if let Some(value) = live_value(entry) {
+        live.push((key, value));
     }
 }
 
