@@ -19,8 +19,8 @@
 //!   middle leaves some keys with their latest value, but never brings back
 //!   a value that was overwritten or deleted.
 //!
-//! The memtable and the list of tables are one [`State`](crate::state)
-//! behind a read-write lock; `state.rs` holds the rules for changing it. A
+//! The memtable and the list of tables are one `State` behind a
+//! read-write lock; `state.rs` holds it and the rules for changing it. A
 //! read takes the lock only for what is in memory: it asks the memtable and
 //! takes a snapshot of the tables, then reads their files with the lock
 //! released.

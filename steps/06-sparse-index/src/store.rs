@@ -25,8 +25,8 @@
 //! - what is in memory when the process dies without a graceful stop is
 //!   lost (chapter 7 adds a write-ahead log).
 //!
-//! The memtables and the list of tables are one [`State`](crate::state)
-//! behind a read-write lock; `state.rs` holds the rules for changing it. A
+//! The memtables and the list of tables are one `State` behind a
+//! read-write lock; `state.rs` holds it and the rules for changing it. A
 //! read takes the lock only for what is in memory: it asks the memtables
 //! and takes a snapshot of the tables, then reads their files with the lock
 //! released.
