@@ -29,7 +29,7 @@
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
@@ -97,6 +97,18 @@ pub fn sync_directory(directory: &Path) -> Result<()> {
         .map_err(io_error)?
         .sync_all()
         .map_err(io_error)
+}
+
+/// Creates `directory` and any missing parents, and syncs the parent, so
+/// that a directory just created is still there after a crash (its name
+/// lives in its parent, as a file's does).
+pub fn create_directory(directory: &Path) -> Result<()> {
+    fs::create_dir_all(directory).map_err(|source| Error::Io {
+        action: "create",
+        path: directory.to_path_buf(),
+        source,
+    })?;
+    sync_directory(directory_of(directory))
 }
 
 #[cfg(test)]

@@ -87,11 +87,7 @@ impl Store {
     /// loads every table in it. Leftovers of a flush that a crash interrupted
     /// (`*.sst.tmp` files) are removed: they were never part of the store.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
-        fs::create_dir_all(directory).map_err(|source| Error::Io {
-            action: "create",
-            path: directory.to_path_buf(),
-            source,
-        })?;
+        files::create_directory(directory)?;
         let mut numbered = Vec::new();
         for path in list_directory(directory)? {
             if files::is_temporary(&path) {

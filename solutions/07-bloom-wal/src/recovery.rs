@@ -70,11 +70,7 @@ pub(crate) struct Recovered {
 /// flush or merge left, opens the tables the manifest names, and replays the
 /// logs into a new table.
 pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
-    fs::create_dir_all(directory).map_err(|source| Error::Io {
-        action: "create",
-        path: directory.to_path_buf(),
-        source,
-    })?;
+    files::create_directory(directory)?;
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
         if files::is_temporary(&path) {

@@ -253,11 +253,15 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     manifest::write(&shared.directory, &names)?;
     let log = shared.write_state().install_flushed(table, &oldest);
     // The memtable's data is in a table the manifest lists: its log can go.
+    // The removal is made durable before anything newer is: a log that came
+    // back after a crash would be replayed into a table newer than the
+    // tables that overwrote its data since.
     std::fs::remove_file(&log).map_err(|source| crate::Error::Io {
         action: "remove",
         path: log,
         source,
     })?;
+    files::sync_directory(&shared.directory)?;
     shared.mailbox.tick();
     tracing::info!(
         "flushed {} entries to {}",

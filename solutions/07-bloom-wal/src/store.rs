@@ -122,6 +122,10 @@ pub(crate) struct Shared {
 /// crate: the state may be half-changed, so we stop instead of serving it.
 const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
 
+/// How many bytes of log the active memtable may have per byte of its size
+/// limit before it is frozen anyway (see [`Shared::is_full`]).
+const LOG_BYTES_PER_MEMTABLE_BYTE: u64 = 4;
+
 impl Store {
     /// Opens the store in `directory`: recovers the directory (see
     /// `recovery.rs`: created if needed, cleaned of what an interrupted write
@@ -244,9 +248,20 @@ impl Store {
 }
 
 impl Shared {
-    /// Whether the active memtable has reached its size limit.
+    /// Whether the active memtable has reached its size limit, or its log
+    /// has: overwrites of the same keys grow the log but not the memtable,
+    /// and freezing is what starts a new log, so that no log grows without
+    /// bound.
     pub(crate) fn is_full(&self, state: &State) -> bool {
         state.memtable().approximate_bytes() >= self.memtable_bytes
+            || self.wal.bytes() >= self.log_bytes()
+    }
+
+    /// The size at which the active log counts as full: a few times the
+    /// memtable's limit, so that a log of new keys (its records are a
+    /// little bigger than their entries) still fills the memtable first.
+    pub(crate) fn log_bytes(&self) -> u64 {
+        (self.memtable_bytes as u64).saturating_mul(LOG_BYTES_PER_MEMTABLE_BYTE)
     }
 
     /// Whether a write can go ahead: the memtable has room, or a full one
@@ -528,6 +543,40 @@ mod tests {
         store.shared.mailbox.tick();
         store.set("a", "1").unwrap();
         assert_eq!(store.get("a").unwrap().as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_log_of_overwrites_is_rotated_at_its_size_limit() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), test_options(1024)).unwrap();
+        // The biggest the active log may get: its limit, plus the record
+        // that crossed it.
+        let limit = 4 * 1024 + 64;
+        for n in 0..2_000 {
+            // One key: the memtable holds one entry, only the log grows.
+            store
+                .set("kenya:capital", &format!("Nairobi {n:04}"))
+                .unwrap();
+            if n % 100 == 0 {
+                let active = files::log_path(
+                    directory.path(),
+                    store.shared.read_state().next_log_number() - 1,
+                );
+                let size = fs::metadata(&active).unwrap().len();
+                assert!(size <= limit, "{} holds {size} bytes", active.display());
+            }
+        }
+        store.flush().unwrap();
+        assert!(
+            table_files(directory.path()).len() > 1,
+            "full logs froze their memtables"
+        );
+        drop(store);
+        let store = Store::open(directory.path(), test_options(1024)).unwrap();
+        assert_eq!(
+            store.get("kenya:capital").unwrap().as_deref(),
+            Some("Nairobi 1999")
+        );
     }
 
     #[test]

@@ -49,11 +49,7 @@ pub(crate) struct Recovered {
 /// Recovers `directory`, creating it if needed: removes what an interrupted
 /// flush or merge left, and opens the tables the manifest names.
 pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
-    fs::create_dir_all(directory).map_err(|source| Error::Io {
-        action: "create",
-        path: directory.to_path_buf(),
-        source,
-    })?;
+    files::create_directory(directory)?;
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
         if files::is_temporary(&path) {

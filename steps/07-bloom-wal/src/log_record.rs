@@ -40,7 +40,8 @@
 //!
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
-use std::fs;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use crate::line::{escape, parse_line, unescape};
@@ -81,16 +82,27 @@ pub struct Replayed {
 }
 
 /// Applies the records of the log at `path` to `memtable`. `newest` says
-/// whether this is the newest log, whose last record may be torn.
+/// whether this is the newest log, whose last record may be torn. The log
+/// is read one line at a time, so replay needs no more memory than its
+/// longest record, whatever the log's size.
 pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Replayed> {
-    let bytes = fs::read(path).map_err(|source| Error::Io {
+    let io_error = |source| Error::Io {
         action: "read",
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
     let mut replayed = Replayed::default();
-    let lines: Vec<&[u8]> = bytes.split_inclusive(|&byte| byte == b'\n').collect();
-    for (at, line) in lines.iter().enumerate() {
+    // One line of look-ahead, to know whether a bad record is the last.
+    let mut line = Vec::new();
+    let mut next = Vec::new();
+    reader.read_until(b'\n', &mut line).map_err(io_error)?;
+    let mut line_number = 0;
+    while !line.is_empty() {
+        line_number += 1;
+        next.clear();
+        reader.read_until(b'\n', &mut next).map_err(io_error)?;
+        let is_last = next.is_empty();
         let record = line
             .strip_suffix(b"\n")
             .ok_or_else(|| "the line has no newline".to_string())
@@ -98,18 +110,17 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
             .and_then(decode);
         let op = match record {
             Ok(op) => op,
-            Err(reason) if newest && at + 1 == lines.len() => {
+            Err(reason) if newest && is_last => {
                 tracing::warn!(
-                    "{}:{}: dropping a torn last record ({reason})",
-                    path.display(),
-                    at + 1
+                    "{}:{line_number}: dropping a torn last record ({reason})",
+                    path.display()
                 );
                 break;
             }
             Err(reason) => {
                 return Err(Error::Corrupt {
                     path: path.to_path_buf(),
-                    line: at + 1,
+                    line: line_number,
                     reason,
                 });
             }
@@ -123,12 +134,15 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
             }
         }
         replayed.records += 1;
+        std::mem::swap(&mut line, &mut next);
     }
     Ok(replayed)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     fn put(key: &str, value: &str) -> Op {

@@ -27,6 +27,10 @@ use std::sync::RwLockWriteGuard;
 
 use crate::Result;
 use crate::log_record::Op;
+
+/// The bytes of a put's record besides its escaped key and value:
+/// `crc32hex` and a space, `put `, the separator `→` and the newline.
+const RECORD_OVERHEAD: u64 = 9 + 4 + 3 + 1;
 use crate::state::State;
 use crate::store::{Shared, Store};
 
@@ -106,9 +110,14 @@ impl Store {
 pub struct Ticket(pub(crate) u64);
 
 impl Shared {
-    /// Whether the active memtable takes `bytes` more and stays below its
-    /// limit: a write that neither waits for room nor freezes.
+    /// Whether the active memtable takes `bytes` more of keys and values,
+    /// and its log their record, and both stay below their limits: a write
+    /// that neither waits for room nor freezes.
     fn takes(&self, state: &State, bytes: usize) -> bool {
+        // A record is at most twice its key and value (every character
+        // escaped), plus its checksum, operation, separator and newline.
+        let record = 2 * bytes as u64 + RECORD_OVERHEAD;
         state.memtable().approximate_bytes().saturating_add(bytes) < self.memtable_bytes
+            && self.wal.bytes().saturating_add(record) < self.log_bytes()
     }
 }

@@ -26,7 +26,10 @@
 //!
 //! Each memtable has its own log. Freezing a memtable starts a new log; the
 //! old one is deleted once the table that holds its memtable is listed in the
-//! manifest.
+//! manifest. A memtable is also frozen when its log reaches a few times the
+//! memtable's size limit (`Shared::is_full` in `store.rs`): overwrites of
+//! the same keys grow the log, not the memtable, and a log must not grow
+//! without bound, since replay at start reads all of it.
 //!
 //! Invariants:
 //! - a write is acknowledged only after its record is synced, and a record
@@ -34,7 +37,10 @@
 //! - once the log has failed, it appends nothing more: the write it refuses
 //!   is never applied to the memtable;
 //! - records are in the log in the order their writes reached the memtable;
-//! - a log is deleted only after its memtable's table is in the manifest.
+//! - a log is deleted only after its memtable's table is in the manifest,
+//!   and the deletion is synced before any later change of the directory;
+//! - a log holds at most 4 × `memtable_bytes`, plus the record that
+//!   crossed that limit.
 //!
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
@@ -75,6 +81,9 @@ struct Log {
     pending: Vec<u8>,
     /// How many records have been appended, ever: the last ticket handed out.
     appended: u64,
+    /// How many bytes the current log file holds, its pending records
+    /// included: the store starts a new log when this grows too big.
+    bytes: u64,
     /// How many of them are synced to disk.
     durable: u64,
     /// How many syncs made them durable: with many writers, far fewer than
@@ -96,6 +105,7 @@ impl Wal {
             path: path.to_path_buf(),
             pending: Vec::new(),
             appended: 0,
+            bytes: 0,
             durable: 0,
             syncs: 0,
             syncing: false,
@@ -128,7 +138,9 @@ impl Wal {
                 reason: reason.clone(),
             });
         }
-        log.pending.extend_from_slice(encode(op).as_bytes());
+        let record = encode(op);
+        log.pending.extend_from_slice(record.as_bytes());
+        log.bytes += record.len() as u64;
         log.appended += 1;
         // The syncer sleeps unless it is syncing (we hold the lock, so it is
         // not between the two). While it syncs, it comes back for the
@@ -256,8 +268,14 @@ impl Wal {
         // Tell the batch's writers now, even if the new log cannot be made.
         self.announce(&log);
         log.file = Arc::new(create_file(path)?);
+        log.bytes = 0;
         let old = std::mem::replace(&mut log.path, path.to_path_buf());
         Ok(old)
+    }
+
+    /// How many bytes the current log file holds, pending records included.
+    pub fn bytes(&self) -> u64 {
+        self.lock().bytes
     }
 
     /// How many syncs the log has made so far.
