@@ -176,8 +176,8 @@ fn crashed_store<S: Harness>() -> (tempfile::TempDir, PathBuf, Vec<Vec<(String, 
     (directory, log, states)
 }
 
-/// A log cut at any byte is replayed up to its last whole record: a torn
-/// record at the end was never acknowledged, and is dropped.
+/// A log cut at any byte is replayed up to its last whole batch: a torn
+/// batch at the end was never acknowledged, and is dropped.
 fn a_log_cut_at_any_byte_replays_a_prefix<S: Harness>() {
     let (directory, log, states) = crashed_store::<S>();
     let text = fs::read(&log).unwrap();
@@ -190,10 +190,12 @@ fn a_log_cut_at_any_byte_replays_a_prefix<S: Harness>() {
         fs::write(copy.path().join(log.file_name().unwrap()), &text[..cut]).unwrap();
         let store = S::try_open(copy.path(), usize::MAX)
             .unwrap_or_else(|error| panic!("cut at {cut}: {error}"));
-        let whole_records = text[..cut].iter().filter(|&&byte| byte == b'\n').count();
+        // Each write waited for its sync, so each batch is a header line
+        // and one record: whole batches are whole pairs of lines.
+        let whole_batches = text[..cut].iter().filter(|&&byte| byte == b'\n').count() / 2;
         assert_eq!(
             store.scan().unwrap(),
-            states[whole_records],
+            states[whole_batches],
             "cut at byte {cut}"
         );
     }
@@ -213,6 +215,7 @@ fn damage_before_the_log_tail_stops_the_store<S: Harness>() {
     let message = S::try_open(directory.path(), usize::MAX)
         .err()
         .expect("the store must refuse to start");
+    // The first batch (its header is line 1) is broken, and whole ones follow.
     let expected = format!("{}:1: the checksum does not match", log.display());
     assert_eq!(message, expected);
 }

@@ -10,7 +10,8 @@
 //! and `UnexpectedFile` (a `.sst` file whose name is not a table number, so
 //! its age is unknown). `Corrupt` names a damaged table (`sstable.rs`), a
 //! damaged manifest (`manifest.rs`, from step 05 on) and, new in step 07, a
-//! write-ahead log damaged anywhere but in its torn last record (`wal.rs`).
+//! write-ahead log damaged anywhere but in a torn last batch
+//! (`log_record.rs`).
 //!
 //! `FlushFailed` (step 04): flushes happen on the tree shaker's thread, so
 //! the error of a failed flush cannot reach the request that caused it.

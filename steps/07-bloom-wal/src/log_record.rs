@@ -1,18 +1,27 @@
 //! The write-ahead log's records: their format, and reading a log back.
 //!
 //! Each write reaches the log as one record, one line of text, with a
-//! checksum, so that a record torn by a crash is told from a whole one.
-//! [`encode`] writes a record and [`decode`] reads one; [`replay`] applies
-//! the records of a log file, in order, to a memtable. The live log, which
-//! appends the records and syncs them, is `wal.rs`.
+//! checksum. The records that one sync makes durable (a group commit, see
+//! `wal.rs`) go to the file as one batch, after a header line with their
+//! number and their checksum, so that a batch torn by a power cut is told
+//! from a whole one. [`encode`] writes a record and [`decode`] reads one,
+//! [`batch_header`] heads a batch; [`replay`] applies the records of a log
+//! file, in order, to a memtable. The live log, which appends the records
+//! and syncs them, is `wal.rs`.
 //!
 //! ## The format
 //!
-//! `NNNNNN.wal`, one line per record, in the order the writes happened:
+//! `NNNNNN.wal`, one line per record, in the order the writes happened,
+//! each batch of records that one sync made durable after a header line:
 //!
 //! ```text
+//! log    := batch*
+//! batch  := "batch " count " " crc "\n" record{count}
+//! count  := how many records follow, in decimal
 //! record := crc " " body "\n"
-//! crc    := 8 lowercase hex digits: the CRC-32 (IEEE) of body's bytes
+//! crc    := 8 lowercase hex digits: a CRC-32 (IEEE), in a batch header of
+//!           the bytes of its records (newlines included), in a record of
+//!           its body's bytes
 //! body   := "put " key "→" value  |  "del " key  |  "clear"
 //! ```
 //!
@@ -21,27 +30,36 @@
 //! empties it, and also means that every table the manifest lists is older
 //! than the clear and no longer counts.
 //!
-//! A record whose checksum does not match, or that does not parse, was torn
-//! by a crash if it is the last line of the newest log: it was never
-//! acknowledged, and it is dropped with a log line. Anywhere else it is
-//! damage, and the store stops with the log's path and the line.
+//! A batch counts only whole: all of its records there, and its checksum
+//! matching. One sync covers the whole batch, and a power cut during it can
+//! leave any part of it on disk (a cut, zeros, a later page without an
+//! earlier one), but none of its writes was acknowledged. So a broken
+//! batch with no whole batch after it in the newest log is a torn tail: it
+//! is dropped, with what follows it, and a log line. A broken batch
+//! anywhere else (in an older log, or followed by a whole batch) is damage
+//! to synced data, and the store stops with the log's path and the line of
+//! the batch's header.
 //!
 //! Example:
 //!
 //! ```text
+//! batch 1 368e0e9c
 //! ebfc5233 put kenya:capital→Nairobi
+//! batch 2 08b063aa
 //! b776b818 del tanzania:capital
+//! e5b1f106 clear
 //! ```
 //!
 //! Invariants:
-//! - a record that decodes has a checksum that matches its body, so a
-//!   record cut short or overwritten by a crash does not decode;
-//! - replay applies the records in the order they are in the file.
+//! - replay applies a batch's records only if the whole batch checks out,
+//!   and applies them in the order they are in the file;
+//! - replay drops only a torn tail of the newest log, which no sync
+//!   finished, so it never drops an acknowledged write.
 //!
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use crate::line::{escape, parse_line, unescape};
@@ -66,6 +84,26 @@ pub fn encode(op: &Op) -> String {
     format!("{:08x} {body}\n", crc32fast::hash(body.as_bytes()))
 }
 
+/// The header line of a batch whose `count` records are `records` (their
+/// lines, newlines included), newline included.
+pub fn batch_header(count: u64, records: &[u8]) -> String {
+    format!("batch {count} {:08x}\n", crc32fast::hash(records))
+}
+
+/// Reads a batch header, without its newline: how many records follow, and
+/// their checksum. `None` if the line is not one.
+fn parse_batch_header(line: &[u8]) -> Option<(usize, u32)> {
+    let (count, crc) = std::str::from_utf8(line)
+        .ok()?
+        .strip_prefix("batch ")?
+        .split_once(' ')?;
+    let digits = |text: &str, radix: u32| text.chars().all(|c| c.is_digit(radix));
+    if count.is_empty() || !digits(count, 10) || crc.len() != 8 || !digits(crc, 16) {
+        return None;
+    }
+    Some((count.parse().ok()?, u32::from_str_radix(crc, 16).ok()?))
+}
+
 /// Reads one record, without its newline. The error is why it is not one.
 pub fn decode(line: &str) -> std::result::Result<Op, String> {
     // TODO(exercise 7.2): check the record's checksum, then read its operation
@@ -82,66 +120,135 @@ pub struct Replayed {
 }
 
 /// Applies the records of the log at `path` to `memtable`. `newest` says
-/// whether this is the newest log, whose last record may be torn. The log
-/// is read one line at a time, so replay needs no more memory than its
-/// longest record, whatever the log's size.
+/// whether this is the newest log, whose last batch may be torn. The log is
+/// read one batch at a time, so replay needs no more memory than its
+/// biggest batch, whatever the log's size (but for a torn tail, which is
+/// read whole to look for a whole batch after it).
 pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Replayed> {
     let io_error = |source| Error::Io {
         action: "read",
         path: path.to_path_buf(),
         source,
     };
-    let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut lines = Lines {
+        reader: BufReader::new(File::open(path).map_err(io_error)?),
+        number: 0,
+    };
     let mut replayed = Replayed::default();
-    // One line of look-ahead, to know whether a bad record is the last.
-    let mut line = Vec::new();
-    let mut next = Vec::new();
-    reader.read_until(b'\n', &mut line).map_err(io_error)?;
-    let mut line_number = 0;
-    while !line.is_empty() {
-        line_number += 1;
-        next.clear();
-        reader.read_until(b'\n', &mut next).map_err(io_error)?;
-        let is_last = next.is_empty();
-        let record = line
-            .strip_suffix(b"\n")
-            .ok_or_else(|| "the line has no newline".to_string())
-            .and_then(|line| std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string()))
-            .and_then(decode);
-        let op = match record {
-            Ok(op) => op,
-            Err(reason) if newest && is_last => {
-                tracing::warn!(
-                    "{}:{line_number}: dropping a torn last record ({reason})",
-                    path.display()
-                );
-                break;
-            }
-            Err(reason) => {
+    while let Some(header) = lines.next().map_err(io_error)? {
+        let header_line = lines.number;
+        let records = match read_batch(&mut lines, &header).map_err(io_error)? {
+            Batch::Whole(records) => records,
+            Batch::Broken(reason) => {
+                if newest && !lines.whole_batch_follows().map_err(io_error)? {
+                    tracing::warn!(
+                        "{}:{header_line}: dropping a torn last batch ({reason})",
+                        path.display()
+                    );
+                    break;
+                }
                 return Err(Error::Corrupt {
                     path: path.to_path_buf(),
-                    line: line_number,
+                    line: header_line,
                     reason,
                 });
             }
         };
-        match op {
-            Op::Put(key, value) => memtable.put(&key, &value),
-            Op::Delete(key) => memtable.delete(&key),
-            Op::Clear => {
-                *memtable = Memtable::new();
-                replayed.cleared = true;
+        for (at, record) in records.iter().enumerate() {
+            let op = decode(record).map_err(|reason| Error::Corrupt {
+                path: path.to_path_buf(),
+                line: header_line + 1 + at,
+                reason,
+            })?;
+            match op {
+                Op::Put(key, value) => memtable.put(&key, &value),
+                Op::Delete(key) => memtable.delete(&key),
+                Op::Clear => {
+                    *memtable = Memtable::new();
+                    replayed.cleared = true;
+                }
             }
+            replayed.records += 1;
         }
-        replayed.records += 1;
-        std::mem::swap(&mut line, &mut next);
     }
     Ok(replayed)
+}
+
+/// The lines of a log, newlines included, and the number of the last one.
+struct Lines {
+    reader: BufReader<File>,
+    number: usize,
+}
+
+impl Lines {
+    /// The next line, or `None` at the end of the file.
+    fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line)?;
+        if line.is_empty() {
+            return Ok(None);
+        }
+        self.number += 1;
+        Ok(Some(line))
+    }
+
+    /// Whether a whole batch starts at any line from here on: then a broken
+    /// batch before it is damage, not a torn tail.
+    fn whole_batch_follows(&mut self) -> io::Result<bool> {
+        let mut rest = Vec::new();
+        while let Some(line) = self.next()? {
+            rest.push(line);
+        }
+        Ok((0..rest.len()).any(|at| {
+            let Some((count, crc)) = rest[at].strip_suffix(b"\n").and_then(parse_batch_header)
+            else {
+                return false;
+            };
+            let records = rest.get(at + 1..at + 1 + count);
+            records.is_some_and(|records| crc32fast::hash(&records.concat()) == crc)
+        }))
+    }
+}
+
+/// A batch as replay found it.
+enum Batch {
+    /// Every record there, and the checksum matching: the records' lines,
+    /// without their newlines.
+    Whole(Vec<String>),
+    /// Why the batch does not count.
+    Broken(String),
+}
+
+/// Reads the batch that starts with `header`.
+fn read_batch(lines: &mut Lines, header: &[u8]) -> io::Result<Batch> {
+    let Some((count, crc)) = header.strip_suffix(b"\n").and_then(parse_batch_header) else {
+        return Ok(Batch::Broken("expected a batch header".into()));
+    };
+    let mut bytes = Vec::new();
+    for read in 0..count {
+        match lines.next()? {
+            Some(line) => bytes.extend_from_slice(&line),
+            None => {
+                let reason = format!("the batch ends after {read} of its {count} records");
+                return Ok(Batch::Broken(reason));
+            }
+        }
+    }
+    if crc32fast::hash(&bytes) != crc || bytes.last() != Some(&b'\n') {
+        return Ok(Batch::Broken("the checksum does not match".into()));
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Ok(Batch::Broken("not UTF-8".into()));
+    };
+    let records = text.split_terminator('\n').map(str::to_string).collect();
+    Ok(Batch::Whole(records))
 }
 
 #[cfg(test)]
 mod tests {
     use std::fs;
+
+    use std::path::Path;
 
     use super::*;
 
@@ -200,38 +307,79 @@ mod tests {
         );
     }
 
+    /// `ops` as one batch: its header, then its records.
+    fn batch(ops: &[Op]) -> String {
+        let records: String = ops.iter().map(encode).collect();
+        batch_header(ops.len() as u64, records.as_bytes()) + &records
+    }
+
     #[test]
     fn exercise_7_2_replay_applies_records_and_drops_a_torn_tail() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.wal");
-        let mut text = [put("a", "1"), put("b", "2"), Op::Delete("a".into())]
-            .map(|op| encode(&op))
-            .concat();
-        text.push_str(&encode(&put("c", "3"))[..7]);
+        let mut text = batch(&[put("a", "1"), put("b", "2")]) + &batch(&[Op::Delete("a".into())]);
+        let torn = batch(&[put("c", "3")]);
+        text.push_str(&torn[..torn.len() - 5]);
         fs::write(&path, &text).unwrap();
         let mut memtable = Memtable::new();
         let replayed = replay(&path, true, &mut memtable).unwrap();
         assert_eq!(replayed.records, 3);
         assert_eq!(memtable.get("a"), Some(&Entry::Tombstone));
         assert_eq!(memtable.get("b"), Some(&Entry::Value("2".into())));
-        assert_eq!(memtable.get("c"), None, "the torn record is dropped");
-        // In an older log, or before the end, the same damage stops the store.
+        assert_eq!(memtable.get("c"), None, "the torn batch is dropped");
+        // In an older log the same damage stops the store, at the header of
+        // the broken batch.
         let error = replay(&path, false, &mut Memtable::new())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("000001.wal:4: "), "{error}");
-        fs::write(
-            &path,
-            format!(
-                "{}garbage\n{}",
-                encode(&put("a", "1")),
-                encode(&put("b", "2"))
-            ),
-        )
-        .unwrap();
+        assert!(error.contains("000001.wal:6: "), "{error}");
+        // And so does a broken batch with a whole one after it.
+        let damaged = batch(&[put("a", "1")]).replace("a→1", "a→2");
+        fs::write(&path, damaged + &batch(&[put("b", "2")])).unwrap();
         let error = replay(&path, true, &mut Memtable::new())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("000001.wal:2: "), "{error}");
+        assert!(error.contains("000001.wal:1: "), "{error}");
+    }
+
+    /// The newest log as a power cut in the middle of its last sync may
+    /// leave it: the first batch whole, then the second batch with the
+    /// bytes in `damage` (a range of its text) zeroed, as pages that never
+    /// reached the disk are.
+    fn torn_log(path: &Path, damage: std::ops::Range<usize>) {
+        let first = batch(&[put("kenya:capital", "Nairobi")]);
+        let second = batch(&[
+            put("tanzania:capital", "Dodoma"),
+            put("uganda:capital", "Kampala"),
+            Op::Delete("kenya:capital".into()),
+        ]);
+        let mut bytes = second.into_bytes();
+        bytes[damage].fill(0);
+        fs::write(path, [first.into_bytes(), bytes].concat()).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_batch_is_dropped_whatever_part_of_it_is_whole() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        // Zeros, then whole records; a header, a torn record, whole ones;
+        // a whole batch but for its last byte.
+        for damage in [0..20, 30..40, 120..121] {
+            torn_log(&path, damage.clone());
+            let mut memtable = Memtable::new();
+            let replayed = replay(&path, true, &mut memtable)
+                .unwrap_or_else(|error| panic!("damage at {damage:?}: {error}"));
+            assert_eq!(replayed.records, 1, "damage at {damage:?}");
+            assert_eq!(
+                memtable.get("kenya:capital"),
+                Some(&Entry::Value("Nairobi".into()))
+            );
+            assert_eq!(memtable.get("tanzania:capital"), None);
+            // In a log that is not the newest, no sync was cut short.
+            let error = replay(&path, false, &mut Memtable::new())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("000001.wal:3: "), "{error}");
+        }
     }
 }

@@ -32,9 +32,9 @@
 //!   names, and every table returned has its index and filter in memory;
 //! - logs are replayed oldest first, so a newer record beats an older one,
 //!   and a `clear` record voids every table older than it;
-//! - a torn last record of the newest log is a write that was never
+//! - a torn last batch of the newest log holds writes that were never
 //!   acknowledged, and is dropped; damage anywhere else stops the store with
-//!   the log's path and line;
+//!   the log's path and line (see `log_record.rs`);
 //! - when [`recover`] returns, every acknowledged write is in a table the
 //!   manifest lists, no log is left, and the next log number is above
 //!   every log replayed;

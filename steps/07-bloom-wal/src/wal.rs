@@ -53,7 +53,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use crate::error::panic_message;
-use crate::log_record::{Op, encode};
+use crate::log_record::{Op, batch_header, encode};
 use crate::{Error, Result};
 
 /// The log of the active memtable, shared by every writer and by the log
@@ -95,6 +95,25 @@ struct Log {
     closing: bool,
     /// Why the log failed, if it did: every later wait answers with it.
     failure: Option<String>,
+}
+
+impl Log {
+    /// Takes every pending record as one batch, its header first (see
+    /// `log_record.rs`), and counts the header in the log's size. Empty if
+    /// nothing is pending. Only one batch is written at a time (the syncer,
+    /// or `rotate` once the syncer is done), so the pending records are the
+    /// ones appended since the last batch.
+    fn take_batch(&mut self) -> Vec<u8> {
+        let records = std::mem::take(&mut self.pending);
+        if records.is_empty() {
+            return records;
+        }
+        let header = batch_header(self.appended - self.durable, &records);
+        self.bytes += header.len() as u64;
+        let mut batch = header.into_bytes();
+        batch.extend_from_slice(&records);
+        batch
+    }
 }
 
 impl Wal {
@@ -251,7 +270,7 @@ impl Wal {
                 reason: reason.clone(),
             });
         }
-        let batch = std::mem::take(&mut log.pending);
+        let batch = log.take_batch();
         let mut file = &*log.file;
         if let Err(source) = file.write_all(&batch).and_then(|()| file.sync_data()) {
             let error = Error::Io {
@@ -311,6 +330,12 @@ mod tests {
     use crate::log_record::replay;
     use crate::memtable::Memtable;
 
+    /// The text of a log that holds `op` alone, as one batch.
+    fn one_batch(op: &Op) -> String {
+        let record = encode(op);
+        batch_header(1, record.as_bytes()) + &record
+    }
+
     fn put(key: &str, value: &str) -> Op {
         Op::Put(key.to_string(), value.to_string())
     }
@@ -342,7 +367,7 @@ mod tests {
             wal.wait_durable(ticket).unwrap();
             assert_eq!(
                 fs::read_to_string(&path).unwrap(),
-                encode(&put("kenya:capital", "Nairobi"))
+                one_batch(&put("kenya:capital", "Nairobi"))
             );
             // An old ticket is already durable.
             wal.wait_durable(ticket).unwrap();
@@ -403,7 +428,7 @@ mod tests {
         });
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
-            encode(&put("kenya:capital", "Nairobi"))
+            one_batch(&put("kenya:capital", "Nairobi"))
         );
     }
 
@@ -462,12 +487,18 @@ mod tests {
         assert_eq!(wal.rotate(&second).unwrap(), first);
         // Rotating made the old log's records durable, without the syncer.
         wal.wait_durable(ticket).unwrap();
-        assert_eq!(fs::read_to_string(&first).unwrap(), encode(&put("a", "1")));
+        assert_eq!(
+            fs::read_to_string(&first).unwrap(),
+            one_batch(&put("a", "1"))
+        );
         assert_eq!(fs::read_to_string(&second).unwrap(), "");
         with_syncer(&wal, || {
             let ticket = wal.append(&put("b", "2")).unwrap();
             wal.wait_durable(ticket).unwrap();
         });
-        assert_eq!(fs::read_to_string(&second).unwrap(), encode(&put("b", "2")));
+        assert_eq!(
+            fs::read_to_string(&second).unwrap(),
+            one_batch(&put("b", "2"))
+        );
     }
 }
