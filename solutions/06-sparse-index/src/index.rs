@@ -20,6 +20,9 @@
 //!
 //! `NNNNNN.idx` sits beside `NNNNNN.sst`:
 //!
+//! After its check line (see `sidecar.rs`: the table's size and a checksum
+//! of what follows):
+//!
 //! ```text
 //! index := block*                      one line per block, in table order
 //! block := offset " " line " " key "\n"
@@ -60,13 +63,11 @@
 //!
 //! Read alongside chapter 6 of the book, "A sparse index".
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::files;
+use crate::Result;
 use crate::line::{escape, unescape};
-use crate::{Error, Result};
+use crate::sidecar;
 
 /// The size at which the writer starts a new block. 4 KiB is a page of
 /// memory and a common disk block: reading it costs about as much as
@@ -233,50 +234,15 @@ pub fn path_for(table: &Path) -> PathBuf {
 
 /// Writes `index` beside `table`, whole or not at all.
 pub fn write(table: &Path, index: &Index) -> Result<()> {
-    files::write_atomically(&path_for(table), &index.encode())
+    sidecar::write(table, "idx", index.table_bytes, &index.encode())
 }
 
 /// Loads the index of the table at `table`, of `table_bytes` bytes. `Ok(None)`
 /// when it is missing or damaged (the reason is logged): the caller rebuilds it.
 pub fn load(table: &Path, table_bytes: u64) -> Result<Option<Index>> {
-    let path = path_for(table);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            tracing::warn!(
-                "{} is missing: rebuilding it from {}",
-                path.display(),
-                table.display()
-            );
-            return Ok(None);
-        }
-        Err(error) if error.kind() == io::ErrorKind::InvalidData => {
-            tracing::warn!(
-                "{} is not UTF-8: rebuilding it from {}",
-                path.display(),
-                table.display()
-            );
-            return Ok(None);
-        }
-        Err(source) => {
-            return Err(Error::Io {
-                action: "read",
-                path,
-                source,
-            });
-        }
-    };
-    match Index::parse(&text, table_bytes) {
-        Ok(index) => Ok(Some(index)),
-        Err((line, reason)) => {
-            tracing::warn!(
-                "{}:{line}: {reason}: rebuilding it from {}",
-                path.display(),
-                table.display()
-            );
-            Ok(None)
-        }
-    }
+    sidecar::load(table, "idx", table_bytes, |text| {
+        Index::parse(text, table_bytes)
+    })
 }
 
 #[cfg(test)]

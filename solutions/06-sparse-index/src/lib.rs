@@ -11,6 +11,9 @@
 //! - [`Options`] are the store's knobs (unchanged since step 05).
 //! - `index.rs` is the sparse index: its format, how the writer cuts blocks,
 //!   and how a lookup finds its block.
+//! - `sidecar.rs` writes and loads a file beside a table (here the index)
+//!   under a check line that ties it to its table and covers it with a
+//!   checksum; one that does not check out is rebuilt.
 //! - [`sstable`] writes and reads one table file; a written table now gets
 //!   its index, and a lookup reads one block.
 //! - `entries.rs` reads a table's lines in order, and now also says where
@@ -53,6 +56,7 @@ mod memtable;
 mod options;
 mod recovery;
 mod shaker;
+mod sidecar;
 pub mod sstable;
 mod state;
 pub mod store;

@@ -28,7 +28,8 @@
 // ANCHOR: format
 //! ## The format
 //!
-//! `NNNNNN.bloom` sits beside `NNNNNN.sst`:
+//! `NNNNNN.bloom` sits beside `NNNNNN.sst`, after its check line (see
+//! `sidecar.rs`: the table's size and a checksum of what follows):
 //!
 //! ```text
 //! bloom := header "\n" word*
@@ -39,12 +40,12 @@
 //!
 //! There are exactly `m / 64` words. A filter of a table without keys has
 //! `bits=64` and one word of zeros. The file is written after the table and
-//! its index, under a temporary name, then renamed. A missing filter, or one
-//! that breaks this format, is rebuilt from its table when the table is
-//! opened, with a log line.
+//! its index, under a temporary name, then renamed. A missing filter, one
+//! whose check line does not match, or one that breaks this format, is
+//! rebuilt from its table when the table is opened, with a log line.
 //!
-//! Example, the filter of the walkthrough's table (its four keys, the
-//! deleted one included: a tombstone is an answer too):
+//! Example, the filter of the walkthrough's table after its check line (its
+//! four keys, the deleted one included: a tombstone is an answer too):
 //!
 //! ```text
 //! bits=64 hashes=11 keys=4

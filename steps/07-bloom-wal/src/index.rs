@@ -26,6 +26,9 @@
 //!
 //! `NNNNNN.idx` sits beside `NNNNNN.sst`:
 //!
+//! After its check line (see `sidecar.rs`: the table's size and a checksum
+//! of what follows):
+//!
 //! ```text
 //! index := block*                      one line per block, in table order
 //! block := offset " " line " " key "\n"
@@ -68,7 +71,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::Result;
-use crate::files;
 use crate::line::{escape, unescape};
 use crate::sidecar;
 
@@ -233,13 +235,15 @@ pub fn path_for(table: &Path) -> PathBuf {
 
 /// Writes `index` beside `table`, whole or not at all.
 pub fn write(table: &Path, index: &Index) -> Result<()> {
-    files::write_atomically(&path_for(table), &index.encode())
+    sidecar::write(table, "idx", index.table_bytes, &index.encode())
 }
 
 /// Loads the index of the table at `table`, of `table_bytes` bytes. `Ok(None)`
 /// when it is missing or damaged (the reason is logged): the caller rebuilds it.
 pub fn load(table: &Path, table_bytes: u64) -> Result<Option<Index>> {
-    sidecar::load(table, "idx", |text| Index::parse(text, table_bytes))
+    sidecar::load(table, "idx", table_bytes, |text| {
+        Index::parse(text, table_bytes)
+    })
 }
 
 #[cfg(test)]

@@ -112,7 +112,7 @@ use std::sync::Arc;
 use std::sync::atomic::{self, AtomicU64};
 
 use crate::bloom::{self, BloomFilter};
-use crate::files::{directory_of, sync_directory, temporary_path, write_atomically};
+use crate::files::{directory_of, sync_directory, temporary_path};
 use crate::index::{self, Block, Index};
 use crate::line::{compare_escaped, encode_line, escape, escaped_key, parse_line};
 use crate::memtable::Entry;
@@ -215,7 +215,7 @@ impl TableWriter {
         index.finish(offset);
         index::write(&path, &index)?;
         let filter = BloomFilter::from_hashes(&key_hashes);
-        write_atomically(&path.with_extension("bloom"), &filter.encode())?;
+        sidecar::write(&path, "bloom", offset, &filter.encode())?;
         sync_directory(directory_of(&path))?;
         SsTable::with_index(&path, index, filter)
     }
@@ -257,13 +257,13 @@ impl SsTable {
         };
         let table_bytes = table.file.metadata().map_err(io_error)?.len();
         let index = index::load(path, table_bytes)?;
-        let filter = sidecar::load(path, "bloom", BloomFilter::parse)?;
+        let filter = sidecar::load(path, "bloom", table_bytes, BloomFilter::parse)?;
         let (index, filter) = match (index, filter) {
             (Some(index), Some(filter)) => (index, filter),
             _ => {
                 let (index, filter) = sidecar::rebuild(path, table.entries()?)?;
                 index::write(path, &index)?;
-                write_atomically(&path.with_extension("bloom"), &filter.encode())?;
+                sidecar::write(path, "bloom", table_bytes, &filter.encode())?;
                 (index, filter)
             }
         };
