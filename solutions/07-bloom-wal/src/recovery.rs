@@ -166,8 +166,21 @@ fn recover_logs(
     logs.sort();
     let mut memtable = Memtable::new();
     let mut cleared = false;
+    // Only the newest log that holds anything can end in a torn batch: an
+    // empty log after it is one a failed rotation left.
+    let mut newest = None;
     for (index, (_, path)) in logs.iter().enumerate() {
-        let replayed = log_record::replay(path, index + 1 == logs.len(), &mut memtable)?;
+        let bytes = fs::metadata(path).map_err(|source| Error::Io {
+            action: "measure",
+            path: path.clone(),
+            source,
+        })?;
+        if bytes.len() > 0 {
+            newest = Some(index);
+        }
+    }
+    for (index, (_, path)) in logs.iter().enumerate() {
+        let replayed = log_record::replay(path, Some(index) == newest, &mut memtable)?;
         tracing::info!(
             "replayed {} records from {}",
             replayed.records,
@@ -231,6 +244,23 @@ mod tests {
     fn file_names(directory: &Path) -> Vec<String> {
         let paths = list_directory(directory).unwrap();
         paths.iter().map(|path| manifest::file_name(path)).collect()
+    }
+
+    #[test]
+    fn an_empty_log_after_the_newest_does_not_turn_its_torn_tail_into_damage() {
+        let directory = tempfile::tempdir().unwrap();
+        // The log in use: one whole batch, then a batch cut short by a crash.
+        let record = log_record::encode(&log_record::Op::Put("a".into(), "1".into()));
+        let whole = log_record::batch_header(1, record.as_bytes()) + &record;
+        let torn = &whole.as_bytes()[..whole.len() - 2];
+        let log = [whole.as_bytes(), torn].concat();
+        fs::write(directory.path().join("000001.wal"), log).unwrap();
+        // The next log, left empty by a rotation that failed.
+        fs::write(directory.path().join("000002.wal"), "").unwrap();
+        let recovered = recover(directory.path()).unwrap();
+        assert_eq!(recovered.tables.len(), 1, "the log's batch is in a table");
+        let entries: Vec<_> = recovered.tables[0].entries().unwrap().collect();
+        assert_eq!(entries.len(), 1);
     }
 
     #[test]

@@ -546,6 +546,39 @@ mod tests {
     }
 
     #[test]
+    fn a_log_that_cannot_be_started_stops_writes_and_keeps_what_was_acknowledged() {
+        let directory = tempfile::tempdir().unwrap();
+        // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
+        let store = Store::open(directory.path(), test_options(30)).unwrap();
+        // The next log's name is taken by a directory: creating it fails.
+        let next = files::log_path(
+            directory.path(),
+            store.shared.read_state().next_log_number(),
+        );
+        fs::create_dir(&next).unwrap();
+        store.set("kenya:capital", "Nairobi").unwrap();
+        // This write fills the memtable and the freeze fails, but the write
+        // itself was synced: it is answered as durable.
+        store.set("uganda:capital", "Kampala").unwrap();
+        // Nothing more is taken, and what is refused is not visible.
+        let error = store.set("rwanda:capital", "Kigali").unwrap_err();
+        assert!(matches!(error, Error::LogFailed { .. }), "{error}");
+        assert_eq!(store.get("rwanda:capital").unwrap(), None);
+        assert_eq!(
+            store.get("uganda:capital").unwrap().as_deref(),
+            Some("Kampala")
+        );
+        drop(store);
+        fs::remove_dir(&next).unwrap();
+        let store = Store::open(directory.path(), test_options(30)).unwrap();
+        let expected = [
+            ("kenya:capital".to_string(), "Nairobi".to_string()),
+            ("uganda:capital".to_string(), "Kampala".to_string()),
+        ];
+        assert_eq!(store.scan().unwrap(), expected);
+    }
+
+    #[test]
     fn a_log_of_overwrites_is_rotated_at_its_size_limit() {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(directory.path(), test_options(1024)).unwrap();

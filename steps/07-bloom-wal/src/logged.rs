@@ -52,7 +52,12 @@ impl Store {
         let ticket = shared.wal.append(&op)?;
         apply(&mut state);
         if shared.is_full(&state) && state.frozen().len() < shared.max_frozen {
-            shared.freeze(&mut state)?;
+            // This write's record is in the log already: whether it is
+            // durable is for its ticket to say. A failed freeze has failed
+            // the log, which refuses the writes after this one.
+            if let Err(error) = shared.freeze(&mut state) {
+                tracing::error!("could not freeze the memtable: {error}");
+            }
         }
         Ok(Ticket(ticket))
     }

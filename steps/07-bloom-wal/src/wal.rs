@@ -35,7 +35,8 @@
 //! - a write is acknowledged only after its record is synced, and a record
 //!   synced before the log failed is still acknowledged as durable;
 //! - once the log has failed, it appends nothing more: the write it refuses
-//!   is never applied to the memtable;
+//!   is never applied to the memtable; a rotation whose new log cannot be
+//!   created fails the log too, after syncing every record so far;
 //! - records are in the log in the order their writes reached the memtable;
 //! - a log is deleted only after its memtable's table is in the manifest,
 //!   and the deletion is synced before any later change of the directory;
@@ -286,7 +287,17 @@ impl Wal {
         log.syncs += 1;
         // Tell the batch's writers now, even if the new log cannot be made.
         self.announce(&log);
-        log.file = Arc::new(create_file(path)?);
+        let file = match create_file(path) {
+            Ok(file) => file,
+            Err(error) => {
+                // Nothing is lost: every record so far is durable. But the
+                // memtable cannot be frozen without a log for the next one,
+                // so no write is taken any more (they would only pile up).
+                self.fail(&mut log, &error);
+                return Err(error);
+            }
+        };
+        log.file = Arc::new(file);
         log.bytes = 0;
         let old = std::mem::replace(&mut log.path, path.to_path_buf());
         Ok(old)
@@ -311,13 +322,19 @@ impl Wal {
 }
 
 /// Creates an empty log file and makes its name durable.
+/// A log left empty by a failed rotation is harmless anyway: replay skips
+/// empty logs.
 fn create_file(path: &Path) -> Result<File> {
     let file = File::create(path).map_err(|source| Error::Io {
         action: "create",
         path: path.to_path_buf(),
         source,
     })?;
-    crate::files::sync_directory(path.parent().unwrap_or(Path::new(".")))?;
+    if let Err(error) = crate::files::sync_directory(path.parent().unwrap_or(Path::new("."))) {
+        // Best effort: the name may not be durable, and the file is unused.
+        let _ = std::fs::remove_file(path);
+        return Err(error);
+    }
     Ok(file)
 }
 
