@@ -37,7 +37,8 @@
 //! - newer beats older, and a tombstone hides every older value of its key,
 //!   until a merge that includes the oldest table drops it;
 //! - no read misses a key while it is being flushed or merged;
-//! - a crash at any moment loses nothing that was in a table and brings back
+//! - a crash of the process at any step of a flush or a merge (a test tries
+//!   each one) loses nothing that was in a table and brings back
 //!   nothing that was deleted;
 //! - after a flush or a graceful stop, reopening the directory gives back the
 //!   same data.

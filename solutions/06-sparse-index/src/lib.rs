@@ -40,7 +40,8 @@
 //! - a lookup reads at most one block (4 KiB plus one line) of each table it
 //!   asks, and memory grows with the indexes, not with the data;
 //! - a missing or damaged index is rebuilt from its table, never trusted;
-//! - a crash at any moment loses nothing that was in a table.
+//! - a crash of the process at any step of a flush or a merge loses nothing
+//!   that was in a table.
 //!
 //! Read alongside chapter 6 of the book, "A sparse index".
 
