@@ -39,7 +39,9 @@
 //! is dropped, with what follows it, and a log line. A broken batch
 //! anywhere else (in an older log, or followed by a whole batch) is damage
 //! to synced data, and the store stops with the log's path and the line of
-//! the batch's header.
+//! the batch's header. So does a whole record where a header should be: a
+//! tear cannot make one, so it is a log from before batches were framed,
+//! and dropping it as a torn tail would lose acknowledged writes.
 //!
 //! Example:
 //!
@@ -157,6 +159,19 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
     let mut replayed = Replayed::default();
     while let Some(header) = lines.next().map_err(io_error)? {
         let header_line = lines.number;
+        if let Some(record) = unframed_record(&header) {
+            // Not a tear (a torn write does not make a whole record), but a
+            // log written before batches had headers: refuse it rather
+            // than drop acknowledged writes as a torn tail.
+            return Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                line: header_line,
+                reason: format!(
+                    "a record with no batch header ({record:?}): a log written before batches \
+                     were framed; replay it with the build that wrote it"
+                ),
+            });
+        }
         let records = match read_batch(&mut lines, &header).map_err(io_error)? {
             Batch::Whole(records) => records,
             Batch::Broken(reason) => {
@@ -230,6 +245,13 @@ impl Lines {
     }
 }
 
+/// The text of `line` if it is a whole record where a batch header should
+/// be.
+fn unframed_record(line: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(line.strip_suffix(b"\n")?).ok()?;
+    decode(text).ok().map(|_| text.to_string())
+}
+
 /// A batch as replay found it.
 enum Batch {
     /// Every record there, and the checksum matching: the records' lines,
@@ -241,7 +263,8 @@ enum Batch {
 
 /// Reads the batch that starts with `header`.
 fn read_batch(lines: &mut Lines, header: &[u8]) -> io::Result<Batch> {
-    let Some((count, crc)) = header.strip_suffix(b"\n").and_then(parse_batch_header) else {
+    let line = header.strip_suffix(b"\n").unwrap_or(header);
+    let Some((count, crc)) = parse_batch_header(line) else {
         return Ok(Batch::Broken("expected a batch header".into()));
     };
     let mut bytes = Vec::new();
@@ -360,6 +383,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("000001.wal:1: "), "{error}");
+    }
+
+    #[test]
+    fn a_log_without_batch_headers_is_refused_not_dropped() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        // The format before batches were framed: records alone.
+        fs::write(&path, encode(&put("kenya:capital", "Nairobi"))).unwrap();
+        let error = replay(&path, true, &mut Memtable::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("000001.wal:1: a record with no batch header"),
+            "{error}"
+        );
     }
 
     /// The newest log as a power cut in the middle of its last sync may
