@@ -160,12 +160,8 @@ pub fn compact_if_needed(shared: &Shared) -> Result<bool> {
     let tables = shared.read_state().tables();
     let mut sizes = Vec::new();
     for table in tables.iter() {
-        let size = fs::metadata(table.path()).map_err(|source| Error::Io {
-            action: "measure",
-            path: table.path().to_path_buf(),
-            source,
-        })?;
-        sizes.push(size.len());
+        // Asked of the open file: a `clear` may remove the names meanwhile.
+        sizes.push(table.file_bytes()?);
     }
     let Some(range) = pick(&sizes, shared.compaction_threshold) else {
         return Ok(false);

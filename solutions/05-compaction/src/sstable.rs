@@ -203,6 +203,17 @@ impl SsTable {
         &self.path
     }
 
+    /// The size of the table's file in bytes, asked of the open file, so
+    /// that it is right even once the file's name has been removed.
+    pub fn file_bytes(&self) -> Result<u64> {
+        let metadata = self.file.metadata().map_err(|source| Error::Io {
+            action: "measure",
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(metadata.len())
+    }
+
     /// Returns the entry of `key` in this table, or `None` when the table
     /// has no line for it.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
@@ -370,11 +381,14 @@ mod tests {
         let path = directory.path().join("000001.sst");
         let entries = [("a", value("1")), ("b", value("2"))];
         let table = write(&path, entries.iter().map(|(key, entry)| (*key, entry))).unwrap();
+        let bytes = fs::metadata(&path).unwrap().len();
         let clone = table.clone();
         // What a merge or `clear` does while a reader still holds the table.
         fs::remove_file(table.path()).unwrap();
         drop(table);
         assert!(!path.exists());
+        // Compaction measures tables this way, with no lock held.
+        assert_eq!(clone.file_bytes().unwrap(), bytes);
         assert_eq!(clone.get("b").unwrap(), Some(value("2")));
         let read: Vec<_> = clone.entries().unwrap().collect::<Result<_>>().unwrap();
         assert_eq!(read, [("a".into(), value("1")), ("b".into(), value("2"))]);

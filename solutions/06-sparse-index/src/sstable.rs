@@ -265,6 +265,17 @@ impl SsTable {
         &self.path
     }
 
+    /// The size of the table's file in bytes, asked of the open file, so
+    /// that it is right even once the file's name has been removed.
+    pub fn file_bytes(&self) -> Result<u64> {
+        let metadata = self.file.metadata().map_err(|source| Error::Io {
+            action: "measure",
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(metadata.len())
+    }
+
     /// The table's sparse index.
     pub fn index(&self) -> &Index {
         &self.index
@@ -603,11 +614,14 @@ mod tests {
     fn a_removed_table_still_reads_through_its_open_file() {
         let directory = tempfile::tempdir().unwrap();
         let table = big_table(directory.path(), 2_000);
+        let bytes = fs::metadata(table.path()).unwrap().len();
         let clone = table.clone();
         // What a merge or `clear` does while a reader still holds the table.
         table.remove_files().unwrap();
         drop(table);
         assert!(!directory.path().join("000001.sst").exists());
+        // Compaction measures tables this way, with no lock held.
+        assert_eq!(clone.file_bytes().unwrap(), bytes);
         assert_eq!(
             clone.get("key-01234").unwrap(),
             Some(value("value of key 1234"))

@@ -43,13 +43,12 @@
 //!
 //! Read alongside chapter 5 of the book, "Compaction".
 
-use std::fs;
 use std::ops::Range;
 
+use crate::Result;
 use crate::memtable::Entry;
 use crate::sstable::{Entries, SsTable, TableWriter};
 use crate::store::Shared;
-use crate::{Error, Result};
 use crate::{files, manifest};
 
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
@@ -157,12 +156,8 @@ pub fn compact_if_needed(shared: &Shared) -> Result<bool> {
     let tables = shared.read_state().tables();
     let mut sizes = Vec::new();
     for table in tables.iter() {
-        let size = fs::metadata(table.path()).map_err(|source| Error::Io {
-            action: "measure",
-            path: table.path().to_path_buf(),
-            source,
-        })?;
-        sizes.push(size.len());
+        // Asked of the open file: a `clear` may remove the names meanwhile.
+        sizes.push(table.file_bytes()?);
     }
     let Some(range) = pick(&sizes, shared.compaction_threshold) else {
         return Ok(false);
@@ -219,11 +214,12 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::Options;
     use crate::store::Store;
+    use crate::{Error, Options};
 
     /// Writes `text` as table `name` in `directory`, with no index: a merge
     /// reads tables from their first line and never needs one.
