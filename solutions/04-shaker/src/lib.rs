@@ -11,6 +11,8 @@
 //!   active memtable, a queue of frozen memtables, and tables on disk.
 //! - [`Options`] are the store's knobs; this step adds how many frozen
 //!   memtables may wait for the shaker.
+//! - `locking.rs` is how the store's lock is taken, and the only place
+//!   that takes it.
 //! - `state.rs` is what the store's lock protects, now with the queue of
 //!   frozen memtables, and the only code that changes it: a freeze, and a
 //!   flushed table put in its memtable's place.
@@ -42,6 +44,7 @@ mod error;
 mod files;
 pub mod http;
 mod line;
+mod locking;
 mod memtable;
 mod options;
 mod shaker;

@@ -20,6 +20,8 @@
 //!   each line starts, for the index.
 //! - `compaction.rs`, `manifest.rs` and `shaker.rs` merge, list and flush
 //!   tables (unchanged since step 05, but for removing index files too).
+//! - `locking.rs` is how the store's lock is taken, and the only place
+//!   that takes it.
 //! - `state.rs`, what the store's lock protects and the only code that
 //!   changes it, is unchanged since step 05.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
@@ -52,6 +54,7 @@ mod files;
 pub mod http;
 mod index;
 mod line;
+mod locking;
 mod manifest;
 mod memtable;
 mod options;

@@ -52,7 +52,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock};
 use std::thread::{self, JoinHandle};
 
 use crate::compaction::Merge;
@@ -109,18 +109,14 @@ pub(crate) struct Shared {
     pub(crate) max_frozen: usize,
     /// The shaker considers merging tables once there are this many.
     pub(crate) compaction_threshold: usize,
-    /// The memtables and the tables (see `state.rs`).
-    state: RwLock<State>,
+    /// The memtables and the tables (see `state.rs`), taken only through
+    /// the methods in `locking.rs`.
+    pub(crate) state: RwLock<State>,
     /// How the shaker and the threads that wait for it signal each other.
     pub(crate) mailbox: Mailbox,
     /// The write-ahead log of the active memtable.
     pub(crate) wal: Wal,
 }
-
-/// The message of the panic that follows a poisoned lock. A lock is poisoned
-/// only when a thread panicked while holding it, which is a bug in this
-/// crate: the state may be half-changed, so we stop instead of serving it.
-const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
 
 /// How many bytes of log the active memtable may have per byte of its size
 /// limit before it is frozen anyway (see [`Shared::is_full`]).
@@ -285,48 +281,6 @@ impl Shared {
         state.freeze(old_log);
         self.mailbox.frozen();
         Ok(())
-    }
-
-    /// Takes the read lock: for a look at what is in memory, or for a
-    /// snapshot of the tables, never for reading a file.
-    pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().expect(POISONED)
-    }
-
-    /// Takes the write lock, to change the state through its methods.
-    pub(crate) fn write_state(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().expect(POISONED)
-    }
-
-    /// Takes the write lock once `ready(state)` holds, waiting for the tree
-    /// shaker between tries. Fails instead of waiting if the shaker has
-    /// failed, since then nothing will ever change.
-    pub(crate) fn lock_when(
-        &self,
-        ready: impl Fn(&State) -> bool,
-    ) -> Result<RwLockWriteGuard<'_, State>> {
-        loop {
-            // Read the clock before looking: a change after this point
-            // ticks it, so the wait below cannot miss that change.
-            let seen = self.mailbox.now();
-            if let Some(state) = self.lock_if(&ready)? {
-                return Ok(state);
-            }
-            self.mailbox.wait_after(seen);
-        }
-    }
-
-    /// Takes the write lock if `ready(state)` holds, without waiting for
-    /// the tree shaker. Fails if the shaker has failed.
-    pub(crate) fn lock_if(
-        &self,
-        ready: impl Fn(&State) -> bool,
-    ) -> Result<Option<RwLockWriteGuard<'_, State>>> {
-        let state = self.state.write().expect(POISONED);
-        if let Some(reason) = self.mailbox.failure() {
-            return Err(Error::FlushFailed { reason });
-        }
-        Ok(ready(&state).then_some(state))
     }
 
     /// The file names of the tables, oldest first, as the manifest lists them.

@@ -18,6 +18,8 @@
 //! - `manifest.rs` reads and writes the list of live tables.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
 //!   open, removing what an interrupted flush or merge left.
+//! - `locking.rs` is how the store's lock is taken, and the only place
+//!   that takes it.
 //! - `state.rs` is what the store's lock protects and the only code that
 //!   changes it; this step adds a merge's two moves and a one-step `clear`.
 //! - `shaker.rs` is the tree shaker: it flushes, then merges.
@@ -51,6 +53,7 @@ mod error;
 mod files;
 pub mod http;
 mod line;
+mod locking;
 mod manifest;
 mod memtable;
 mod options;

@@ -50,7 +50,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use crate::compaction::Merge;
@@ -103,16 +103,12 @@ pub(crate) struct Shared {
     max_frozen: usize,
     /// The shaker considers merging tables once there are this many.
     pub(crate) compaction_threshold: usize,
-    /// The memtables and the tables (see `state.rs`).
-    state: RwLock<State>,
+    /// The memtables and the tables (see `state.rs`), taken only through
+    /// the methods in `locking.rs`.
+    pub(crate) state: RwLock<State>,
     /// How the shaker and the threads that wait for it signal each other.
     pub(crate) mailbox: Mailbox,
 }
-
-/// The message of the panic that follows a poisoned lock. A lock is poisoned
-/// only when a thread panicked while holding it, which is a bug in this
-/// crate: the state may be half-changed, so we stop instead of serving it.
-const POISONED: &str = "store lock poisoned: a thread panicked while holding it";
 
 impl Store {
     /// Opens the store in `directory`: recovers the directory (see
@@ -248,40 +244,6 @@ impl Shared {
         );
         state.freeze();
         self.mailbox.frozen();
-    }
-
-    /// Takes the read lock: for a look at what is in memory, or for a
-    /// snapshot of the tables, never for reading a file.
-    pub(crate) fn read_state(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().expect(POISONED)
-    }
-
-    /// Takes the write lock, to change the state through its methods.
-    pub(crate) fn write_state(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().expect(POISONED)
-    }
-
-    /// Takes the write lock once `ready(state)` holds, waiting for the tree
-    /// shaker between tries. Fails instead of waiting if the shaker has
-    /// failed, since then nothing will ever change.
-    pub(crate) fn lock_when(
-        &self,
-        ready: impl Fn(&State) -> bool,
-    ) -> Result<RwLockWriteGuard<'_, State>> {
-        loop {
-            // Read the clock before looking: a change after this point
-            // ticks it, so the wait below cannot miss that change.
-            let seen = self.mailbox.now();
-            let state = self.state.write().expect(POISONED);
-            if let Some(reason) = self.mailbox.failure() {
-                return Err(Error::FlushFailed { reason });
-            }
-            if ready(&state) {
-                return Ok(state);
-            }
-            drop(state);
-            self.mailbox.wait_after(seen);
-        }
     }
 
     /// The file names of the tables, oldest first, as the manifest lists them.

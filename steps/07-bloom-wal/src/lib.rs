@@ -18,6 +18,8 @@
 //! - `logged.rs` is the write path through the log: append and apply under
 //!   one lock, acknowledge after the sync, and the [`Ticket`]s of async
 //!   writes.
+//! - `locking.rs` is how the store's lock is taken, and the only place
+//!   that takes it.
 //! - `state.rs` is what the store's lock protects and the only code that
 //!   changes it; each frozen memtable now keeps its log beside it.
 //! - [`sstable`] writes and reads one table file, with its index and filter.
@@ -55,6 +57,7 @@ mod files;
 pub mod http;
 mod index;
 mod line;
+mod locking;
 mod log_record;
 mod logged;
 mod manifest;
