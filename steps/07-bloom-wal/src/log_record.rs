@@ -154,8 +154,8 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
         }
         let records = match read_batch(&mut lines, &header).map_err(io_error)? {
             Batch::Whole(records) => records,
-            Batch::Broken(reason) => {
-                if newest && !lines.whole_batch_follows().map_err(io_error)? {
+            Batch::Broken { reason, read } => {
+                if newest && !lines.whole_batch_follows(read).map_err(io_error)? {
                     tracing::warn!(
                         "{}:{header_line}: dropping a torn last batch ({reason})",
                         path.display()
@@ -207,10 +207,11 @@ impl Lines {
         Ok(Some(line))
     }
 
-    /// Whether a whole batch starts at any line from here on: then a broken
+    /// Whether a whole batch starts at any line from here on, the lines
+    /// `read` (already read after a broken header) first: then the broken
     /// batch before it is damage, not a torn tail.
-    fn whole_batch_follows(&mut self) -> io::Result<bool> {
-        let mut rest = Vec::new();
+    fn whole_batch_follows(&mut self, read: Vec<Vec<u8>>) -> io::Result<bool> {
+        let mut rest = read;
         while let Some(line) = self.next()? {
             rest.push(line);
         }
@@ -219,7 +220,8 @@ impl Lines {
             else {
                 return false;
             };
-            let records = rest.get(at + 1..at + 1 + count);
+            // `count` comes from a damaged file: it may be anything.
+            let records = rest[at + 1..].get(..count);
             records.is_some_and(|records| crc32fast::hash(&records.concat()) == crc)
         }))
     }
@@ -237,31 +239,39 @@ enum Batch {
     /// Every record there, and the checksum matching: the records' lines,
     /// without their newlines.
     Whole(Vec<String>),
-    /// Why the batch does not count.
-    Broken(String),
+    /// Why the batch does not count, and the lines read after its header
+    /// (a damaged count may have taken whole batches that follow).
+    Broken { reason: String, read: Vec<Vec<u8>> },
 }
 
 /// Reads the batch that starts with `header`.
 fn read_batch(lines: &mut Lines, header: &[u8]) -> io::Result<Batch> {
+    let broken = |reason: &str, read| {
+        Ok(Batch::Broken {
+            reason: reason.to_string(),
+            read,
+        })
+    };
     let line = header.strip_suffix(b"\n").unwrap_or(header);
     let Some((count, crc)) = parse_batch_header(line) else {
-        return Ok(Batch::Broken("expected a batch header".into()));
+        return broken("expected a batch header", Vec::new());
     };
-    let mut bytes = Vec::new();
-    for read in 0..count {
+    let mut read = Vec::new();
+    while read.len() < count {
         match lines.next()? {
-            Some(line) => bytes.extend_from_slice(&line),
+            Some(line) => read.push(line),
             None => {
-                let reason = format!("the batch ends after {read} of its {count} records");
-                return Ok(Batch::Broken(reason));
+                let reason = format!("the batch ends after {} of its {count} records", read.len());
+                return broken(&reason, read);
             }
         }
     }
-    if crc32fast::hash(&bytes) != crc || bytes.last() != Some(&b'\n') {
-        return Ok(Batch::Broken("the checksum does not match".into()));
+    let bytes = read.concat();
+    if crc32fast::hash(&bytes) != crc || bytes.last().is_some_and(|&byte| byte != b'\n') {
+        return broken("the checksum does not match", read);
     }
     let Ok(text) = String::from_utf8(bytes) else {
-        return Ok(Batch::Broken("not UTF-8".into()));
+        return broken("not UTF-8", read);
     };
     let records = text.split_terminator('\n').map(str::to_string).collect();
     Ok(Batch::Whole(records))
@@ -359,6 +369,26 @@ mod tests {
         // And so does a broken batch with a whole one after it.
         let damaged = batch(&[put("a", "1")]).replace("a→1", "a→2");
         fs::write(&path, damaged + &batch(&[put("b", "2")])).unwrap();
+        let error = replay(&path, true, &mut Memtable::new())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("000001.wal:1: "), "{error}");
+    }
+
+    #[test]
+    fn a_damaged_batch_count_neither_panics_nor_hides_the_batches_after_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        let whole = batch(&[put("a", "1")]);
+        let huge = format!("batch {} 00000000\n", usize::MAX);
+        // Torn at the end of the newest log: dropped. Before a whole batch:
+        // damage, with its line.
+        fs::write(&path, whole.clone() + &huge).unwrap();
+        assert_eq!(
+            replay(&path, true, &mut Memtable::new()).unwrap().records,
+            1
+        );
+        fs::write(&path, huge + &whole).unwrap();
         let error = replay(&path, true, &mut Memtable::new())
             .unwrap_err()
             .to_string();
