@@ -27,12 +27,12 @@ use std::sync::RwLockWriteGuard;
 
 use crate::Result;
 use crate::log_record::Op;
+use crate::state::State;
+use crate::store::{Shared, Store};
 
 /// The bytes of a put's record besides its escaped key and value:
 /// `crc32hex` and a space, `put `, the separator `→` and the newline.
 const RECORD_OVERHEAD: u64 = 9 + 4 + 3 + 1;
-use crate::state::State;
-use crate::store::{Shared, Store};
 
 impl Store {
     /// Logs `op` and applies it to the active memtable with `apply`, and
