@@ -34,8 +34,22 @@ pub fn kv_path(key: &str) -> String {
 
 /// Sends one request and reads the whole response.
 pub async fn send(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> io::Result<Response> {
+    send_from(addr, method, path, body, |_port| {}).await
+}
+
+/// Like [`send`], and calls `connected` with the client's own port once the
+/// connection is made, before the request is sent: the power-loss check
+/// finds the request's answer in a trace of the server by that port.
+pub async fn send_from(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    connected: impl FnOnce(u16),
+) -> io::Result<Response> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
+    connected(stream.local_addr()?.port());
     let head = format!(
         "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()

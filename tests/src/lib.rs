@@ -13,9 +13,15 @@
 //! - [`server`]: starts a solution's real server as a process and stops it
 //!   with a signal;
 //! - [`client`]: a tiny HTTP/1.1 client that sends exactly the bytes a test
-//!   wants, including ones a polite client would refuse to send.
+//!   wants, including ones a polite client would refuse to send;
+//! - [`strace`], [`file_system`] and [`power_loss`]: the power-loss check,
+//!   which records a server's file-system calls and opens every directory a
+//!   power cut could have left.
 
 pub mod client;
+pub mod file_system;
 pub mod model;
+pub mod power_loss;
 pub mod server;
 pub mod stores;
+pub mod strace;

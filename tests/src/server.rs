@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 /// A running server process. Dropping it kills the process.
 pub struct Server {
     child: Child,
+    /// Whether `child` is a wrapper (such as strace) around the server.
+    wrapped: bool,
     /// Where the server listens.
     pub addr: SocketAddr,
     log: Arc<Mutex<String>>,
@@ -26,7 +28,27 @@ impl Server {
     /// Starts `binary` (a path from `env!("CARGO_BIN_EXE_...")`) on a free
     /// port, with its data in `working_dir`, and waits until it listens.
     pub fn start(binary: &str, working_dir: &Path, extra_args: &[&str]) -> Server {
-        let mut child = Command::new(binary)
+        Server::start_under(&[], binary, working_dir, extra_args)
+    }
+
+    /// Like [`Server::start`], with `binary` run by the command `wrapper`
+    /// (e.g. `strace -o trace.txt --`); an empty wrapper runs it directly.
+    /// Signals then go to the wrapper's child, the server itself.
+    pub fn start_under(
+        wrapper: &[String],
+        binary: &str,
+        working_dir: &Path,
+        extra_args: &[&str],
+    ) -> Server {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .arg("--port=0")
             .arg("--working-dir")
             .arg(working_dir)
@@ -60,6 +82,7 @@ impl Server {
         collectors.push(collect(stdout, Arc::clone(&log)));
         Server {
             child,
+            wrapped: !wrapper.is_empty(),
             addr,
             log,
             collectors,
@@ -87,11 +110,24 @@ impl Server {
 
     /// Sends `signal` without waiting for the process to exit.
     pub fn signal(&self, signal: libc::c_int) {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
+        let pid = self
+            .server_pid()
+            .unwrap_or_else(|| panic!("no server process under {:?}", self.child.id()));
         // SAFETY: `kill` has no memory-safety preconditions; the pid is our
         // own child, which has not been waited for, so it is not reused.
         let sent = unsafe { libc::kill(pid, signal) };
         assert_eq!(sent, 0, "kill({pid}, {signal}) failed");
+    }
+
+    /// The server's process id: the child's, or its own child's if it runs
+    /// under a wrapper (which starts the server as its only child).
+    fn server_pid(&self) -> Option<libc::pid_t> {
+        let child = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
+        if !self.wrapped {
+            return Some(child);
+        }
+        let children = std::fs::read_to_string(format!("/proc/{child}/task/{child}/children"));
+        children.ok()?.split_whitespace().next()?.parse().ok()
     }
 
     /// Waits until the server's log contains `text`, for at most ten seconds.
@@ -120,6 +156,13 @@ impl Drop for Server {
         // there (a handler that panicked, a file the store refused to read)
         // while the client only saw a closed connection.
         // Harmless if the process has already exited and been waited for.
+        if self.wrapped
+            && let Some(pid) = self.server_pid()
+        {
+            // Killing the wrapper alone could leave the server running.
+            // SAFETY: as in `signal`.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if thread::panicking() {

@@ -208,14 +208,19 @@ fn recover_logs(
             .collect();
         manifest::write(directory, &names)?;
     }
+    // Oldest first, each removal durable before the next: a crash in
+    // between leaves only the newest logs, whose records are the newest in
+    // the table just written too, so replaying them again changes nothing.
+    // An older log left behind a newer one's removal would bring back the
+    // values the newer one overwrote (the power-loss check finds that).
     for (_, path) in &logs {
         fs::remove_file(path).map_err(|source| Error::Io {
             action: "remove",
             path: path.clone(),
             source,
         })?;
+        files::sync_directory(directory)?;
     }
-    files::sync_directory(directory)?;
     let newest_log = logs.last().map_or(0, |(number, _)| *number);
     Ok((tables, next_table_number, newest_log))
 }

@@ -207,20 +207,24 @@ impl Storage for Store {
 
     fn clear(&self) -> Result<()> {
         let mut state = self.state.write().expect(POISONED);
-        // Oldest first: if we crash half-way, the tables left are the newest
-        // ones, and they cannot bring back a value that was overwritten or
-        // deleted, because what overwrote or deleted it is newer still.
+        // Oldest first, each removal durable before the next: if we crash
+        // half-way, the tables left are the newest ones, and they cannot
+        // bring back a value that was overwritten or deleted, because what
+        // overwrote or deleted it is newer still. (Without the sync after
+        // each removal, a power cut could keep an older table's removal
+        // undone while a newer one's is done: the power-loss check finds
+        // that.)
         while let Some(table) = state.oldest_table() {
             fs::remove_file(table.path()).map_err(|source| Error::Io {
                 action: "remove",
                 path: table.path().to_path_buf(),
                 source,
             })?;
+            files::sync_directory(&self.directory)?;
             state.forget_oldest_table();
         }
         state.clear_memtable();
-        // Make the removals durable before we answer.
-        files::sync_directory(&self.directory)
+        Ok(())
     }
 }
 

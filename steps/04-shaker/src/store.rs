@@ -262,20 +262,24 @@ impl Storage for Store {
         // Wait until the shaker is idle: a table it is writing now would
         // otherwise be installed after the clear and bring its keys back.
         let mut state = self.shared.lock_when(|state| state.frozen().is_empty())?;
-        // Oldest first: if we crash half-way, the tables left are the newest
-        // ones, and they cannot bring back a value that was overwritten or
-        // deleted, because what overwrote or deleted it is newer still.
+        // Oldest first, each removal durable before the next: if we crash
+        // half-way, the tables left are the newest ones, and they cannot
+        // bring back a value that was overwritten or deleted, because what
+        // overwrote or deleted it is newer still. (Without the sync after
+        // each removal, a power cut could keep an older table's removal
+        // undone while a newer one's is done: the power-loss check finds
+        // that.)
         while let Some(table) = state.oldest_table() {
             fs::remove_file(table.path()).map_err(|source| Error::Io {
                 action: "remove",
                 path: table.path().to_path_buf(),
                 source,
             })?;
+            files::sync_directory(&self.shared.directory)?;
             state.forget_oldest_table();
         }
         state.clear_memtable();
-        // Make the removals durable before we answer.
-        files::sync_directory(&self.shared.directory)
+        Ok(())
     }
 }
 

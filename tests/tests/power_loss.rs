@@ -1,0 +1,198 @@
+//! A power cut at any moment keeps what the step promised: a recorded run
+//! of the real server, every crash image it could leave, each one opened.
+//!
+//! The server runs under strace while clients write, delete and clear;
+//! it is killed (`kill -9`) once and restarted, so that recovery is in the
+//! record too, then stopped with SIGTERM. `cross_step_tests::power_loss`
+//! then builds what the disk could hold after a power cut before each sync
+//! and each change of names, opens each image with the step's store, and
+//! checks every key (see there for the rules). Leave out a sync the store
+//! relies on, and this suite fails with the key that was lost and what was
+//! not yet durable when it was promised; `cargo xtask sync-mutants` proves
+//! that for every sync of steps 03 and 07.
+//!
+//! It needs `strace` (`apt-get install strace`). Where strace is missing
+//! the tests say so and stop, unless `LITTLE_KV_REQUIRE_STRACE` is set
+//! (`.ci/run` sets it), which makes them fail.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use cross_step_tests::power_loss::{self, Op, Promise, Workload};
+use cross_step_tests::server::Server;
+use cross_step_tests::stores::Harness;
+use cross_step_tests::strace;
+
+/// The memtable size of the recorded runs: small, so that a few hundred
+/// operations flush, merge and rotate the log many times.
+const MEMTABLE_BYTES: usize = 600;
+
+/// Whether strace can run; if not, says so where the learner sees it (the
+/// test harness does not capture a direct write to stderr), or fails when
+/// strace is required.
+fn strace_or_skip(test: &str) -> bool {
+    if strace::available() {
+        return true;
+    }
+    let message = format!(
+        "{test}: SKIPPED, strace is not installed (apt-get install strace); \
+         the power-loss check cannot run without it"
+    );
+    assert!(
+        std::env::var_os("LITTLE_KV_REQUIRE_STRACE").is_none(),
+        "{message}"
+    );
+    let _ = writeln!(std::io::stderr(), "{message}");
+    false
+}
+
+/// A small, seeded generator: the same workload on every run.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+/// How many clients write at once, and how many keys each has.
+#[derive(Clone, Copy)]
+struct Clients {
+    count: usize,
+    keys: u64,
+}
+
+/// `clients.count` clients at once, sending `operations` PUTs and DELETEs
+/// between them, each on its own keys; every answer must be 200.
+async fn write_and_delete(
+    workload: &Arc<Workload>,
+    addr: SocketAddr,
+    clients: Clients,
+    operations: usize,
+    seed: u64,
+) {
+    let rounds = operations / clients.count;
+    let mut tasks = Vec::new();
+    for client in 0..clients.count {
+        let workload = Arc::clone(workload);
+        tasks.push(tokio::spawn(async move {
+            let mut random = Xorshift(((seed + client as u64) * 0x9e37_79b9) | 1);
+            for round in 0..rounds {
+                let key = format!("c{client}-k{}", random.below(clients.keys));
+                let op = if random.below(4) == 0 {
+                    Op::Delete { key }
+                } else {
+                    let padding = "x".repeat(random.below(120) as usize);
+                    Op::Put {
+                        key,
+                        value: format!("v{seed}.{round} {padding}"),
+                    }
+                };
+                let answer = workload.send(addr, op.clone()).await;
+                assert_eq!(answer.status, 200, "{op:?}: {}", answer.text());
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a client panicked");
+    }
+}
+
+/// Records a run of `binary` in `root` (its data in `root/data`, which the
+/// server creates): writes, a clear, more writes, `kill -9`, a restart that
+/// recovers, more writes, SIGTERM. Returns the server's calls, one list per
+/// run.
+fn record(
+    binary: &str,
+    root: &Path,
+    args: &[&str],
+    clients: Clients,
+    workload: &Arc<Workload>,
+) -> Vec<Vec<strace::Call>> {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let data = root.join("data");
+    let trace = |n: usize| root.with_extension(format!("trace{n}"));
+    let mut calls = Vec::new();
+    for run in 0..2 {
+        let server = Server::start_under(&strace::wrapper(&trace(run)), binary, &data, args);
+        let addr = server.addr;
+        runtime.block_on(async {
+            if run == 0 {
+                write_and_delete(workload, addr, clients, 96, 1).await;
+                let answer = workload.send(addr, Op::Clear).await;
+                assert_eq!(answer.status, 200, "clear: {}", answer.text());
+                write_and_delete(workload, addr, clients, 96, 2).await;
+            } else {
+                write_and_delete(workload, addr, clients, 48, 3).await;
+            }
+        });
+        let signal = if run == 0 {
+            libc::SIGKILL
+        } else {
+            libc::SIGTERM
+        };
+        let (status, log) = server.stop_with(signal);
+        assert!(run == 0 || status.success(), "the server failed: {log}");
+        let text = std::fs::read_to_string(trace(run)).expect("read the trace");
+        calls.push(strace::parse(&text));
+    }
+    calls
+}
+
+fn a_power_cut_keeps_what_was_promised<S: Harness>(
+    binary: &str,
+    promise: Promise,
+    clients: Clients,
+    args: &[&str],
+) {
+    let parent = tempfile::tempdir().expect("a temporary directory");
+    let root = parent.path().join("root");
+    std::fs::create_dir(&root).expect("make the root");
+    let workload = Workload::new();
+    let runs = record(binary, &root, args, clients, &workload);
+    match power_loss::check::<S>(&root, &runs, &workload, promise, MEMTABLE_BYTES) {
+        Ok(summary) => {
+            assert!(
+                summary.promised > 50,
+                "too few operations were promised durable to test anything: {summary:?}"
+            );
+            println!("{}: {summary:?}", S::NAME);
+        }
+        Err(report) => panic!("{}: {report}", S::NAME),
+    }
+}
+
+#[test]
+fn solution_03_a_power_cut_keeps_every_flushed_write() {
+    if !strace_or_skip("solution_03_a_power_cut_keeps_every_flushed_write") {
+        return;
+    }
+    let memtable = format!("--memtable-bytes={MEMTABLE_BYTES}");
+    a_power_cut_keeps_what_was_promised::<solution_03::Store>(
+        env!("CARGO_BIN_EXE_serve-solution-03"),
+        Promise::WhenFlushed,
+        // One client, as step 03 serves one writer at a time anyway; enough
+        // keys that the memtable fills (overwrites do not grow it).
+        Clients { count: 1, keys: 24 },
+        &[&memtable],
+    );
+}
+
+#[test]
+fn solution_07_a_power_cut_keeps_every_acknowledged_write() {
+    if !strace_or_skip("solution_07_a_power_cut_keeps_every_acknowledged_write") {
+        return;
+    }
+    let memtable = format!("--memtable-bytes={MEMTABLE_BYTES}");
+    a_power_cut_keeps_what_was_promised::<solution_07::Store>(
+        env!("CARGO_BIN_EXE_serve-solution-07"),
+        Promise::WhenAnswered,
+        Clients { count: 4, keys: 6 },
+        &[&memtable, "--compaction-threshold=3"],
+    );
+}
