@@ -215,7 +215,10 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
     for table in &replaced {
         table.remove_files()?;
     }
-    crate::files::sync_directory(&shared.directory)
+    // No directory sync: the manifest no longer names these files, and a
+    // file no manifest names is removed at the next start, so whether the
+    // removals survive a power cut changes nothing.
+    Ok(())
     // ANCHOR_END: exercise_5_3
 }
 

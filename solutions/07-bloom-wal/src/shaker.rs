@@ -253,15 +253,16 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     manifest::write(&shared.directory, &names)?;
     let log = shared.write_state().install_flushed(table, &oldest);
     // The memtable's data is in a table the manifest lists: its log can go.
-    // The removal is made durable before anything newer is: a log that came
-    // back after a crash would be replayed into a table newer than the
-    // tables that overwrote its data since.
+    // The removal must reach the disk before a newer table is named: a log
+    // that came back after a power cut would be replayed into a table newer
+    // than the tables that overwrote its data since. It does without a sync
+    // here, because every table is written with a directory sync of its own
+    // (`sstable::write`) before a manifest names it.
     std::fs::remove_file(&log).map_err(|source| crate::Error::Io {
         action: "remove",
         path: log,
         source,
     })?;
-    files::sync_directory(&shared.directory)?;
     shared.mailbox.tick();
     tracing::info!(
         "flushed {} entries to {}",

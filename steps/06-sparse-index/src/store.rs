@@ -54,7 +54,6 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use crate::compaction::Merge;
-use crate::files;
 use crate::manifest;
 use crate::memtable::Entry;
 use crate::recovery;
@@ -302,7 +301,9 @@ impl Storage for Store {
         for table in removed.iter() {
             table.remove_files()?;
         }
-        files::sync_directory(&self.shared.directory)
+        // No directory sync: the empty manifest is durable already, and a
+        // file no manifest names is removed at the next start.
+        Ok(())
     }
 }
 
