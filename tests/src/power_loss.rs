@@ -121,14 +121,6 @@ pub struct Summary {
     pub promised: usize,
 }
 
-/// A crash point: before which call, and what each key may hold there.
-struct CrashPoint {
-    what: String,
-    /// For each key: the operation whose result it must hold (if any was
-    /// promised), and the results it may hold.
-    allowed: Vec<(String, Option<usize>, BTreeSet<Option<String>>)>,
-}
-
 /// Checks every crash image of a recorded run. `root` is the directory the
 /// trace was taken in: the server's working directory is `root/data`.
 /// `runs` are the server's calls, in order, one list per process (each
@@ -159,11 +151,10 @@ pub fn check<S: Harness>(
         .collect();
     let mut timeline = Timeline::new(&operations);
     let mut fs = FileSystem::new(root);
-    let mut crash_points: Vec<CrashPoint> = Vec::new();
-    // Each distinct image, and the crash points (with how it was made) that
-    // leave it.
-    let mut images: HashMap<Image, usize> = HashMap::new();
-    let mut uses: Vec<Vec<(usize, String)>> = Vec::new();
+    let mut crash_points = 0;
+    // What each distinct image read back, so that an image that many crash
+    // points leave is opened once.
+    let mut reads: HashMap<Image, Read> = HashMap::new();
     let mut promised_at: HashMap<usize, String> = HashMap::new();
 
     for index in 0..=calls.len() {
@@ -172,25 +163,27 @@ pub fn check<S: Harness>(
         }
         let call = calls.get(index).copied();
         if call.is_none_or(changes_what_is_durable) {
-            let what = match call {
-                Some(call) => format!("just before call {index}, {}", describe(call, root)),
-                None => "at the end of the run".to_string(),
-            };
-            crash_points.push(CrashPoint {
-                what,
-                allowed: timeline.allowed(&keys),
-            });
-            let point = crash_points.len() - 1;
+            crash_points += 1;
+            let allowed = timeline.allowed(&keys);
             for kept in subsets(fs.pending().len()) {
                 for unsynced in Unsynced::ALL {
                     let image = fs.image(&kept, unsynced);
-                    let next = uses.len();
-                    let id = *images.entry(image).or_insert(next);
-                    if id == next {
-                        uses.push(Vec::new());
-                    }
-                    let how = describe_image(fs.pending(), &kept, unsynced);
-                    uses[id].push((point, how));
+                    let read = reads.entry(image).or_insert_with_key(|image| {
+                        open_and_read::<S>(image, &keys, memtable_bytes)
+                    });
+                    let Some(problem) = judge(read, &allowed, &operations, promise, &promised_at)
+                    else {
+                        continue;
+                    };
+                    let when = match call {
+                        Some(call) => format!("just before call {index}, {}", describe(call, root)),
+                        None => "at the end of the run".to_string(),
+                    };
+                    return Err(format!(
+                        "a power cut {when} can leave a directory that breaks the promise:\n\
+                         the image: {}\n{problem}",
+                        describe_image(fs.pending(), &kept, unsynced)
+                    ));
                 }
             }
         }
@@ -200,56 +193,58 @@ pub fn check<S: Harness>(
             promised_at.insert(op, not_durable(&fs, &operations[op].0, index));
         }
     }
-
-    let mut by_id: Vec<(&Image, usize)> = images.iter().map(|(image, &id)| (image, id)).collect();
-    by_id.sort_by_key(|&(_, id)| id);
-    for (image, id) in by_id {
-        let read = open_and_read::<S>(image, &keys, memtable_bytes);
-        for (point, how) in &uses[id] {
-            let point = &crash_points[*point];
-            let problem = match &read {
-                Err(error) => Some(format!("the store does not open: {error}")),
-                Ok(values) => point.allowed.iter().find_map(|(key, promised, allowed)| {
-                    let value = &values[key];
-                    if allowed.contains(value) {
-                        return None;
-                    }
-                    let mut text = format!(
-                        "key {key:?} holds {:?}, but ",
-                        value.as_deref().map(shorten)
-                    );
-                    match promised {
-                        Some(op) => {
-                            let _ = write!(
-                                text,
-                                "{} was promised durable ({}).\n{}",
-                                operations[*op].0.describe(),
-                                match promise {
-                                    Promise::WhenAnswered => "answered 200",
-                                    Promise::WhenFlushed => "flushed",
-                                },
-                                promised_at.get(op).map_or("", String::as_str)
-                            );
-                        }
-                        None => text.push_str("no operation that reached the server left that"),
-                    }
-                    Some(text)
-                }),
-            };
-            if let Some(problem) = problem {
-                return Err(format!(
-                    "a power cut {} can leave a directory that breaks the promise:\n\
-                     the image: {how}\n{problem}",
-                    point.what
-                ));
-            }
-        }
-    }
     Ok(Summary {
         calls: calls.len(),
-        crash_points: crash_points.len(),
-        images: uses.len(),
+        crash_points,
+        images: reads.len(),
         promised: promised_at.len(),
+    })
+}
+
+/// What an image read back: every key's value, or why it could not be read.
+type Read = Result<BTreeMap<String, Option<String>>, String>;
+
+/// For each key: the operation whose result it must hold (if one was
+/// promised), and every result it may hold.
+type Allowed = Vec<(String, Option<usize>, BTreeSet<Option<String>>)>;
+
+/// What is wrong with what an image read back, if anything.
+fn judge(
+    read: &Read,
+    allowed: &Allowed,
+    operations: &[(Op, u16)],
+    promise: Promise,
+    promised_at: &HashMap<usize, String>,
+) -> Option<String> {
+    let values = match read {
+        Err(error) => return Some(format!("the store does not open: {error}")),
+        Ok(values) => values,
+    };
+    allowed.iter().find_map(|(key, promised, allowed)| {
+        let value = &values[key];
+        if allowed.contains(value) {
+            return None;
+        }
+        let mut text = format!(
+            "key {key:?} holds {:?}, but ",
+            value.as_deref().map(shorten)
+        );
+        match promised {
+            Some(op) => {
+                let _ = write!(
+                    text,
+                    "{} was promised durable ({}).\n{}",
+                    operations[*op].0.describe(),
+                    match promise {
+                        Promise::WhenAnswered => "answered 200",
+                        Promise::WhenFlushed => "flushed",
+                    },
+                    promised_at.get(op).map_or("", String::as_str)
+                );
+            }
+            None => text.push_str("no operation that reached the server left that"),
+        }
+        Some(text)
     })
 }
 

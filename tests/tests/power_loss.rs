@@ -103,6 +103,14 @@ async fn write_and_delete(
     }
 }
 
+/// The server to record: the step's own, or the binary that
+/// `LITTLE_KV_TRACED_SERVER` names (`cargo xtask sync-mutants` points it at
+/// a copy of the server with one sync removed; the images are still opened
+/// with the step's own store, whose recovery that copy shares).
+fn server_to_record(own: &str) -> String {
+    std::env::var("LITTLE_KV_TRACED_SERVER").unwrap_or_else(|_| own.to_string())
+}
+
 /// Records a run of `binary` in `root` (its data in `root/data`, which the
 /// server creates): writes, a clear, more writes, `kill -9`, a restart that
 /// recovers, more writes, SIGTERM. Returns the server's calls, one list per
@@ -154,7 +162,7 @@ fn a_power_cut_keeps_what_was_promised<S: Harness>(
     let root = parent.path().join("root");
     std::fs::create_dir(&root).expect("make the root");
     let workload = Workload::new();
-    let runs = record(binary, &root, args, clients, &workload);
+    let runs = record(&server_to_record(binary), &root, args, clients, &workload);
     match power_loss::check::<S>(&root, &runs, &workload, promise, MEMTABLE_BYTES) {
         Ok(summary) => {
             assert!(

@@ -19,12 +19,16 @@
 //!    no module doc, test name or anchor went stale between steps (see
 //!    `drift.rs`), and `doc`: the solutions' API docs build without a
 //!    rustdoc warning;
-//! 5. `test`: `cargo test` at the root (solutions, cross-step suites, xtask);
-//! 6. `exercises`: see `exercises.rs`;
-//! 7. `learner-check`: the learner's `cargo xtask check` is green on every
+//! 5. `tools`: strace, which the power-loss check needs, is installed if it
+//!    can be, and then required (see `tools.rs`);
+//! 6. `test`: `cargo test` at the root (solutions, cross-step suites, xtask);
+//! 7. `exercises`: see `exercises.rs`;
+//! 8. `learner-check`: the learner's `cargo xtask check` is green on every
 //!    step solved and red at the holes of every starter (see `check.rs`);
-//! 8. `book`: the generated pages are fresh, every include resolves, and
-//!    mdBook builds the book (see `book.rs`).
+//! 9. `sync-mutants`: the power-loss check fails when any one sync of steps
+//!    03 and 07 is removed (see `sync_mutants.rs`);
+//! 10. `book`: the generated pages are fresh, every include resolves, and
+//!     mdBook builds the book (see `book.rs`).
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -33,7 +37,7 @@ use crate::error::{Error, Result};
 use crate::layout::{self, Layout};
 use crate::record::{self, Touched};
 use crate::run;
-use crate::{book, check, drift, exercises, sync};
+use crate::{book, check, drift, exercises, sync, sync_mutants, tools};
 
 /// One check: its name, what it runs, and how.
 struct Check {
@@ -86,6 +90,16 @@ const CHECKS: &[Check] = &[
         run: solution_docs,
     },
     Check {
+        name: "tools",
+        what: "strace for the power-loss check (installed with apt-get as root)",
+        run: |_| {
+            if tools::ensure_strace() {
+                run::require_strace();
+            }
+            Ok(())
+        },
+    },
+    Check {
         name: "test",
         what: "cargo test",
         run: |layout| cargo(layout, &["test"]),
@@ -99,6 +113,11 @@ const CHECKS: &[Check] = &[
         name: "learner-check",
         what: "cargo xtask check --prove",
         run: |layout| check::run(layout, &["--prove".to_string()]),
+    },
+    Check {
+        name: "sync-mutants",
+        what: "cargo xtask sync-mutants",
+        run: |layout| sync_mutants::run(layout, &[]),
     },
     Check {
         name: "book",

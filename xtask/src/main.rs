@@ -36,6 +36,8 @@ mod scratch;
 mod starter;
 mod suites;
 mod sync;
+mod sync_mutants;
+mod tools;
 mod variants;
 
 use std::process::ExitCode;
@@ -61,6 +63,7 @@ for contributors (they never overwrite a learner's edits in steps/):
                       code, tests named for a missing exercise, anchors no chapter includes
   exercises [NN ...]  check every exercise: solution passes, starter fails at its holes, each hole is caught
   check --prove       the learner's check is green on every solved step and red on every starter
+  sync-mutants        remove each sync of steps 03 and 07 in turn: the power-loss check must fail
   help                print this text
 ";
 
@@ -108,6 +111,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             _ => Err(Error::Usage("`drift` takes only `--fix-anchors`".into())),
         },
         "check" => check::run(&layout, rest),
+        "sync-mutants" => sync_mutants::run(&layout, rest),
         "diff" => diff::run(&layout, rest),
         "book" => match rest {
             [] => book::serve(&layout),

@@ -47,6 +47,16 @@ pub fn no_incremental_caches() {
     }
 }
 
+/// Set once strace is known to be here: every cargo we start then requires
+/// it (`LITTLE_KV_REQUIRE_STRACE`), so the power-loss check cannot skip.
+static STRACE_REQUIRED: OnceLock<()> = OnceLock::new();
+
+/// Makes every cargo started from now on fail the power-loss check rather
+/// than skip it (see `tools.rs`).
+pub fn require_strace() {
+    let _ = STRACE_REQUIRED.set(());
+}
+
 /// A `cargo` command run from `dir`. Inside `cargo xtask`, `$CARGO` is the
 /// cargo that started us, so the same toolchain builds everything.
 pub fn cargo(dir: &Path) -> Command {
@@ -58,6 +68,9 @@ pub fn cargo(dir: &Path) -> Command {
     }
     if INCREMENTAL_OFF.get().is_some() {
         command.env("CARGO_INCREMENTAL", "0");
+    }
+    if STRACE_REQUIRED.get().is_some() {
+        command.env("LITTLE_KV_REQUIRE_STRACE", "1");
     }
     command
 }

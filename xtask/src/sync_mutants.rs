@@ -1,0 +1,369 @@
+//! `cargo xtask sync-mutants`: proves that the power-loss check
+//! (`tests/tests/power_loss.rs`) sees every sync the store relies on.
+//!
+//! A test that passes with the sync removed does not test the sync. For each
+//! call of `sync_all`, `sync_data` or `sync_directory` in the code of steps
+//! 03 and 07 (their tests aside), this builds a copy of the solution's
+//! server with that one call turned into a no-op (a scratch crate, as
+//! `exercises` does for holes), records the check's workload against it
+//! (`LITTLE_KV_TRACED_SERVER`), and expects the check to report a broken
+//! promise. A sync whose removal goes unseen fails the command, with its
+//! file and line: either the check misses a crash image, or the sync is
+//! not needed and should go.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::files::{self, File};
+use crate::holes;
+use crate::layout::Layout;
+use crate::run;
+use crate::scratch;
+use crate::tools;
+
+/// The steps whose syncs are mutated: where the first sync lives (03, the
+/// table) and where every kind of sync is (07, the log too).
+const CHAPTERS: [&str; 2] = ["03", "07"];
+
+/// What the check prints when a crash image breaks a promise (see
+/// `tests/src/power_loss.rs`): the mark of a mutant caught.
+const CAUGHT: &str = "can leave a directory that breaks the promise";
+
+/// One call that makes something durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Site {
+    /// The file inside the crate, e.g. `src/wal.rs`.
+    file: PathBuf,
+    line: usize,
+    /// Where the text to replace starts and ends, in bytes.
+    start: usize,
+    end: usize,
+    /// What it is, as written: `.sync_data()`, `files::sync_directory(`.
+    text: String,
+}
+
+/// The no-op the mutant calls instead of `sync_directory`, added to the
+/// copy's `src/files.rs` (where `Path` and `Result` are in scope in every
+/// step).
+const SKIPPED_SYNC_DIRECTORY: &str = "\n/// `cargo xtask sync-mutants`: a directory sync that does nothing.\n\
+     #[allow(dead_code)]\n\
+     pub fn skipped_sync_directory(_directory: &Path) -> Result<()> {\n    Ok(())\n}\n";
+
+pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
+    if !args.is_empty() {
+        return Err(Error::Usage("`sync-mutants` takes no arguments".into()));
+    }
+    if !tools::strace_available() {
+        println!(
+            "sync-mutants: SKIPPED, strace is not installed (apt-get install strace): \
+             the power-loss check cannot run without it"
+        );
+        return Ok(());
+    }
+    // The check's own test binary, built once; each mutant only rebuilds
+    // its server.
+    build_check(layout)?;
+    let mut survivors = Vec::new();
+    let mut caught = 0;
+    for nn in CHAPTERS {
+        let chapter = layout
+            .solutions()?
+            .into_iter()
+            .find(|chapter| chapter.nn() == nn)
+            .ok_or_else(|| Error::Check(format!("no solution for chapter {nn}")))?;
+        let crate_dir = layout.root.join(chapter.solution_dir());
+        let sources = files::read_tree(&crate_dir)?;
+        let sites = find_sites(&sources);
+        println!("sync-mutants: step {nn}: {} syncs", sites.len());
+        for site in &sites {
+            let started = Instant::now();
+            let binary = build_mutant(layout, nn, &sources, site)?;
+            let (verdict, detail) = run_check(layout, nn, &binary)?;
+            println!(
+                "  {}:{} `{}`: {verdict} ({:.0?}){detail}",
+                site.file.display(),
+                site.line,
+                site.text,
+                started.elapsed()
+            );
+            if verdict == "caught" {
+                caught += 1;
+            } else {
+                survivors.push(format!(
+                    "{}/{}:{} `{}`: {verdict}{detail}",
+                    chapter.solution_dir().display(),
+                    site.file.display(),
+                    site.line,
+                    site.text
+                ));
+            }
+        }
+    }
+    if !survivors.is_empty() {
+        return Err(Error::Check(format!(
+            "the power-loss check did not notice these syncs removed:\n  {}",
+            survivors.join("\n  ")
+        )));
+    }
+    println!(
+        "sync-mutants: all {caught} syncs are needed, and the power-loss check sees each one gone"
+    );
+    Ok(())
+}
+
+/// Every call that makes something durable in a crate's code, tests aside.
+fn find_sites(sources: &[File]) -> Vec<Site> {
+    let mut sites = Vec::new();
+    for file in sources {
+        let is_rust = file.path.extension().is_some_and(|e| e == "rs");
+        let Ok(text) = std::str::from_utf8(&file.contents) else {
+            continue;
+        };
+        if !is_rust {
+            continue;
+        }
+        let code_end = test_module_start(text);
+        for needle in [".sync_all()", ".sync_data()", "sync_directory("] {
+            for (start, _) in text[..code_end].match_indices(needle) {
+                let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                let line = &text[line_start..];
+                let is_comment = line.trim_start().starts_with("//");
+                let is_definition = text[line_start..start].contains("fn ");
+                if is_comment || is_definition {
+                    continue;
+                }
+                // A directory sync is replaced with its path:
+                // `crate::files::sync_directory(`.
+                let start = if needle == "sync_directory(" {
+                    let before = &text[..start];
+                    before
+                        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+                        .map_or(0, |i| i + 1)
+                } else {
+                    start
+                };
+                let end = text[start..].find(needle).map(|i| start + i + needle.len());
+                let Some(end) = end else { continue };
+                sites.push(Site {
+                    file: file.path.clone(),
+                    line: text[..start].matches('\n').count() + 1,
+                    start,
+                    end,
+                    text: text[start..end].to_string(),
+                });
+            }
+        }
+    }
+    sites.sort_by(|a, b| (&a.file, a.start).cmp(&(&b.file, b.start)));
+    sites
+}
+
+/// Where a file's `#[cfg(test)] mod …` starts (its end if it has none).
+fn test_module_start(text: &str) -> usize {
+    let mut offset = 0;
+    let mut previous_was_cfg_test = false;
+    for line in text.split_inclusive('\n') {
+        if previous_was_cfg_test && line.starts_with("mod ") {
+            return offset - "#[cfg(test)]\n".len();
+        }
+        previous_was_cfg_test = line.trim_end() == "#[cfg(test)]";
+        offset += line.len();
+    }
+    text.len()
+}
+
+/// The crate's files with `site` turned into a no-op.
+fn mutate(sources: &[File], site: &Site) -> Vec<File> {
+    sources
+        .iter()
+        .map(|file| {
+            let mut contents = file.contents.clone();
+            if file.path == site.file {
+                let replacement: &[u8] = if site.text.ends_with("sync_directory(") {
+                    b"crate::files::skipped_sync_directory("
+                } else {
+                    // `file.sync_all()` becomes `file.metadata().map(drop)`:
+                    // the same type, io::Result<()>, and no sync.
+                    b".metadata().map(drop)"
+                };
+                contents.splice(site.start..site.end, replacement.iter().copied());
+            }
+            if file.path == Path::new("src/files.rs") {
+                contents.extend_from_slice(SKIPPED_SYNC_DIRECTORY.as_bytes());
+            }
+            File {
+                path: file.path.clone(),
+                contents,
+                mode: file.mode,
+            }
+        })
+        .collect()
+}
+
+/// Builds the test binary of the power-loss check.
+fn build_check(layout: &Layout) -> Result<()> {
+    let mut command = run::cargo(&layout.root);
+    command.args([
+        "test",
+        "-p",
+        "cross-step-tests",
+        "--test",
+        "power_loss",
+        "--no-run",
+    ]);
+    run::for_parsing(&mut command);
+    let built = run::capture(command)?;
+    if !built.success {
+        return Err(Error::Check(format!(
+            "the power-loss check does not build:\n{}",
+            run::error_lines(&built.output, 20).join("\n")
+        )));
+    }
+    Ok(())
+}
+
+/// Builds the server of step `nn` with `site` removed, in the scratch
+/// workspace `target/xtask/sync-mutants/`, as the package `mutant-NN`.
+/// Returns the binary's path.
+fn build_mutant(layout: &Layout, nn: &str, sources: &[File], site: &Site) -> Result<PathBuf> {
+    let dir = layout.scratch("sync-mutants");
+    let package = format!("mutant-{nn}");
+    let renamed: Vec<File> = mutate(sources, site)
+        .into_iter()
+        .map(|file| match String::from_utf8(file.contents.clone()) {
+            Ok(text) => File {
+                contents: holes::rename_crate(&text, nn, &package).into_bytes(),
+                ..file
+            },
+            Err(_) => file,
+        })
+        .collect();
+    files::create_dir_all(&dir)?;
+    files::update_tree(&dir.join(&package), &renamed)?;
+    scratch::write_root(
+        layout,
+        &dir,
+        std::slice::from_ref(&package),
+        "# Generated by `cargo xtask sync-mutants`; not part of the little-kv workspace.\n\
+         # A solution's server with one sync removed.",
+    )?;
+    let mut command = run::cargo(&dir);
+    command
+        .args(["build", "-p", &package, "--bin", &package])
+        .env("CARGO_TARGET_DIR", &layout.target);
+    run::for_parsing(&mut command);
+    let built = run::capture(command)?;
+    if !built.success {
+        return Err(Error::Check(format!(
+            "the mutant {}:{} does not build:\n{}",
+            site.file.display(),
+            site.line,
+            run::error_lines(&built.output, 20).join("\n")
+        )));
+    }
+    Ok(layout.target.join("debug").join(&package))
+}
+
+/// Runs the power-loss check of step `nn` against `binary`. Returns
+/// "caught", "NOT caught" or "failed for another reason", and a detail.
+fn run_check(layout: &Layout, nn: &str, binary: &Path) -> Result<(&'static str, String)> {
+    let mut command = run::cargo(&layout.root);
+    command
+        .args([
+            "test",
+            "-p",
+            "cross-step-tests",
+            "--test",
+            "power_loss",
+            "--",
+            &format!("solution_{nn}_"),
+        ])
+        .env("LITTLE_KV_TRACED_SERVER", binary)
+        .env("LITTLE_KV_REQUIRE_STRACE", "1");
+    run::for_parsing(&mut command);
+    let ran = run::capture(command)?;
+    if ran.success {
+        return Ok(("NOT caught", String::new()));
+    }
+    let Some(line) = ran.output.lines().find(|line| line.contains(CAUGHT)) else {
+        return Ok((
+            "failed for another reason",
+            format!(":\n{}", run::error_lines(&ran.output, 15).join("\n")),
+        ));
+    };
+    // "… a power cut just before call 161, fdatasync(data/000001.wal) can …"
+    let before = line.split(CAUGHT).next().unwrap_or_default();
+    let at = before.split("a power cut ").nth(1).unwrap_or(before).trim();
+    Ok(("caught", format!(": {at}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(text: &str) -> Vec<File> {
+        vec![
+            File {
+                path: "src/wal.rs".into(),
+                contents: text.as_bytes().to_vec(),
+                mode: 0o644,
+            },
+            File {
+                path: "src/files.rs".into(),
+                contents: b"use std::path::Path;\n".to_vec(),
+                mode: 0o644,
+            },
+        ]
+    }
+
+    const CODE: &str = "\
+/// Calls sync_directory(dir) in a comment.
+pub fn sync_directory(directory: &Path) -> Result<()> {
+    File::open(directory)?.sync_all()
+}
+fn append(file: &File) -> io::Result<()> {
+    file.write_all(b\"x\").and_then(|()| file.sync_data())?;
+    crate::files::sync_directory(&self.directory)?;
+    // file.sync_all() in a comment
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    fn t() { file.sync_all().unwrap(); }
+}
+";
+
+    #[test]
+    fn every_sync_call_is_a_site_but_definitions_comments_and_tests() {
+        let sites = find_sites(&source(CODE));
+        let found: Vec<(usize, &str)> = sites
+            .iter()
+            .map(|site| (site.line, site.text.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (3, ".sync_all()"),
+                (6, ".sync_data()"),
+                (7, "crate::files::sync_directory(")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_mutant_has_exactly_one_sync_turned_into_a_no_op() {
+        let sources = source(CODE);
+        let sites = find_sites(&sources);
+        let mutant = mutate(&sources, &sites[2]);
+        let text = String::from_utf8(mutant[0].contents.clone()).unwrap();
+        assert!(text.contains("crate::files::skipped_sync_directory(&self.directory)?;"));
+        assert!(text.contains("file.sync_data()"), "the other syncs stay");
+        let files_rs = String::from_utf8(mutant[1].contents.clone()).unwrap();
+        assert!(files_rs.contains("pub fn skipped_sync_directory"));
+        let mutant = mutate(&sources, &sites[1]);
+        let text = String::from_utf8(mutant[0].contents.clone()).unwrap();
+        assert!(text.contains("file.metadata().map(drop))?;"));
+    }
+}
