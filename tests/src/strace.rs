@@ -34,6 +34,26 @@ pub fn available() -> bool {
         .is_ok_and(|output| output.status.success())
 }
 
+/// Whether strace can run; if not, says so where the learner sees it (the
+/// test harness does not capture a direct write to stderr) and returns
+/// false, so that `test` can stop, or fails when `LITTLE_KV_REQUIRE_STRACE`
+/// is set (`cargo xtask ci` sets it once it has installed strace).
+pub fn available_or_skip(test: &str) -> bool {
+    if available() {
+        return true;
+    }
+    let message = format!(
+        "{test}: SKIPPED, strace is not installed (apt-get install strace); \
+         this test cannot run without it"
+    );
+    assert!(
+        std::env::var_os("LITTLE_KV_REQUIRE_STRACE").is_none(),
+        "{message}"
+    );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{message}\n").as_bytes());
+    false
+}
+
 /// The command that runs a program under strace, recording into `trace`:
 /// put it in front of the program and its arguments.
 pub fn wrapper(trace: &Path) -> Vec<String> {

@@ -15,7 +15,6 @@
 //! the tests say so and stop, unless `LITTLE_KV_REQUIRE_STRACE` is set
 //! (`.ci/run` sets it), which makes them fail.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -28,25 +27,6 @@ use cross_step_tests::strace;
 /// The memtable size of the recorded runs: small, so that a few hundred
 /// operations flush, merge and rotate the log many times.
 const MEMTABLE_BYTES: usize = 600;
-
-/// Whether strace can run; if not, says so where the learner sees it (the
-/// test harness does not capture a direct write to stderr), or fails when
-/// strace is required.
-fn strace_or_skip(test: &str) -> bool {
-    if strace::available() {
-        return true;
-    }
-    let message = format!(
-        "{test}: SKIPPED, strace is not installed (apt-get install strace); \
-         the power-loss check cannot run without it"
-    );
-    assert!(
-        std::env::var_os("LITTLE_KV_REQUIRE_STRACE").is_none(),
-        "{message}"
-    );
-    let _ = writeln!(std::io::stderr(), "{message}");
-    false
-}
 
 /// A small, seeded generator: the same workload on every run.
 struct Xorshift(u64);
@@ -177,7 +157,7 @@ fn a_power_cut_keeps_what_was_promised<S: Harness>(
 
 #[test]
 fn solution_03_a_power_cut_keeps_every_flushed_write() {
-    if !strace_or_skip("solution_03_a_power_cut_keeps_every_flushed_write") {
+    if !strace::available_or_skip("solution_03_a_power_cut_keeps_every_flushed_write") {
         return;
     }
     let memtable = format!("--memtable-bytes={MEMTABLE_BYTES}");
@@ -193,7 +173,7 @@ fn solution_03_a_power_cut_keeps_every_flushed_write() {
 
 #[test]
 fn solution_07_a_power_cut_keeps_every_acknowledged_write() {
-    if !strace_or_skip("solution_07_a_power_cut_keeps_every_acknowledged_write") {
+    if !strace::available_or_skip("solution_07_a_power_cut_keeps_every_acknowledged_write") {
         return;
     }
     let memtable = format!("--memtable-bytes={MEMTABLE_BYTES}");

@@ -295,11 +295,13 @@ impl Storage for Store {
         // even if removing a file below fails.
         let removed = state.clear();
         for table in removed.iter() {
-            fs::remove_file(table.path()).map_err(|source| Error::Io {
-                action: "remove",
-                path: table.path().to_path_buf(),
-                source,
-            })?;
+            // The clear is durable and served: a file that cannot be
+            // removed is only logged (the next start removes it, since no
+            // manifest names it), and the clear is still answered 200.
+            if let Err(error) = fs::remove_file(table.path()) {
+                let path = table.path().display();
+                tracing::warn!("clear: cannot remove {path}: {error}; the next start removes it");
+            }
         }
         // No directory sync: the empty manifest is durable already, and a
         // file no manifest names is removed at the next start.

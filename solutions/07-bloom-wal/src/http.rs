@@ -187,7 +187,8 @@ impl IntoResponse for Error {
             | Error::Corrupt { .. }
             | Error::UnexpectedFile { .. }
             | Error::FlushFailed { .. }
-            | Error::LogFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            | Error::LogFailed { .. }
+            | Error::ReadAfterLogFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Listen { .. } | Error::Start { .. } | Error::Serve(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

@@ -86,6 +86,10 @@ struct Log {
     /// How many bytes the current log file holds, its pending records
     /// included: the store starts a new log when this grows too big.
     bytes: u64,
+    /// How long the file was before the batch being written: where a batch
+    /// that fails is cut off, so that a restart does not replay writes that
+    /// were refused.
+    batch_start: u64,
     /// How many of them are synced to disk.
     durable: u64,
     /// How many syncs made them durable: with many writers, far fewer than
@@ -111,6 +115,7 @@ impl Log {
         if records.is_empty() {
             return records;
         }
+        self.batch_start = self.bytes - records.len() as u64;
         let header = batch_header(self.appended - self.durable, &records);
         self.bytes += header.len() as u64;
         let mut batch = header.into_bytes();
@@ -128,6 +133,7 @@ impl Wal {
             pending: Vec::new(),
             appended: 0,
             bytes: 0,
+            batch_start: 0,
             durable: 0,
             syncs: 0,
             syncing: false,
@@ -214,7 +220,7 @@ impl Wal {
                         path,
                         source,
                     };
-                    self.fail(&mut log, error);
+                    self.fail_batch(&mut log, error);
                 }
             }
         }
@@ -249,6 +255,24 @@ impl Wal {
         self.announce(log);
     }
 
+    /// Fails the log after the batch being written could not be written or
+    /// synced. Its writers hear 500, so the batch is cut off the file
+    /// first: some of it may have reached the file, and a restart must not
+    /// replay writes that were refused. (If even that fails, the failure
+    /// says so: the next start may then bring back some of those writes.)
+    fn fail_batch(&self, log: &mut Log, why: impl ToString) {
+        let mut why = why.to_string();
+        match log.file.set_len(log.batch_start) {
+            Ok(()) => log.bytes = log.batch_start,
+            Err(error) => why.push_str(&format!(
+                "; and cutting the failed batch off {} failed too ({error}), \
+                 so a restart may replay some of its writes",
+                log.path.display()
+            )),
+        }
+        self.fail(log, why);
+    }
+
     /// Tells every waiter, thread or task, how far the log is durable.
     fn announce(&self, log: &Log) {
         self.synced.notify_all();
@@ -256,12 +280,25 @@ impl Wal {
         self.durable.send_modify(|state| *state = now);
     }
 
+    /// Blocks the calling thread until every record appended so far is
+    /// synced: once it returns, so is every write a reader could have found
+    /// in the memtables. Costs one lock when nothing is pending.
+    pub fn wait_all_durable(&self) -> Result<()> {
+        let log = self.lock();
+        let ticket = log.appended;
+        self.wait_durable_locked(log, ticket)
+    }
+
     /// Blocks the calling thread until the record with `ticket` is synced.
     /// A record that was synced before the log failed is durable, and its
     /// writer hears so: the failure is the answer only for the records it
     /// may have lost.
     pub fn wait_durable(&self, ticket: u64) -> Result<()> {
-        let mut log = self.lock();
+        self.wait_durable_locked(self.lock(), ticket)
+    }
+
+    /// [`Wal::wait_durable`], with the log's lock already taken.
+    fn wait_durable_locked(&self, mut log: MutexGuard<'_, Log>, ticket: u64) -> Result<()> {
         loop {
             if log.durable >= ticket {
                 return Ok(());
@@ -317,7 +354,7 @@ impl Wal {
                 source,
             };
             // The batch's writers must not be told later that it is durable.
-            self.fail(&mut log, &error);
+            self.fail_batch(&mut log, &error);
             return Err(error);
         }
         log.durable = log.appended;

@@ -22,7 +22,8 @@
 //!
 //! Step 07 adds `LogFailed`: once the write-ahead log could not be written
 //! or synced, no write can be made durable, so every later write is refused
-//! with the reason, as after a failed flush. And `panic_message` gives the
+//! with the reason, as after a failed flush; a read that could see one of
+//! the refused writes is refused too (`ReadAfterLogFailed`). And `panic_message` gives the
 //! text of a caught panic: the tree shaker and the log syncer each turn
 //! their own panic into such a refusal, so that no waiting thread waits
 //! forever.
@@ -81,6 +82,13 @@ pub enum Error {
     /// refused: the store could not keep them.
     #[error("writes are refused since the write-ahead log failed: {reason}")]
     LogFailed { reason: String },
+
+    /// A read found what may be a write that was refused when the log
+    /// failed: it must not show it (see `logged.rs`).
+    #[error(
+        "reads are refused since the write-ahead log failed (the memtable may hold writes that were refused): {reason}"
+    )]
+    ReadAfterLogFailed { reason: String },
 
     /// The working directory holds a `.sst` file whose name is not a table
     /// number, so we cannot tell how old it is.

@@ -15,20 +15,28 @@
 //! never wait for the disk, and awaits the [`Ticket`] with
 //! [`Store::durable`].
 //!
+//! A write is in the memtable before its record is synced, so a read could
+//! see it and then lose it in a crash. It does not: a read answers only once
+//! every record appended before it looked is durable
+//! ([`Shared::wait_for_log`]); when writes are in flight, that is one group
+//! commit's wait, or two if a sync was already under way. If that sync fails, the read fails too, and the
+//! refused writes are never seen.
+//!
 //! Invariants:
 //! - a write's log record is appended under the same write lock that
 //!   applies it, so replaying the log gives back the memtable;
-//! - a write is acknowledged only after the sync that covers its record.
+//! - a write is acknowledged only after the sync that covers its record;
+//! - a read answers only what is durable: it waits for the log first.
 //!
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead
 //! log".
 
 use std::sync::RwLockWriteGuard;
 
-use crate::Result;
 use crate::log_record::Op;
 use crate::state::State;
 use crate::store::{Shared, Store};
+use crate::{Error, Result};
 
 /// The bytes of a put's record besides its escaped key and value:
 /// `crc32hex` and a space, `put `, the separator `→` and the newline.
@@ -115,6 +123,21 @@ impl Store {
 pub struct Ticket(pub(crate) u64);
 
 impl Shared {
+    /// Waits until every record appended so far is durable. A read calls it
+    /// after it looked, before it answers: the memtables may hold writes
+    /// whose records are not synced yet, and a reader must never see a
+    /// write that a crash could take back. Fails once the log has failed,
+    /// since what was read may then be a write that will never be durable.
+    pub(crate) fn wait_for_log(&self) -> Result<()> {
+        // Records are appended under the write lock that applies them, and
+        // the read has released its read lock: every write it could have
+        // seen is among the records appended so far.
+        self.wal.wait_all_durable().map_err(|error| match error {
+            Error::LogFailed { reason } => Error::ReadAfterLogFailed { reason },
+            other => other,
+        })
+    }
+
     /// Whether the active memtable takes `bytes` more of keys and values,
     /// and its log their record, and both stay below their limits: a write
     /// that neither waits for room nor freezes.

@@ -1,0 +1,331 @@
+//! From step 07 on, a failing disk never makes the store lie: faults are
+//! injected into the real server's system calls, and what it answered,
+//! what it serves and what a restart recovers must agree.
+//!
+//! `strace --inject` makes one system call on one file fail, the way a
+//! failing disk would: the log's `fdatasync` returns EIO, its `write` ENOSPC
+//! (a full disk), creating the next log EMFILE (too many open files), a
+//! table's `fsync` EIO during a flush or a merge, removing a table EIO
+//! during a clear. Each case writes through the fault, then checks:
+//!
+//! - every answer is `200`, or a `5xx` with a one-line reason;
+//! - every GET answers what the `200`s left (a refused write is never
+//!   seen), or, once the log has failed, refuses to answer;
+//! - after a restart without the fault, the store holds exactly what the
+//!   `200`s left: nothing acknowledged is lost, nothing refused comes back.
+//!
+//! It needs `strace` (`apt-get install strace`); where strace is missing
+//! the tests say so and stop, unless `LITTLE_KV_REQUIRE_STRACE` is set.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use cross_step_tests::client::{Response, kv_path, send};
+use cross_step_tests::server::Server;
+use cross_step_tests::strace;
+
+/// How many keys the cases write, round-robin.
+const KEYS: usize = 6;
+
+/// One injected fault.
+struct Fault {
+    /// The file it hits, inside the working directory.
+    file: &'static str,
+    syscall: &'static str,
+    /// strace's name of the error: `EIO`, `ENOSPC`, `EMFILE`.
+    error: &'static str,
+    /// Which of the calls on that file fails first (every later one fails
+    /// too).
+    from_call: u32,
+}
+
+impl Fault {
+    /// The strace command that runs the server with this fault.
+    fn wrapper(&self, data: &Path) -> Vec<String> {
+        [
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            "/dev/null",
+            "-P",
+            &data.join(self.file).display().to_string(),
+            "-e",
+            &format!("trace={}", self.syscall),
+            "-e",
+            &format!(
+                "inject={}:error={}:when={}+",
+                self.syscall, self.error, self.from_call
+            ),
+            "--",
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect()
+    }
+}
+
+/// What the clients did, and what the answers promise.
+#[derive(Default)]
+struct Answers {
+    /// What each key holds according to the `200`s (absent: `None`).
+    acknowledged: BTreeMap<String, Option<String>>,
+    /// How many writes were refused.
+    refused: usize,
+}
+
+impl Answers {
+    fn new() -> Answers {
+        let acknowledged = (0..KEYS).map(|k| (format!("key-{k}"), None)).collect();
+        Answers {
+            acknowledged,
+            refused: 0,
+        }
+    }
+
+    /// Checks an answer's form and counts it: `true` if it was a 200.
+    fn answered(&mut self, what: &str, response: &Response) -> bool {
+        if response.status == 200 {
+            return true;
+        }
+        let reason = response.text();
+        assert!(
+            (500..600).contains(&response.status)
+                && reason.trim_end().lines().count() == 1
+                && !reason.trim().is_empty(),
+            "{what}: expected 200 or a 5xx with a one-line reason, got {} {reason:?}",
+            response.status
+        );
+        self.refused += 1;
+        false
+    }
+
+    /// PUTs `writes` values, round-robin over the keys, numbered from
+    /// `first`.
+    async fn put(&mut self, addr: SocketAddr, first: usize, writes: usize) {
+        for n in first..first + writes {
+            let key = format!("key-{}", n % KEYS);
+            let value = format!("value {n} {}", "x".repeat(20));
+            let response = send(addr, "PUT", &kv_path(&key), value.as_bytes())
+                .await
+                .expect("PUT");
+            if self.answered(&format!("PUT {key}"), &response) {
+                self.acknowledged.insert(key, Some(value));
+            }
+        }
+    }
+
+    async fn clear(&mut self, addr: SocketAddr) {
+        let response = send(addr, "DELETE", "/clear", b"").await.expect("clear");
+        if self.answered("clear", &response) {
+            for value in self.acknowledged.values_mut() {
+                *value = None;
+            }
+        }
+    }
+
+    /// Every GET answers what the 200s left, or (where `may_refuse`) a 5xx
+    /// with a one-line reason; never a refused write.
+    async fn check_served(&self, addr: SocketAddr, may_refuse: bool, when: &str) {
+        for (key, expected) in &self.acknowledged {
+            let response = send(addr, "GET", &kv_path(key), b"").await.expect("GET");
+            let served = match response.status {
+                200 => Some(response.text()),
+                404 => None,
+                status if may_refuse && (500..600).contains(&status) => continue,
+                status => panic!("{when}: GET {key} answered {status} {:?}", response.text()),
+            };
+            assert_eq!(
+                &served, expected,
+                "{when}: GET {key} must answer what the 200s left"
+            );
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("a tokio runtime")
+}
+
+/// Runs `scenario` against the server under `fault`, stops it with
+/// SIGKILL, restarts it without the fault, and checks that it recovers
+/// exactly what was acknowledged.
+fn with_fault(
+    test: &str,
+    fault: Fault,
+    args: &[&str],
+    scenario: impl AsyncFnOnce(&Server, &mut Answers),
+) {
+    if !strace::available_or_skip(test) {
+        return;
+    }
+    let binary = env!("CARGO_BIN_EXE_serve-solution-07");
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let data = directory.path().join("data");
+    let runtime = runtime();
+    let mut answers = Answers::new();
+    let server = Server::start_under(&fault.wrapper(&data), binary, &data, args);
+    runtime.block_on(scenario(&server, &mut answers));
+    let (_, log) = server.stop_with(libc::SIGKILL);
+    let restarted = Server::start(binary, &data, args);
+    runtime.block_on(answers.check_served(restarted.addr, false, "after a restart"));
+    drop(restarted);
+    eprintln!(
+        "{test}: {} writes refused; the server's log:\n{log}",
+        answers.refused
+    );
+}
+
+#[test]
+fn solution_07_a_log_sync_that_fails_refuses_the_write_and_hides_it() {
+    let fault = Fault {
+        file: "000001.wal",
+        syscall: "fdatasync",
+        error: "EIO",
+        from_call: 4,
+    };
+    with_fault(
+        "solution_07_a_log_sync_that_fails_refuses_the_write_and_hides_it",
+        fault,
+        &[],
+        async |server: &Server, answers: &mut Answers| {
+            answers.put(server.addr, 0, 8).await;
+            assert_eq!(
+                answers.refused, 5,
+                "the 4th sync fails, and every write after"
+            );
+            answers
+                .check_served(server.addr, true, "after the failed sync")
+                .await;
+        },
+    );
+}
+
+#[test]
+fn solution_07_a_full_disk_under_the_log_refuses_the_write_and_hides_it() {
+    let fault = Fault {
+        file: "000001.wal",
+        syscall: "write",
+        error: "ENOSPC",
+        from_call: 3,
+    };
+    with_fault(
+        "solution_07_a_full_disk_under_the_log_refuses_the_write_and_hides_it",
+        fault,
+        &[],
+        async |server: &Server, answers: &mut Answers| {
+            answers.put(server.addr, 0, 8).await;
+            assert_eq!(
+                answers.refused, 6,
+                "the 3rd write fails, and every write after"
+            );
+            answers
+                .check_served(server.addr, true, "after the full disk")
+                .await;
+        },
+    );
+}
+
+#[test]
+fn solution_07_a_next_log_that_cannot_be_made_keeps_every_acknowledged_write() {
+    // Too many open files when the memtable is frozen and its next log is
+    // created: every record so far is synced, later writes are refused,
+    // and reads go on, since nothing unsynced is in memory.
+    let fault = Fault {
+        file: "000002.wal",
+        syscall: "openat",
+        error: "EMFILE",
+        from_call: 1,
+    };
+    with_fault(
+        "solution_07_a_next_log_that_cannot_be_made_keeps_every_acknowledged_write",
+        fault,
+        &["--memtable-bytes=200"],
+        async |server: &Server, answers: &mut Answers| {
+            answers.put(server.addr, 0, 20).await;
+            assert!(answers.refused > 0, "the rotation's failure refuses writes");
+            answers
+                .check_served(server.addr, false, "after the failed rotation")
+                .await;
+        },
+    );
+}
+
+/// A table whose sync fails: the shaker stops, writes are refused, reads go
+/// on, and a restart replays the logs the table would have replaced.
+fn a_table_that_cannot_be_synced(test: &str, file: &'static str, args: &[&str]) {
+    let fault = Fault {
+        file,
+        syscall: "fsync",
+        error: "EIO",
+        from_call: 1,
+    };
+    with_fault(
+        test,
+        fault,
+        args,
+        async |server: &Server, answers: &mut Answers| {
+            // Enough for three memtables of 200 bytes.
+            answers.put(server.addr, 0, 24).await;
+            server.wait_for_log("the tree shaker stopped");
+            answers.put(server.addr, 24, 4).await;
+            assert!(
+                answers.refused >= 4,
+                "writes are refused once the shaker stopped"
+            );
+            answers
+                .check_served(server.addr, false, "after the failed table")
+                .await;
+        },
+    );
+}
+
+#[test]
+fn solution_07_a_flush_that_fails_loses_nothing_acknowledged() {
+    a_table_that_cannot_be_synced(
+        "solution_07_a_flush_that_fails_loses_nothing_acknowledged",
+        "000001.sst.tmp",
+        &["--memtable-bytes=200"],
+    );
+}
+
+#[test]
+fn solution_07_a_merge_that_fails_loses_nothing_acknowledged() {
+    // Two flushes (tables 1 and 2), then a merge into table 3.
+    a_table_that_cannot_be_synced(
+        "solution_07_a_merge_that_fails_loses_nothing_acknowledged",
+        "000003.sst.tmp",
+        &["--memtable-bytes=200", "--compaction-threshold=2"],
+    );
+}
+
+#[test]
+fn solution_07_a_clear_whose_cleanup_fails_is_still_done() {
+    // The clear is durable once its record is synced and the empty manifest
+    // written; a table file that cannot be removed is left for the next
+    // start, and the clear still answers 200.
+    let fault = Fault {
+        file: "000001.sst",
+        syscall: "unlink",
+        error: "EIO",
+        from_call: 1,
+    };
+    with_fault(
+        "solution_07_a_clear_whose_cleanup_fails_is_still_done",
+        fault,
+        &["--memtable-bytes=200", "--compaction-threshold=100"],
+        async |server: &Server, answers: &mut Answers| {
+            answers.put(server.addr, 0, 16).await;
+            server.wait_for_log("000001.sst");
+            answers.clear(server.addr).await;
+            assert_eq!(answers.refused, 0, "the clear is durable: 200");
+            server.wait_for_log("clear: ");
+            answers
+                .check_served(server.addr, false, "after the clear")
+                .await;
+            answers.put(server.addr, 16, 3).await;
+            assert_eq!(answers.refused, 0, "a failed cleanup stops nothing");
+        },
+    );
+}
