@@ -11,6 +11,9 @@
 //! what a power cut does (unsynced writes lost or torn): the tests of torn
 //! logs below, and those in `log_record.rs`, build such files by hand.
 //!
+//! Every other kill is followed by a start killed during its recovery, and
+//! a test of its own kills clears halfway.
+//!
 //! The number of kills is 20 by default; `DURABILITY_KILLS=200` runs more.
 
 use std::collections::BTreeMap;
@@ -144,6 +147,12 @@ fn acknowledged_writes_survive_kill_9(workload: Workload) {
         for (id, task) in tasks.into_iter().enumerate() {
             states[id] = runtime.block_on(task).expect("a client panicked");
         }
+        // Every other round, a start killed at a random moment of its
+        // recovery (replaying the logs, writing their table, removing
+        // them: all before it listens) must lose nothing either.
+        if kill % 2 == 1 {
+            kill_during_recovery(binary, directory.path(), args, random.below(40));
+        }
         // Restart and check every key the clients touched.
         let server = Server::start(binary, directory.path(), args);
         for keys in &mut states {
@@ -168,6 +177,73 @@ fn acknowledged_writes_survive_kill_9(workload: Workload) {
             }
         }
         server.stop_with(libc::SIGKILL);
+    }
+}
+
+/// Starts the server on `directory` and kills it `after_ms` milliseconds
+/// later, most often before it listens: in the middle of its recovery.
+fn kill_during_recovery(binary: &str, directory: &Path, args: &[&str], after_ms: u64) {
+    let mut child = std::process::Command::new(binary)
+        .arg("--port=0")
+        .arg("--working-dir")
+        .arg(directory)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server");
+    std::thread::sleep(Duration::from_millis(after_ms));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A clear killed at any moment is all or nothing: after a restart, every
+/// key written before it is there (the clear never became durable) or none
+/// is; and none is if the clear was answered 200.
+#[test]
+fn solution_07_a_clear_killed_halfway_is_all_or_nothing() {
+    let binary = env!("CARGO_BIN_EXE_serve-solution-07");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut random = Xorshift(0x5eed_c1ea);
+    // Small memtables and no merges: many tables for the clear to remove.
+    let args = ["--memtable-bytes=300", "--compaction-threshold=1000"];
+    for round in 0..8 {
+        let directory = tempfile::tempdir().unwrap();
+        let server = Server::start(binary, directory.path(), &args);
+        let keys: Vec<String> = (0..60).map(|n| format!("key-{n}")).collect();
+        for key in &keys {
+            let response = runtime
+                .block_on(send(
+                    server.addr,
+                    "PUT",
+                    &kv_path(key),
+                    b"a value of some length",
+                ))
+                .unwrap();
+            assert_eq!(response.status, 200);
+        }
+        let addr = server.addr;
+        let clear = runtime.spawn(async move { send(addr, "DELETE", "/clear", b"").await });
+        std::thread::sleep(Duration::from_micros(random.below(4000)));
+        let (_, log) = server.stop_with(libc::SIGKILL);
+        let cleared =
+            matches!(runtime.block_on(clear).unwrap(), Ok(response) if response.status == 200);
+        let server = Server::start(binary, directory.path(), &args);
+        let present = keys
+            .iter()
+            .filter(|key| {
+                let response = runtime
+                    .block_on(send(server.addr, "GET", &kv_path(key), b""))
+                    .unwrap();
+                response.status == 200
+            })
+            .count();
+        assert!(
+            present == 0 || (present == keys.len() && !cleared),
+            "round {round}: {present} of {} keys after a clear killed halfway \
+             (answered 200: {cleared})\n{log}",
+            keys.len()
+        );
     }
 }
 
