@@ -19,6 +19,7 @@
 //! Only what is under `root` is modelled; `root` itself is taken as durable.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::strace::Call;
@@ -194,6 +195,14 @@ impl FileSystem {
                     self.write_at(file.node, offset as u64, &bytes);
                 }
             }
+            "ftruncate" => {
+                if let Some((_, file)) = self.file_of(call) {
+                    // `set_len`: the new length, as the second argument.
+                    let length = call.last_number().expect("ftruncate has a length");
+                    let length = usize::try_from(length).expect("a length fits usize");
+                    self.nodes[file.node].written.resize(length, 0);
+                }
+            }
             "lseek" => {
                 if let Some((fd, _)) = self.file_of(call) {
                     self.open.get_mut(&fd).expect("just found").offset = call.result as u64;
@@ -259,15 +268,11 @@ impl FileSystem {
             if node.is_directory || node.written == node.synced {
                 continue;
             }
-            let common = node
-                .written
-                .iter()
-                .zip(&node.synced)
-                .take_while(|(a, b)| a == b)
-                .count();
-            let unsynced = &node.written[common.min(node.written.len())..];
+            let range = unsynced_range(node);
+            let unsynced = &node.written
+                [range.start.min(node.written.len())..range.end.min(node.written.len())];
             let holds = !needle.is_empty() && unsynced.windows(needle.len()).any(|w| w == needle);
-            files.push((path.clone(), unsynced.len(), holds));
+            files.push((path.clone(), range.len(), holds));
         }
         files
     }
@@ -419,25 +424,51 @@ impl FileSystem {
     }
 }
 
+/// Where a file's written bytes differ from its synced ones: from the first
+/// that differs to the last (a shorter file reads as zeros past its end).
+fn unsynced_range(node: &Node) -> Range<usize> {
+    let (written, synced) = (&node.written, &node.synced);
+    let byte = |bytes: &[u8], at: usize| bytes.get(at).copied().unwrap_or(0);
+    let longest = written.len().max(synced.len());
+    let first = (0..longest)
+        .find(|&at| byte(written, at) != byte(synced, at))
+        .unwrap_or(longest);
+    let last = (first..longest)
+        .rev()
+        .find(|&at| byte(written, at) != byte(synced, at))
+        .map_or(first, |at| at + 1);
+    first..last
+}
+
 /// A file's bytes after a power cut that treats its unsynced bytes as
-/// `unsynced` says. Bytes written over synced ones (not appended) are lost
-/// or kept whole: only appends are cut or zeroed.
+/// `unsynced` says. The unsynced bytes are those from the first that
+/// differs from the synced file to the last (an append, or a write into
+/// the zeros a file was made with); a cut keeps the first half of them (an
+/// append ends there; a write into the zeros keeps the file's length), and
+/// zeroed ones read as zeros to the newer length.
 fn bytes_after_cut(node: &Node, unsynced: Unsynced) -> Vec<u8> {
-    let appended = node.written.starts_with(&node.synced);
-    match unsynced {
-        Unsynced::Kept => node.written.clone(),
-        Unsynced::Lost => node.synced.clone(),
-        Unsynced::Torn if appended => {
-            let extra = node.written.len() - node.synced.len();
-            node.written[..node.synced.len() + extra / 2].to_vec()
-        }
-        Unsynced::Zeroed if appended => {
-            let mut bytes = node.synced.clone();
-            bytes.resize(node.written.len(), 0);
-            bytes
-        }
-        Unsynced::Torn | Unsynced::Zeroed => node.synced.clone(),
+    let (written, synced) = (&node.written, &node.synced);
+    if unsynced == Unsynced::Kept || written == synced {
+        return written.clone();
     }
+    if unsynced == Unsynced::Lost {
+        return synced.clone();
+    }
+    let byte = |bytes: &[u8], at: usize| bytes.get(at).copied().unwrap_or(0);
+    let Range {
+        start: first,
+        end: last,
+    } = unsynced_range(node);
+    let mut bytes: Vec<u8> = (0..written.len()).map(|at| byte(synced, at)).collect();
+    if unsynced == Unsynced::Torn {
+        let kept = first + (last - first) / 2;
+        bytes[first..kept].copy_from_slice(&written[first..kept]);
+        if first >= synced.len() {
+            // An append torn: the file ends where the write was cut.
+            bytes.truncate(kept);
+        }
+    }
+    bytes
 }
 
 #[cfg(test)]

@@ -42,6 +42,11 @@
 //! tear cannot make one, so it is a log from before batches were framed,
 //! and dropping it as a torn tail would lose acknowledged writes.
 //!
+//! A log file is made longer than its records up front (see `wal.rs`), so
+//! it ends in zeros: the log is the bytes up to the last one that is not
+//! zero ([`written_length`]). A record ends with a newline, so no record
+//! is cut by that rule; zeros *before* a record are part of a torn batch.
+//!
 //! Example:
 //!
 //! ```text
@@ -61,7 +66,8 @@
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::line::{escape, parse_line, unescape};
@@ -132,8 +138,10 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
         path: path.to_path_buf(),
         source,
     };
+    let file = File::open(path).map_err(io_error)?;
+    let written = written_length(&file).map_err(io_error)?;
     let mut lines = Lines {
-        reader: BufReader::new(File::open(path).map_err(io_error)?),
+        reader: BufReader::new(file.take(written)),
         number: 0,
     };
     let mut replayed = Replayed::default();
@@ -190,8 +198,26 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
 }
 
 /// The lines of a log, newlines included, and the number of the last one.
+/// How many bytes of the log file `file` hold its records: up to its last
+/// byte that is not zero. The rest is the zeros the file was made with.
+pub fn written_length(file: &File) -> io::Result<u64> {
+    const CHUNK: u64 = 64 * 1024;
+    let mut end = file.metadata()?.len();
+    let mut buffer = vec![0; CHUNK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        let chunk = &mut buffer[..(end - start) as usize];
+        file.read_exact_at(chunk, start)?;
+        if let Some(last) = chunk.iter().rposition(|&byte| byte != 0) {
+            return Ok(start + last as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 struct Lines {
-    reader: BufReader<File>,
+    reader: BufReader<io::Take<File>>,
     number: usize,
 }
 

@@ -169,12 +169,14 @@ fn recover_logs(
     // empty log after it is one a failed rotation left.
     let mut newest = None;
     for (index, (_, path)) in logs.iter().enumerate() {
-        let bytes = fs::metadata(path).map_err(|source| Error::Io {
+        let io_error = |source| Error::Io {
             action: "measure",
             path: path.clone(),
             source,
-        })?;
-        if bytes.len() > 0 {
+        };
+        // A log's file is made with zeros past its records (see `wal.rs`).
+        let file = fs::File::open(path).map_err(io_error)?;
+        if log_record::written_length(&file).map_err(io_error)? > 0 {
             newest = Some(index);
         }
     }

@@ -123,6 +123,11 @@ pub(crate) struct Shared {
 /// limit before it is frozen anyway (see [`Shared::is_full`]).
 const LOG_BYTES_PER_MEMTABLE_BYTE: u64 = 4;
 
+/// A log file is made as long as its size limit up front, but no longer
+/// than this (a store opened with a huge memtable must not make a huge
+/// file); past it, a log grows as it is written.
+const MAX_PREALLOCATED_LOG_BYTES: u64 = 64 << 20;
+
 impl Store {
     /// Opens the store in `directory`: recovers the directory (see
     /// `recovery.rs`: created if needed, cleaned of what an interrupted write
@@ -130,7 +135,13 @@ impl Store {
     /// the log syncer and the tree shaker.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
         let recovered = recovery::recover(directory)?;
-        let wal = Wal::create(&files::log_path(directory, recovered.next_log_number))?;
+        let preallocated = (options.memtable_bytes as u64)
+            .saturating_mul(LOG_BYTES_PER_MEMTABLE_BYTE)
+            .min(MAX_PREALLOCATED_LOG_BYTES);
+        let wal = Wal::create(
+            &files::log_path(directory, recovered.next_log_number),
+            preallocated,
+        )?;
         let state = State::new(
             recovered.tables,
             recovered.next_table_number,
