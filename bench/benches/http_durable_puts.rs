@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use benchmarks::{micros, percentile};
+use benchmarks::{disk_syncs_per_second, micros, percentile};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -93,7 +93,10 @@ fn start_server(directory: &std::path::Path) -> Server {
     }
 }
 
-fn report(clients: usize, puts_per_client: usize) {
+/// Runs `clients` clients of `puts_per_client` PUTs each and prints the
+/// rate, the latencies, and the rate against `disk_syncs` (the disk's
+/// one-thread sync rate, measured in the same run).
+fn report(clients: usize, puts_per_client: usize, disk_syncs: f64) {
     let directory = tempfile::tempdir().unwrap();
     let server = start_server(directory.path());
     let addr = server.addr;
@@ -128,20 +131,31 @@ fn report(clients: usize, puts_per_client: usize) {
         all
     });
     let elapsed = started.elapsed();
+    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    let mean = latencies.iter().sum::<Duration>() / latencies.len() as u32;
+    let p99 = percentile(&mut latencies, 99.0);
     println!(
-        "  {clients:>2} clients: {:>8.0} durable PUTs/s  p50 {:>10}  p99 {:>10}  {:>5.1} PUTs per sync",
-        latencies.len() as f64 / elapsed.as_secs_f64(),
+        "  {clients:>2} clients: {rate:>8.0} durable PUTs/s ({:.1}x the disk's syncs)  p50 {:>10}  \
+         mean {:>10}  p99 {:>10} ({:.1}x the mean)  {:>5.1} PUTs per sync",
+        rate / disk_syncs,
         micros(percentile(&mut latencies, 50.0)),
-        micros(percentile(&mut latencies, 99.0)),
+        micros(mean),
+        micros(p99),
+        p99.as_secs_f64() / mean.as_secs_f64(),
         latencies.len() as f64 / server.store.log_syncs() as f64,
     );
 }
 
 fn puts(c: &mut Criterion) {
+    let probe = tempfile::tempdir().unwrap();
+    let disk_syncs = disk_syncs_per_second(probe.path(), 2_000);
+    println!(
+        "the disk: {disk_syncs:.0} fdatasyncs/s from one thread (100-byte writes, preallocated file)"
+    );
     println!("durable PUTs over HTTP, keep-alive, 100-byte values (step 07):");
-    report(1, 2_000);
-    report(8, 2_500);
-    report(64, 500);
+    report(1, 2_000, disk_syncs);
+    report(8, 2_500, disk_syncs);
+    report(64, 500, disk_syncs);
     let directory = tempfile::tempdir().unwrap();
     let server = start_server(directory.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();

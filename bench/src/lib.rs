@@ -23,6 +23,28 @@ pub fn bytes_written_by_this_process() -> u64 {
         .expect("/proc/self/io has a wchar line")
 }
 
+/// How many `fdatasync`s a second one thread gets from the disk under
+/// `directory`, each after a 100-byte write into a file made 64 MiB long up
+/// front (as step 07 makes its logs): the rate a store that syncs every
+/// write on its own could reach at best, measured in the same run as the
+/// store so that the two are compared on the same machine's mood.
+pub fn disk_syncs_per_second(directory: &std::path::Path, syncs: usize) -> f64 {
+    use std::io::Write;
+    let path = directory.join("disk-sync-rate.dat");
+    let mut file = std::fs::File::create(&path).expect("create the probe file");
+    file.set_len(64 << 20).expect("preallocate the probe file");
+    file.sync_all().expect("sync the probe file");
+    let started = std::time::Instant::now();
+    for _ in 0..syncs {
+        file.write_all(&[b'x'; 100]).expect("write the probe file");
+        file.sync_data().expect("sync the probe file");
+    }
+    let rate = syncs as f64 / started.elapsed().as_secs_f64();
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    rate
+}
+
 /// A duration in microseconds with one decimal, for the reports.
 pub fn micros(duration: Duration) -> String {
     format!("{:.1} µs", duration.as_secs_f64() * 1e6)
