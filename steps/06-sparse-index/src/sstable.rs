@@ -287,11 +287,16 @@ impl SsTable {
     /// Removes the table's file and its index.
     pub fn remove_files(&self) -> Result<()> {
         for path in [self.path.clone(), index::path_for(&self.path)] {
-            fs::remove_file(&path).map_err(|source| Error::Io {
-                action: "remove",
-                path,
-                source,
-            })?;
+            match fs::remove_file(&path) {
+                // Already gone (a sidecar is rebuilt when missing): nothing
+                // to remove, and no reason to stop a merge for it.
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                other => other.map_err(|source| Error::Io {
+                    action: "remove",
+                    path,
+                    source,
+                })?,
+            }
         }
         Ok(())
     }
@@ -565,6 +570,15 @@ mod tests {
         for absent in ["\r", "B", "\\n", "a", "a→", "ê", "✓", "🦀🦀"] {
             assert_eq!(table.get(absent).unwrap(), None, "{absent:?}");
         }
+    }
+
+    #[test]
+    fn removing_a_table_whose_index_is_already_gone_is_not_an_error() {
+        let directory = tempfile::tempdir().unwrap();
+        let table = big_table(directory.path(), 100);
+        fs::remove_file(index::path_for(table.path())).unwrap();
+        table.remove_files().unwrap();
+        assert!(!table.path().exists());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! the file they failed on: `Io` (an operation on a file failed: which one,
 //! and the path), `Corrupt` (a file breaks its format: the path and the line)
 //! and `UnexpectedFile` (a `.sst` file whose name is not a table number, so
-//! its age is unknown). `Corrupt` names a damaged table (`sstable.rs`), a
+//! its age is unknown; in step 07 a `.wal` file too). `Corrupt` names a damaged table (`sstable.rs`), a
 //! damaged manifest (`manifest.rs`, from step 05 on) and, new in step 07, a
 //! write-ahead log damaged anywhere but in a torn last batch
 //! (`log_record.rs`).
@@ -90,9 +90,12 @@ pub enum Error {
     )]
     ReadAfterLogFailed { reason: String },
 
-    /// The working directory holds a `.sst` file whose name is not a table
-    /// number, so we cannot tell how old it is.
-    #[error("{}: a table's name must be digits followed by `.sst`", .path.display())]
+    /// The working directory holds a `.sst` or `.wal` file whose name is
+    /// not a number, so we cannot tell how old it is.
+    #[error(
+        "{}: the name of a table or a log must be digits followed by `.sst` or `.wal`",
+        .path.display()
+    )]
     UnexpectedFile { path: PathBuf },
 
     /// The server could not open its listening socket.

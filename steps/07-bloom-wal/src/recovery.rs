@@ -309,4 +309,17 @@ mod tests {
             "{error}"
         );
     }
+
+    #[test]
+    fn a_log_with_a_bad_name_is_reported_as_a_log() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("old.wal"), "").unwrap();
+        let error = recover(directory.path()).unwrap_err().to_string();
+        assert!(
+            error.ends_with(
+                "old.wal: the name of a table or a log must be digits followed by `.sst` or `.wal`"
+            ),
+            "{error}"
+        );
+    }
 }

@@ -54,11 +54,11 @@
 use std::fs;
 use std::path::Path;
 
+use crate::Result;
 use crate::bloom::{self, BloomFilter};
 use crate::entries::Entries;
 use crate::files;
 use crate::index::Index;
-use crate::{Error, Result};
 
 /// Writes `body` as the sidecar with `extension` beside the table at
 /// `path`, of `table_bytes` bytes, after its check line, whole or not at
@@ -85,25 +85,16 @@ pub fn load<T>(
     let beside = path.with_extension(extension);
     let text = match fs::read_to_string(&beside) {
         Ok(text) => text,
-        Err(error)
-            if matches!(
-                error.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData
-            ) =>
-        {
+        // Missing, not text, or unreadable (EIO): a sidecar is derived from
+        // its table, so the table is read again instead of refusing to
+        // start. If the table cannot be read either, that error stops it.
+        Err(error) => {
             tracing::warn!(
-                "{} is missing or not text: rebuilding it from {}",
+                "cannot read {} ({error}): rebuilding it from {}",
                 beside.display(),
                 path.display()
             );
             return Ok(None);
-        }
-        Err(source) => {
-            return Err(Error::Io {
-                action: "read",
-                path: beside,
-                source,
-            });
         }
     };
     // The body's line numbers count from 2: the check line is line 1.
@@ -176,6 +167,16 @@ mod tests {
     /// Loads the sidecar `idx` beside `table` as plain text.
     fn load_text(table: &Path, table_bytes: u64) -> Option<String> {
         load(table, "idx", table_bytes, |body| Ok(body.to_string())).unwrap()
+    }
+
+    #[test]
+    fn a_sidecar_that_cannot_be_read_is_rebuilt_not_fatal() {
+        let directory = tempfile::tempdir().unwrap();
+        let table = directory.path().join("000001.sst");
+        // A link to itself: opening it fails with ELOOP, neither "not
+        // found" nor "not text", as a disk error would.
+        std::os::unix::fs::symlink("000001.idx", directory.path().join("000001.idx")).unwrap();
+        assert_eq!(load_text(&table, 0), None);
     }
 
     #[test]
