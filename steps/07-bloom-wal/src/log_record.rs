@@ -154,10 +154,10 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
             return Err(Error::Corrupt {
                 path: path.to_path_buf(),
                 line: header_line,
-                reason: format!(
+                reason: one_screen(format!(
                     "a record with no batch header ({record:?}): a log written before batches \
                      were framed; replay it with the build that wrote it"
-                ),
+                )),
             });
         }
         let records = match read_batch(&mut lines, &header).map_err(io_error)? {
@@ -181,7 +181,7 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
             let op = decode(record).map_err(|reason| Error::Corrupt {
                 path: path.to_path_buf(),
                 line: header_line + 1 + at,
-                reason,
+                reason: one_screen(reason),
             })?;
             match op {
                 Op::Put(key, value) => memtable.put(&key, &value),
@@ -198,6 +198,21 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
 }
 
 /// The lines of a log, newlines included, and the number of the last one.
+/// `reason` cut to fit an error line: a damaged record may quote kilobytes
+/// (a page of zeros, a huge value), and the message must stay one line a
+/// person can read.
+fn one_screen(reason: String) -> String {
+    const MOST: usize = 160;
+    if reason.len() <= MOST {
+        return reason;
+    }
+    let cut = (0..=MOST)
+        .rev()
+        .find(|&at| reason.is_char_boundary(at))
+        .unwrap_or(0);
+    format!("{}… ({} bytes in all)", &reason[..cut], reason.len())
+}
+
 /// How many bytes of the log file `file` hold its records: up to its last
 /// byte that is not zero. The rest is the zeros the file was made with.
 pub fn written_length(file: &File) -> io::Result<u64> {
@@ -419,6 +434,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("000001.wal:1: "), "{error}");
+    }
+
+    #[test]
+    fn a_damaged_record_is_reported_on_one_short_line() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        // A whole batch (its checksum matches) whose record is a page of
+        // zeros and a word: its checksum field is 4 KiB long.
+        let record = format!("{} put\n", "\0".repeat(4096));
+        let header = batch_header(1, record.as_bytes());
+        fs::write(&path, header + &record + &batch(&[put("a", "1")])).unwrap();
+        let error = replay(&path, true, &mut Memtable::new())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("000001.wal:2: bad checksum"), "{error}");
+        assert!(error.len() < 300 && !error.contains('\n'), "{error}");
     }
 
     #[test]
