@@ -1,6 +1,7 @@
-//! From step 07 on, a failing disk never makes the store lie: faults are
-//! injected into the real server's system calls, and what it answered,
-//! what it serves and what a restart recovers must agree.
+//! A failing disk never makes the store lie: faults are injected into the
+//! real server's system calls, and what it answered, what it serves and
+//! what a restart recovers must agree (step 07; the clear of steps 05 and
+//! 06 too).
 //!
 //! `strace --inject` makes one system call on one file fail, the way a
 //! failing disk would: the log's `fdatasync` returns EIO, its `write` ENOSPC
@@ -148,7 +149,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("a tokio runtime")
 }
 
-/// Runs `scenario` against the server under `fault`, stops it with
+/// Runs `scenario` against step 07's server under `fault`, stops it with
 /// SIGKILL, restarts it without the fault, and checks that it recovers
 /// exactly what was acknowledged.
 fn with_fault(
@@ -157,17 +158,31 @@ fn with_fault(
     args: &[&str],
     scenario: impl AsyncFnOnce(&Server, &mut Answers),
 ) {
+    let binary = env!("CARGO_BIN_EXE_serve-solution-07");
+    with_fault_in(test, binary, libc::SIGKILL, fault, args, scenario);
+}
+
+/// [`with_fault`] for any step's `binary`, stopped with `stop`: before step
+/// 07 only a flushed write is durable, so those steps are stopped with
+/// SIGTERM, which flushes.
+fn with_fault_in(
+    test: &str,
+    binary: &str,
+    stop: libc::c_int,
+    fault: Fault,
+    args: &[&str],
+    scenario: impl AsyncFnOnce(&Server, &mut Answers),
+) {
     if !strace::available_or_skip(test) {
         return;
     }
-    let binary = env!("CARGO_BIN_EXE_serve-solution-07");
     let directory = tempfile::tempdir().expect("a temporary directory");
     let data = directory.path().join("data");
     let runtime = runtime();
     let mut answers = Answers::new();
     let server = Server::start_under(&fault.wrapper(&data), binary, &data, args);
     runtime.block_on(scenario(&server, &mut answers));
-    let (_, log) = server.stop_with(libc::SIGKILL);
+    let (_, log) = server.stop_with(stop);
     let restarted = Server::start(binary, &data, args);
     runtime.block_on(answers.check_served(restarted.addr, false, "after a restart"));
     drop(restarted);
@@ -300,19 +315,20 @@ fn solution_07_a_merge_that_fails_loses_nothing_acknowledged() {
     );
 }
 
-#[test]
-fn solution_07_a_clear_whose_cleanup_fails_is_still_done() {
-    // The clear is durable once its record is synced and the empty manifest
-    // written; a table file that cannot be removed is left for the next
-    // start, and the clear still answers 200.
+/// A clear whose removal of a table fails: the clear is durable once the
+/// empty manifest is written (in step 07, once its log record is synced),
+/// so it answers 200, and the file is left for the next start.
+fn a_clear_whose_cleanup_fails_is_still_done(test: &str, binary: &str, stop: libc::c_int) {
     let fault = Fault {
         file: "000001.sst",
         syscall: "unlink",
         error: "EIO",
         from_call: 1,
     };
-    with_fault(
-        "solution_07_a_clear_whose_cleanup_fails_is_still_done",
+    with_fault_in(
+        test,
+        binary,
+        stop,
         fault,
         &["--memtable-bytes=200", "--compaction-threshold=100"],
         async |server: &Server, answers: &mut Answers| {
@@ -327,5 +343,32 @@ fn solution_07_a_clear_whose_cleanup_fails_is_still_done() {
             answers.put(server.addr, 16, 3).await;
             assert_eq!(answers.refused, 0, "a failed cleanup stops nothing");
         },
+    );
+}
+
+#[test]
+fn solution_07_a_clear_whose_cleanup_fails_is_still_done() {
+    a_clear_whose_cleanup_fails_is_still_done(
+        "solution_07_a_clear_whose_cleanup_fails_is_still_done",
+        env!("CARGO_BIN_EXE_serve-solution-07"),
+        libc::SIGKILL,
+    );
+}
+
+#[test]
+fn solution_05_a_clear_whose_cleanup_fails_is_still_done() {
+    a_clear_whose_cleanup_fails_is_still_done(
+        "solution_05_a_clear_whose_cleanup_fails_is_still_done",
+        env!("CARGO_BIN_EXE_serve-solution-05"),
+        libc::SIGTERM,
+    );
+}
+
+#[test]
+fn solution_06_a_clear_whose_cleanup_fails_is_still_done() {
+    a_clear_whose_cleanup_fails_is_still_done(
+        "solution_06_a_clear_whose_cleanup_fails_is_still_done",
+        env!("CARGO_BIN_EXE_serve-solution-06"),
+        libc::SIGTERM,
     );
 }
