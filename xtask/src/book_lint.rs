@@ -11,6 +11,9 @@
 //!   the code it shows is compiled and tested as part of its crate (a module
 //!   that uses `crate::…` cannot compile alone as a doctest), and code typed
 //!   into the book would be compiled by nobody;
+//! - every listing included from `solutions/` is captioned on the line
+//!   before it with its number and file, `*Listing 3.2: `solutions/…`*`
+//!   (numbered in page order; the appendix's are `A.n`);
 //! - every relative link and image points to a file that exists;
 //! - every exercise of a solution has its section in its chapter: a heading
 //!   `### Exercise N.M`, the command that runs its tests, and at least one
@@ -68,10 +71,54 @@ fn pages(src: &Path) -> Result<Vec<PathBuf>> {
     Ok(pages)
 }
 
+/// The caption every listing from `solutions/` carries on the line before
+/// its block: `*Listing 3.2: `solutions/03-sstable/src/store.rs`*`, numbered
+/// in the page's order (the appendix's are `A.n`), so that a reader can
+/// tell which file a listing comes from and the prose can refer to it.
+fn caption_problems(page: &Path, text: &str) -> Vec<(usize, String)> {
+    let stem = page
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or("");
+    let chapter = match stem.strip_prefix("ch") {
+        Some(rest) => rest
+            .split('-')
+            .next()
+            .and_then(|digits| digits.parse::<u32>().ok())
+            .map_or_else(|| stem.to_string(), |number| number.to_string()),
+        None if stem.starts_with("appendix") => "A".to_string(),
+        None => stem.to_string(),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut problems = Vec::new();
+    let mut listings = 0;
+    for at in 1..lines.len() {
+        let opens_rust = lines[at - 1].trim_start().starts_with("```rust");
+        let Some(path) = includes(lines[at])
+            .first()
+            .and_then(|argument| argument.split(':').next())
+            .and_then(|path| path.strip_prefix("../../"))
+            .filter(|path| opens_rust && path.starts_with("solutions/"))
+        else {
+            continue;
+        };
+        listings += 1;
+        let expected = format!("*Listing {chapter}.{listings}: `{path}`*");
+        let caption = if at >= 2 { lines[at - 2] } else { "" };
+        if caption != expected {
+            problems.push((
+                at - 1,
+                format!("a listing needs its caption on the line before it: {expected}"),
+            ));
+        }
+    }
+    problems
+}
+
 /// The problems of one page, each with its 0-based line index.
 fn lint_page(page: &Path, text: &str) -> Vec<(usize, String)> {
     let dir = page.parent().unwrap_or(Path::new("."));
-    let mut problems = Vec::new();
+    let mut problems = caption_problems(page, text);
     // The info string of the fenced block we are in, if any.
     let mut fence: Option<String> = None;
     for (at, line) in text.lines().enumerate() {
@@ -258,6 +305,33 @@ fn missing_exercise_sections(layout: &Layout, pages: &[PathBuf]) -> Result<Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_listing_from_the_solutions_is_captioned_in_order() {
+        let page = Path::new("book/src/ch03-sstable.md");
+        let good = "*Listing 3.1: `solutions/03-sstable/src/store.rs`*\n```rust,ignore\n\
+                    {{#include ../../solutions/03-sstable/src/store.rs:flush}}\n```\n\
+                    ```text\n{{#include generated/walkthrough.txt}}\n```\n\
+                    *Listing 3.2: `solutions/03-sstable/src/line.rs`*\n```rust,ignore\n\
+                    {{#include ../../solutions/03-sstable/src/line.rs:lines}}\n```\n";
+        assert_eq!(caption_problems(page, good), []);
+        let renumbered = good.replace("Listing 3.2", "Listing 3.3");
+        let problems = caption_problems(page, &renumbered);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0]
+                .1
+                .contains("*Listing 3.2: `solutions/03-sstable/src/line.rs`*")
+        );
+        let appendix = Path::new("book/src/appendix-formats.md");
+        let missing = "```rust,ignore\n{{#include ../../solutions/05-compaction/src/manifest.rs:format}}\n```\n";
+        let problems = caption_problems(appendix, missing);
+        assert!(
+            problems[0]
+                .1
+                .contains("*Listing A.1: `solutions/05-compaction/src/manifest.rs`*")
+        );
+    }
 
     #[test]
     fn includes_are_found_on_a_line() {
