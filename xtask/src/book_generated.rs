@@ -12,7 +12,12 @@
 //!   step, so the book shows what the tests prove;
 //! - `layout.md`: the source files of every step, one row each with the
 //!   first sentence of its module docs, and per step its length without
-//!   tests (the introduction's map of the workspace).
+//!   tests (the introduction's map of the workspace);
+//! - `spec-NN-file-anchor.md`: each file format's specification, which
+//!   lives in the `//!` docs of the module that reads and writes it, as
+//!   Markdown (the comment markers taken off, headings made bold so that
+//!   they do not become sections of the page, intra-doc links made code),
+//!   for chapters 3 to 7 and the formats appendix.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,6 +34,29 @@ const GENERATED: &str = "book/src/generated";
 
 /// The snapshot the walkthrough table is taken from, relative to the root.
 const WALKTHROUGH_SNAPSHOT: &str = "tests/tests/snapshots/sstable_format__walkthrough_table.snap";
+
+/// The format specifications the book shows as Markdown: a solution's
+/// directory, a file in its `src/`, and the anchor around the `//!` lines.
+const SPECS: &[(&str, &str, &str)] = &[
+    ("03-sstable", "sstable.rs", "format"),
+    ("03-sstable", "line.rs", "format"),
+    ("05-compaction", "manifest.rs", "format"),
+    ("06-sparse-index", "sidecar.rs", "check_format"),
+    ("06-sparse-index", "index.rs", "format"),
+    ("07-bloom-wal", "bloom.rs", "format"),
+    ("07-bloom-wal", "log_record.rs", "format"),
+];
+
+/// The `(file, anchor)` of each specification, the file relative to the
+/// root, as `drift` counts the anchors the book includes.
+pub fn spec_anchors() -> impl Iterator<Item = (PathBuf, String)> {
+    SPECS.iter().map(|(dir, file, anchor)| {
+        (
+            Path::new("solutions").join(dir).join("src").join(file),
+            anchor.to_string(),
+        )
+    })
+}
 
 /// One generated file: its name in `book/src/generated/` and its text.
 #[derive(Debug)]
@@ -64,6 +92,27 @@ pub fn expected(layout: &Layout) -> Result<Vec<Generated>> {
         name: "layout.md".into(),
         text: layout_table(layout, &solutions)?,
     });
+    for (dir, file, anchor) in SPECS {
+        let path = layout
+            .root
+            .join("solutions")
+            .join(dir)
+            .join("src")
+            .join(file);
+        let text = files::read_string(&path)?;
+        let markdown = spec_markdown(&text, anchor).ok_or_else(|| {
+            Error::Check(format!(
+                "{}: no `// ANCHOR: {anchor}` region of `//!` lines",
+                path.display()
+            ))
+        })?;
+        let nn = dir.split('-').next().unwrap_or(dir);
+        let stem = file.trim_end_matches(".rs");
+        generated.push(Generated {
+            name: format!("spec-{nn}-{stem}-{anchor}.md"),
+            text: markdown,
+        });
+    }
     let snapshot = layout.root.join(WALKTHROUGH_SNAPSHOT);
     if snapshot.exists() {
         generated.push(Generated {
@@ -72,6 +121,60 @@ pub fn expected(layout: &Layout) -> Result<Vec<Generated>> {
         });
     }
     Ok(generated)
+}
+
+/// The `//!` lines between `// ANCHOR: anchor` and its end, as Markdown:
+/// the comment markers off, each heading made a bold line (a spec is shown
+/// inside a page, whose sections it must not add to), and each intra-doc
+/// link (`` [`encode`] `` with no target) made plain code. `None` if there
+/// is no such region.
+fn spec_markdown(text: &str, anchor: &str) -> Option<String> {
+    let start = format!("// ANCHOR: {anchor}");
+    let end = format!("// ANCHOR_END: {anchor}");
+    let mut lines = text.lines().skip_while(|line| line.trim() != start).skip(1);
+    let mut markdown = String::new();
+    let mut in_code = false;
+    for line in lines.by_ref() {
+        if line.trim() == end {
+            return Some(markdown);
+        }
+        let doc = line.trim_start().strip_prefix("//!")?;
+        let doc = doc.strip_prefix(' ').unwrap_or(doc);
+        if doc.starts_with("```") {
+            in_code = !in_code;
+        }
+        let shown = if in_code || doc.starts_with("```") {
+            doc.to_string()
+        } else if let Some(heading) = doc.strip_prefix('#') {
+            format!("**{}**", heading.trim_start_matches('#').trim())
+        } else {
+            plain_intra_doc_links(doc)
+        };
+        markdown.push_str(&shown);
+        markdown.push('\n');
+    }
+    None
+}
+
+/// `` [`name`] `` (an intra-doc link, which has no target in the book) as
+/// `` `name` ``; a link with a target, `[text](url)`, is left as it is.
+fn plain_intra_doc_links(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("[`") {
+        let after = &rest[start + 1..];
+        let Some(close) = after.find("`]") else { break };
+        let followed_by_target = after[close + 2..].starts_with('(');
+        out.push_str(&rest[..start]);
+        if followed_by_target {
+            out.push_str(&rest[start..start + 1 + close + 2]);
+        } else {
+            out.push_str(&after[..close + 1]);
+        }
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A Markdown table of every `src/*.rs` file of the solutions: what it is
@@ -256,6 +359,18 @@ fn snapshot_body(path: &Path, text: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spec_becomes_markdown_without_markers_sections_or_dead_links() {
+        let source = "//! Intro.\n// ANCHOR: format\n//! ## The format\n//!\n//! ```text\n\
+                      //! ## not a heading\n//! ```\n//!\n//! See [`encode`] and [docs](x.md).\n\
+                      // ANCHOR_END: format\n";
+        assert_eq!(
+            spec_markdown(source, "format").unwrap(),
+            "**The format**\n\n```text\n## not a heading\n```\n\nSee `encode` and [docs](x.md).\n"
+        );
+        assert_eq!(spec_markdown(source, "other"), None);
+    }
 
     #[test]
     fn rustdoc_reads_as_table_text() {

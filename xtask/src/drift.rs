@@ -187,6 +187,8 @@ fn book_includes(layout: &Layout) -> Result<BTreeSet<(PathBuf, String)>> {
             }
         }
     }
+    // The format specifications reach the book through generated pages.
+    included.extend(crate::book_generated::spec_anchors());
     Ok(included)
 }
 

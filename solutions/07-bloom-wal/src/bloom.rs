@@ -13,13 +13,6 @@
 //! about 9.6 bits and 7 hashes per key for 1%. We round `m` up to whole
 //! 64-bit words and `k` to the nearest whole number (at least 1).
 //!
-//! Hashing: one 64-bit hash per key, FNV-1a over its UTF-8 bytes followed by
-//! the splitmix64 finaliser (FNV-1a alone spreads similar keys poorly), and
-//! the `k` positions `h1 + i * h2 (mod m)` for `i` in `0..k` (double hashing,
-//! Kirsch and Mitzenmacher, "Less Hashing, Same Performance"), where `h1` is
-//! the hash and `h2` the hash mixed once more, made odd. These are fixed by
-//! this file, so a filter means the same after a restart or a rebuild.
-//!
 //! Shortcuts, and what they cost:
 //! - a filter per table, loaded whole: about 1.2 bytes of memory per key;
 //! - the writer keeps one 8-byte hash per key until the table is finished,
@@ -37,6 +30,14 @@
 //! word  := 16 lowercase hex digits "\n"     bits 64*i .. 64*i+63, bit j of
 //!                                           word i is the filter's bit 64*i+j
 //! ```
+//!
+//! Which bits a key sets: one 64-bit hash per key, FNV-1a over its UTF-8
+//! bytes followed by the splitmix64 finaliser (FNV-1a alone spreads similar
+//! keys poorly), and the `k` positions `h1 + i * h2 (mod m)` for `i` in
+//! `0..k` (double hashing, Kirsch and Mitzenmacher, "Less Hashing, Same
+//! Performance"), where `h1` is the hash and `h2` the hash mixed once more,
+//! made odd. These never change, so a filter means the same after a restart
+//! or a rebuild.
 //!
 //! There are exactly `m / 64` words. A filter of a table without keys has
 //! `bits=64` and one word of zeros. The file is written after the table and
