@@ -34,7 +34,9 @@
 //! syncer (`Store::durable`). Only a write that would fill the memtable goes
 //! to a blocking thread, since its freeze syncs the log and may wait for
 //! room. A log that failed (`LogFailed`) answers 500 and refuses every later
-//! write, as a failed flush does.
+//! write, as a failed flush does. A GET waits, on its blocking thread, until
+//! the writes it could see are synced; after a failed sync it answers 500
+//! too (`ReadAfterLogFailed`), rather than show a write that was refused.
 //!
 //! Shortcuts: plain HTTP/1.1, no TLS, no authentication, bound to 127.0.0.1.
 //!
