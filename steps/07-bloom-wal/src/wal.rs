@@ -112,10 +112,12 @@ impl Log {
     /// ones appended since the last batch.
     fn take_batch(&mut self) -> Vec<u8> {
         let records = std::mem::take(&mut self.pending);
+        // Set even for an empty batch: a rotation that finds nothing pending
+        // still syncs, and if that fails, nothing synced may be cut off.
+        self.batch_start = self.bytes - records.len() as u64;
         if records.is_empty() {
             return records;
         }
-        self.batch_start = self.bytes - records.len() as u64;
         let header = batch_header(self.appended - self.durable, &records);
         self.bytes += header.len() as u64;
         let mut batch = header.into_bytes();
@@ -542,6 +544,29 @@ mod tests {
         assert!(runtime.block_on(wal.durable(lost)).is_err());
         let error = wal.append(&put("c", "3")).unwrap_err().to_string();
         assert!(error.contains("the disk is gone"), "{error}");
+    }
+
+    #[test]
+    fn a_failed_batch_is_cut_at_its_own_start_even_when_empty() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        let wal = Wal::create(&path, 0).unwrap();
+        with_syncer(&wal, || {
+            let ticket = wal.append(&put("a", "1")).unwrap();
+            wal.wait_durable(ticket).unwrap();
+        });
+        let synced = fs::metadata(&path).unwrap().len();
+        // A rotation with nothing pending takes an empty batch; were its
+        // sync to fail, the cut must leave the synced batch whole.
+        let mut log = wal.lock();
+        assert!(log.take_batch().is_empty());
+        wal.fail_batch(&mut log, "the disk is gone");
+        drop(log);
+        assert_eq!(fs::metadata(&path).unwrap().len(), synced);
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            one_batch(&put("a", "1"))
+        );
     }
 
     #[test]
