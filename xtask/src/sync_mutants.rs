@@ -9,7 +9,9 @@
 //! (`LITTLE_KV_TRACED_SERVER`), and expects the check to report a broken
 //! promise. A sync whose removal goes unseen fails the command, with its
 //! file and line: either the check misses a crash image, or the sync is
-//! not needed and should go.
+//! not needed and should go. The one exception is a sync listed in
+//! `WINDOW_SYNCS`, with its reason: needed only in a window that the
+//! recorded run cannot reach on demand; it is reported, not failed.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,6 +28,17 @@ use crate::tools;
 /// table) and where every kind of sync is (07, the log too).
 const CHAPTERS: [&str; 2] = ["03", "07"];
 
+/// Syncs the recorded run cannot show to be needed, by file and enclosing
+/// function, each with the reason. A mutant of one of these that survives
+/// is reported, not failed; one that is caught is fine too.
+const WINDOW_SYNCS: &[(&str, &str, &str)] = &[(
+    "src/recovery.rs",
+    "recover",
+    "it matters only when the previous process was killed between a rename and its \
+     directory sync, a window the recorded run's one kill rarely hits (it did once in CI, \
+     which is how this sync came to be)",
+)];
+
 /// What the check prints when a crash image breaks a promise (see
 /// `tests/src/power_loss.rs`): the mark of a mutant caught.
 const CAUGHT: &str = "can leave a directory that breaks the promise";
@@ -41,6 +54,8 @@ struct Site {
     end: usize,
     /// What it is, as written: `.sync_data()`, `files::sync_directory(`.
     text: String,
+    /// The function it is in.
+    function: String,
 }
 
 /// The no-op the mutant calls instead of `sync_directory`, added to the
@@ -89,6 +104,8 @@ pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
             );
             if verdict == "caught" {
                 caught += 1;
+            } else if let Some(reason) = window_reason(site).filter(|_| verdict == "NOT caught") {
+                println!("    not required: {reason}");
             } else {
                 survivors.push(format!(
                     "{}/{}:{} `{}`: {verdict}{detail}",
@@ -107,7 +124,8 @@ pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
         )));
     }
     println!(
-        "sync-mutants: all {caught} syncs are needed, and the power-loss check sees each one gone"
+        "sync-mutants: {caught} syncs caught; any other is listed above with why the recorded \
+         run cannot show it"
     );
     Ok(())
 }
@@ -151,12 +169,40 @@ fn find_sites(sources: &[File]) -> Vec<Site> {
                     start,
                     end,
                     text: text[start..end].to_string(),
+                    function: enclosing_function(&text[..start]),
                 });
             }
         }
     }
     sites.sort_by(|a, b| (&a.file, a.start).cmp(&(&b.file, b.start)));
     sites
+}
+
+/// The name of the last function declared in `before`: the one a site is
+/// in.
+fn enclosing_function(before: &str) -> String {
+    before
+        .lines()
+        .rev()
+        .find_map(|line| {
+            let trimmed = line.trim_start();
+            let after = trimmed
+                .strip_prefix("pub(crate) fn ")
+                .or_else(|| trimmed.strip_prefix("pub fn "))
+                .or_else(|| trimmed.strip_prefix("fn "))?;
+            let end = after.find(['(', '<'])?;
+            Some(after[..end].to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// Why a sync's removal may go unseen, if it is one the recorded run
+/// cannot reach.
+fn window_reason(site: &Site) -> Option<&'static str> {
+    WINDOW_SYNCS
+        .iter()
+        .find(|(file, function, _)| site.file == Path::new(file) && site.function == *function)
+        .map(|(_, _, reason)| *reason)
 }
 
 /// Where a file's `#[cfg(test)] mod …` starts (its end if it has none).
@@ -350,6 +396,13 @@ mod tests {
                 (7, "crate::files::sync_directory(")
             ]
         );
+    }
+
+    #[test]
+    fn a_site_knows_its_function() {
+        let sites = find_sites(&source(CODE));
+        let functions: Vec<&str> = sites.iter().map(|site| site.function.as_str()).collect();
+        assert_eq!(functions, ["sync_directory", "append", "append"]);
     }
 
     #[test]

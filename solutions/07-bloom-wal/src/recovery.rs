@@ -71,6 +71,13 @@ pub(crate) struct Recovered {
 /// logs into a new table.
 pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     files::create_directory(directory)?;
+    // A process killed halfway may have left changes that are only in the
+    // page cache: a manifest renamed into place whose directory was not
+    // synced yet, say. Make them durable before acting on them (removing
+    // the tables that manifest no longer names): a power cut must not undo
+    // the manifest and keep the removals. (The power-loss check caught this
+    // once, when its kill landed in that window.)
+    files::sync_directory(directory)?;
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
         if files::is_temporary(&path) {
