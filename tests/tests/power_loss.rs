@@ -151,7 +151,21 @@ fn a_power_cut_keeps_what_was_promised<S: Harness>(
             );
             println!("{}: {summary:?}", S::NAME);
         }
-        Err(report) => panic!("{}: {report}", S::NAME),
+        Err(report) => {
+            // Keep the traces, so that a failure can be read call by call.
+            let kept =
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("power-loss-{}", S::NAME));
+            let _ = std::fs::create_dir_all(&kept);
+            for run in 0..2 {
+                let name = format!("root.trace{run}");
+                let _ = std::fs::copy(parent.path().join(&name), kept.join(&name));
+            }
+            panic!(
+                "{}: {report}\n(the traces are kept in {})",
+                S::NAME,
+                kept.display()
+            )
+        }
     }
 }
 
