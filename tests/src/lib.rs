@@ -14,6 +14,7 @@
 //!   with a signal;
 //! - [`client`]: a tiny HTTP/1.1 client that sends exactly the bytes a test
 //!   wants, including ones a polite client would refuse to send;
+//! - [`random`]: the seeded generator behind the workloads;
 //! - [`strace`], [`file_system`] and [`power_loss`]: the power-loss check,
 //!   which records a server's file-system calls and opens every directory a
 //!   power cut could have left.
@@ -22,6 +23,7 @@ pub mod client;
 pub mod file_system;
 pub mod model;
 pub mod power_loss;
+pub mod random;
 pub mod server;
 pub mod stores;
 pub mod strace;

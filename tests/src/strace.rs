@@ -220,7 +220,7 @@ fn annotation_at(text: &str) -> Option<String> {
     let end = (0..bytes.len()).find(|&i| {
         bytes[i] == b'>' && matches!(bytes.get(i + 1), None | Some(b',' | b' ' | b')'))
     })?;
-    let (decoded, _) = decode_escapes(&inner[..end]);
+    let decoded = decode_escapes(&inner[..end]);
     Some(String::from_utf8_lossy(&decoded).into_owned())
 }
 
@@ -259,12 +259,11 @@ fn decode_escapes_until_quote(text: &str) -> Option<(Vec<u8>, usize)> {
     None
 }
 
-/// Decodes every escape of `text` (an annotation); returns the bytes and
-/// whether all escapes were understood.
-fn decode_escapes(text: &str) -> (Vec<u8>, bool) {
+/// Decodes every escape of `text` (an annotation); a backslash that starts
+/// no escape is kept as it is.
+fn decode_escapes(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
-    let mut understood = true;
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\\'
@@ -274,11 +273,10 @@ fn decode_escapes(text: &str) -> (Vec<u8>, bool) {
             i += 1 + taken;
             continue;
         }
-        understood &= bytes[i] != b'\\';
         out.push(bytes[i]);
         i += 1;
     }
-    (out, understood)
+    out
 }
 
 /// The byte of the escape after a backslash, and how many bytes it took.

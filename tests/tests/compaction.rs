@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use cross_step_tests::client::{kv_path, send};
+use cross_step_tests::random::Xorshift;
 use cross_step_tests::server::Server;
 use cross_step_tests::stores::Harness;
 
@@ -50,18 +51,6 @@ fn space_stays_bounded<S: Harness>() {
 #[test]
 fn solution_05_space_stays_bounded() {
     space_stays_bounded::<solution_05::Store>();
-}
-
-/// A small, seeded generator: the kill test must be the same on every run.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound
-    }
 }
 
 fn request(

@@ -24,6 +24,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cross_step_tests::client::{kv_path, send};
+use cross_step_tests::random::Xorshift;
 use cross_step_tests::server::Server;
 use cross_step_tests::stores::Harness;
 
@@ -47,18 +48,6 @@ struct KeyState {
     acknowledged: Option<String>,
     /// What the operation in flight at the kill would leave, if there was one.
     in_flight: Option<Option<String>>,
-}
-
-/// A small, seeded generator: the test must be the same on every run.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound
-    }
 }
 
 /// One client's loop: PUTs and DELETEs on its own keys until the server

@@ -20,6 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cross_step_tests::power_loss::{self, Op, Promise, Workload};
+use cross_step_tests::random::Xorshift;
 use cross_step_tests::server::Server;
 use cross_step_tests::stores::Harness;
 use cross_step_tests::strace;
@@ -27,18 +28,6 @@ use cross_step_tests::strace;
 /// The memtable size of the recorded runs: small, so that a few hundred
 /// operations flush, merge and rotate the log many times.
 const MEMTABLE_BYTES: usize = 600;
-
-/// A small, seeded generator: the same workload on every run.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound
-    }
-}
 
 /// How many clients write at once, and how many keys each has.
 #[derive(Clone, Copy)]
