@@ -7,11 +7,12 @@
 //!
 //! All three first bring `book/src/generated/` up to date (`--check` instead
 //! fails if it is stale: see `book_generated.rs`), then lint the sources
-//! (`book_lint.rs`), then run mdBook. mdBook is installed with
-//! `cargo install` when the machine does not have the pinned version, so a
-//! fresh clone needs nothing but the Rust toolchain; only with the `search`
-//! feature, since we serve the book ourselves.
+//! (`book_lint.rs`), then run mdBook. mdBook and the quiz preprocessor,
+//! `mdbook-quiz`, are installed with `cargo install` when the machine does
+//! not have the pinned versions, so a fresh clone needs nothing but the
+//! Rust toolchain.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{Error, Result};
@@ -28,8 +29,8 @@ const SERVE_ADDRESS: (&str, &str) = ("127.0.0.1", "3000");
 /// Regenerates, lints, builds and serves the book until Ctrl-C.
 pub fn serve(layout: &Layout) -> Result<()> {
     warm_up_the_steps(layout);
-    let mdbook = regenerate_and_lint(layout)?;
-    mdbook_build(layout, &mdbook)?;
+    let tools = regenerate_and_lint(layout)?;
+    mdbook_build(layout, &tools)?;
     let (host, port) = SERVE_ADDRESS;
     println!("book: serving on http://{host}:{port} (Ctrl-C stops)");
     book_serve::serve(&layout.target.join("book"), &format!("{host}:{port}"))
@@ -71,13 +72,13 @@ fn warm_up_the_steps(layout: &Layout) {
 
 /// Regenerates, lints and builds the book into `target/book`.
 pub fn build(layout: &Layout) -> Result<()> {
-    let mdbook = regenerate_and_lint(layout)?;
-    mdbook_build(layout, &mdbook)
+    let tools = regenerate_and_lint(layout)?;
+    mdbook_build(layout, &tools)
 }
 
 /// Brings the generated files up to date and lints the sources; returns the
-/// `mdbook` to run.
-fn regenerate_and_lint(layout: &Layout) -> Result<String> {
+/// tools to build it with.
+fn regenerate_and_lint(layout: &Layout) -> Result<Installed> {
     let generated = book_generated::expected(layout)?;
     let changed = book_generated::write(layout, &generated)?;
     if changed > 0 {
@@ -107,9 +108,14 @@ pub fn check(layout: &Layout) -> Result<()> {
 }
 
 /// Runs `mdbook build`, which writes the book to `target/book`.
-fn mdbook_build(layout: &Layout, mdbook: &str) -> Result<()> {
-    let mut command = Command::new(mdbook);
+fn mdbook_build(layout: &Layout, tools: &Installed) -> Result<()> {
+    let mut command = Command::new(&tools.mdbook);
     command.args(["build", "book"]);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let paths = std::iter::once(tools.bin.clone()).chain(std::env::split_paths(&path));
+    if let Ok(joined) = std::env::join_paths(paths) {
+        command.env("PATH", joined);
+    }
     command.current_dir(&layout.root);
     if run::stream(command)? {
         println!("book: built into {}", layout.target.join("book").display());
@@ -121,46 +127,100 @@ fn mdbook_build(layout: &Layout, mdbook: &str) -> Result<()> {
     }
 }
 
-/// Returns the `mdbook` to run, installing the pinned version first if the
-/// one on the PATH is missing or another version.
-fn ensure_mdbook() -> Result<String> {
-    let wanted = format!("v{MDBOOK_VERSION}");
-    let installed = Command::new("mdbook").arg("--version").output();
-    if let Ok(output) = installed
-        && String::from_utf8_lossy(&output.stdout)
-            .split_whitespace()
-            .any(|word| word == wanted)
-    {
-        return Ok("mdbook".into());
+/// A command-line tool the book needs, installed with `cargo install` at a
+/// pinned version when the machine lacks it.
+struct Tool {
+    /// The binary, and the crate that provides it.
+    name: &'static str,
+    /// The version pinned: the tools' output and the book's syntax change
+    /// between their minor versions.
+    version: &'static str,
+    /// Extra `cargo install` arguments.
+    features: &'static [&'static str],
+    /// What the install costs on two cores, said before it starts.
+    takes: &'static str,
+}
+
+/// mdBook itself. `book_serve.rs` serves the book, so mdBook's own server
+/// and file watcher are not needed; leaving them out halves the install.
+const MDBOOK: Tool = Tool {
+    name: "mdbook",
+    version: MDBOOK_VERSION,
+    features: &["--no-default-features", "--features", "search"],
+    takes: "about four minutes",
+};
+
+/// The preprocessor behind `{{#quiz ../quizzes/chNN.toml}}`: it turns each
+/// chapter's questions into an interactive quiz, and refuses to build a
+/// quiz file that does not follow its schema, which is how CI validates
+/// them. Version 0.5 is built for mdBook 0.5.
+const MDBOOK_QUIZ: Tool = Tool {
+    name: "mdbook-quiz",
+    version: "0.5.0",
+    features: &[],
+    takes: "about a minute and a half",
+};
+
+/// Makes sure mdBook and its preprocessors are installed at their pinned
+/// versions; returns the `mdbook` to run and the directory to put first on
+/// its PATH, so that mdBook finds the preprocessors we installed.
+fn ensure_mdbook() -> Result<Installed> {
+    let bin = cargo_bin()?;
+    let mdbook = ensure(&MDBOOK, &bin)?;
+    ensure(&MDBOOK_QUIZ, &bin)?;
+    Ok(Installed { mdbook, bin })
+}
+
+/// What `ensure_mdbook` found or installed.
+struct Installed {
+    /// The `mdbook` to run.
+    mdbook: PathBuf,
+    /// Where `cargo install` puts binaries; first on mdBook's PATH.
+    bin: PathBuf,
+}
+
+/// The path of `tool` at its pinned version: the one on the PATH, or the
+/// one in `bin`, or one installed into `bin` now.
+fn ensure(tool: &Tool, bin: &Path) -> Result<PathBuf> {
+    let in_bin = bin.join(tool.name);
+    for candidate in [PathBuf::from(tool.name), in_bin.clone()] {
+        if has_version(&candidate, tool.version) {
+            return Ok(candidate);
+        }
     }
     println!(
-        "book: installing mdBook {MDBOOK_VERSION} with cargo install (once; about two minutes on two cores)"
+        "book: installing {} {} with cargo install (once; {} on two cores)",
+        tool.name, tool.version, tool.takes
     );
-    let mut command = run::cargo(std::path::Path::new("."));
-    command.args([
-        "install",
-        "--locked",
-        "mdbook",
-        "--version",
-        MDBOOK_VERSION,
-        // `book_serve.rs` serves the book, so mdBook's own server and file
-        // watcher are not needed; leaving them out halves the install.
-        "--no-default-features",
-        "--features",
-        "search",
-    ]);
+    let mut command = run::cargo(Path::new("."));
+    command.args(["install", "--locked", tool.name, "--version", tool.version]);
+    command.args(tool.features);
     if !run::stream(command)? {
         return Err(Error::Check(format!(
-            "`cargo install mdbook --version {MDBOOK_VERSION}` failed"
+            "`cargo install {} --version {}` failed",
+            tool.name, tool.version
         )));
     }
-    // `cargo install` puts binaries in $CARGO_HOME/bin, which may not be on
-    // the PATH of this process: run it from there.
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cargo"))
-        })
-        .ok_or_else(|| Error::Check("neither CARGO_HOME nor HOME is set".into()))?;
-    Ok(cargo_home.join("bin").join("mdbook").display().to_string())
+    Ok(in_bin)
+}
+
+/// Whether `program --version` runs and names `version` (`mdbook v0.5.4`,
+/// `mdbook-quiz 0.5.0`).
+fn has_version(program: &Path, version: &str) -> bool {
+    let Ok(output) = Command::new(program).arg("--version").output() else {
+        return false;
+    };
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .any(|word| word.strip_prefix('v').unwrap_or(word) == version)
+}
+
+/// Where `cargo install` puts binaries: `$CARGO_HOME/bin`, which may not be
+/// on the PATH of this process.
+fn cargo_bin() -> Result<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .map(|home| home.join("bin"))
+        .ok_or_else(|| Error::Check("neither CARGO_HOME nor HOME is set".into()))
 }

@@ -19,9 +19,11 @@
 //!   `### Exercise N.M`, the command that runs its tests, and at least one
 //!   folded hint (`<summary>Hint`).
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::book_pages;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::starter;
@@ -30,11 +32,17 @@ use crate::starter;
 pub fn lint(layout: &Layout) -> Result<()> {
     let src = layout.root.join("book/src");
     let mut problems = Vec::new();
-    let pages = pages(&src)?;
+    let pages = book_pages::in_reading_order(&src)?;
+    // Listings are numbered through a chapter's pages in reading order.
+    let mut listings_so_far: HashMap<String, usize> = HashMap::new();
     for page in &pages {
         let text = fs::read_to_string(page).map_err(|source| Error::io("read", page, source))?;
         let shown = page.strip_prefix(&layout.root).unwrap_or(page);
-        for (at, problem) in lint_page(page, &text) {
+        let chapter = book_pages::chapter_of(page);
+        let before = listings_so_far.entry(chapter.clone()).or_default();
+        let (captions, listings) = caption_problems(&chapter, *before, &text);
+        *before += listings;
+        for (at, problem) in captions.into_iter().chain(lint_page(page, &text)) {
             problems.push(format!("{}:{}: {problem}", shown.display(), at + 1));
         }
     }
@@ -55,43 +63,16 @@ pub fn lint(layout: &Layout) -> Result<()> {
     }
 }
 
-/// The Markdown pages under `src`, sorted.
-fn pages(src: &Path) -> Result<Vec<PathBuf>> {
-    let entries = fs::read_dir(src).map_err(|source| Error::io("list", src, source))?;
-    let mut pages = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|source| Error::io("list", src, source))?
-            .path();
-        if path.extension().is_some_and(|extension| extension == "md") {
-            pages.push(path);
-        }
-    }
-    pages.sort();
-    Ok(pages)
-}
-
 /// The caption every listing from `solutions/` carries on the line before
 /// its block: `*Listing 3.2: `solutions/03-sstable/src/store.rs`*`, numbered
-/// in the page's order (the appendix's are `A.n`), so that a reader can
-/// tell which file a listing comes from and the prose can refer to it.
-fn caption_problems(page: &Path, text: &str) -> Vec<(usize, String)> {
-    let stem = page
-        .file_stem()
-        .and_then(|stem| stem.to_str())
-        .unwrap_or("");
-    let chapter = match stem.strip_prefix("ch") {
-        Some(rest) => rest
-            .split('-')
-            .next()
-            .and_then(|digits| digits.parse::<u32>().ok())
-            .map_or_else(|| stem.to_string(), |number| number.to_string()),
-        None if stem.starts_with("appendix") => "A".to_string(),
-        None => stem.to_string(),
-    };
+/// in the chapter's reading order (the appendix's are `A.n`), so that a
+/// reader can tell which file a listing comes from and the prose can refer
+/// to it. `before` is how many listings the chapter's earlier pages hold;
+/// returns the problems and this page's number of listings.
+fn caption_problems(chapter: &str, before: usize, text: &str) -> (Vec<(usize, String)>, usize) {
     let lines: Vec<&str> = text.lines().collect();
     let mut problems = Vec::new();
-    let mut listings = 0;
+    let mut listings = before;
     for at in 1..lines.len() {
         let opens_rust = lines[at - 1].trim_start().starts_with("```rust");
         let Some(path) = includes(lines[at])
@@ -112,13 +93,13 @@ fn caption_problems(page: &Path, text: &str) -> Vec<(usize, String)> {
             ));
         }
     }
-    problems
+    (problems, listings - before)
 }
 
 /// The problems of one page, each with its 0-based line index.
 fn lint_page(page: &Path, text: &str) -> Vec<(usize, String)> {
     let dir = page.parent().unwrap_or(Path::new("."));
-    let mut problems = caption_problems(page, text);
+    let mut problems = Vec::new();
     // The info string of the fenced block we are in, if any.
     let mut fence: Option<String> = None;
     for (at, line) in text.lines().enumerate() {
@@ -247,30 +228,22 @@ fn link_targets(line: &str) -> Vec<&str> {
 }
 
 /// Every exercise of every solution must have its section in its chapter's
-/// page, `book/src/chNN-*.md`.
+/// pages, `book/src/chNN-*.md`.
 fn missing_exercise_sections(layout: &Layout, pages: &[PathBuf]) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let chapters = layout.solutions()?;
     for solution in starter::load(layout, &chapters)? {
         let nn = solution.chapter.nn().to_string();
-        let prefix = format!("ch{nn}-");
-        let page = pages.iter().find(|page| {
-            page.file_name()
-                .is_some_and(|name| name.to_string_lossy().starts_with(&prefix))
-        });
-        let Some(page) = page else {
+        let chapter_pages = book_pages::chapter_pages(pages, &nn);
+        if chapter_pages.is_empty() {
             problems.push(format!(
                 "book/src: no page ch{nn}-*.md for {}",
                 solution.chapter.dir_name
             ));
             continue;
-        };
-        let text = fs::read_to_string(page).map_err(|source| Error::io("read", page, source))?;
-        let shown = page
-            .strip_prefix(&layout.root)
-            .unwrap_or(page)
-            .display()
-            .to_string();
+        }
+        let text = book_pages::joined_text(&chapter_pages)?;
+        let shown = book_pages::shown(&chapter_pages, &layout.root, &nn);
         for exercise in solution.exercises() {
             let id = exercise.region.id;
             let heading = format!("### Exercise {id}:");
@@ -308,28 +281,33 @@ mod tests {
 
     #[test]
     fn every_listing_from_the_solutions_is_captioned_in_order() {
-        let page = Path::new("book/src/ch03-sstable.md");
         let good = "*Listing 3.1: `solutions/03-sstable/src/store.rs`*\n```rust,ignore\n\
                     {{#include ../../solutions/03-sstable/src/store.rs:flush}}\n```\n\
                     ```text\n{{#include generated/walkthrough.txt}}\n```\n\
                     *Listing 3.2: `solutions/03-sstable/src/line.rs`*\n```rust,ignore\n\
                     {{#include ../../solutions/03-sstable/src/line.rs:lines}}\n```\n";
-        assert_eq!(caption_problems(page, good), []);
+        assert_eq!(caption_problems("3", 0, good), (vec![], 2));
         let renumbered = good.replace("Listing 3.2", "Listing 3.3");
-        let problems = caption_problems(page, &renumbered);
+        let (problems, _) = caption_problems("3", 0, &renumbered);
         assert_eq!(problems.len(), 1);
         assert!(
             problems[0]
                 .1
                 .contains("*Listing 3.2: `solutions/03-sstable/src/line.rs`*")
         );
-        let appendix = Path::new("book/src/appendix-formats.md");
         let missing = "```rust,ignore\n{{#include ../../solutions/05-compaction/src/manifest.rs:format}}\n```\n";
-        let problems = caption_problems(appendix, missing);
+        let (problems, _) = caption_problems("A", 0, missing);
         assert!(
             problems[0]
                 .1
                 .contains("*Listing A.1: `solutions/05-compaction/src/manifest.rs`*")
+        );
+        // A sub-page goes on from the listings of its chapter's earlier pages.
+        let (problems, _) = caption_problems("3", 4, good);
+        assert!(
+            problems[0]
+                .1
+                .contains("*Listing 3.5: `solutions/03-sstable/src/store.rs`*")
         );
     }
 

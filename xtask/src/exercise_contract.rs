@@ -48,9 +48,7 @@
 //! non-word formats (`000001.sst:2: `, table lines). Those were audited by
 //! hand when this check was written; keep them to what the Goal states.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-
+use crate::book_pages;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::markers::ExerciseId;
@@ -73,14 +71,15 @@ pub struct Unstated {
 /// of its chapter's page, `book/src/chNN-*.md`.
 pub fn check(layout: &Layout) -> Result<()> {
     let chapters = layout.solutions()?;
-    let src = layout.root.join("book/src");
+    let pages = book_pages::in_reading_order(&layout.root.join("book/src"))?;
     let mut problems = Vec::new();
     for solution in starter::load(layout, &chapters)? {
         // A chapter without a page is reported by `book_lint`.
-        let Some(page) = chapter_page(&src, solution.chapter.nn())? else {
+        let chapter_pages = book_pages::chapter_pages(&pages, solution.chapter.nn());
+        if chapter_pages.is_empty() {
             continue;
-        };
-        let text = fs::read_to_string(&page).map_err(|source| Error::io("read", &page, source))?;
+        }
+        let text = book_pages::joined_text(&chapter_pages)?;
         for file in &solution.files {
             if file
                 .path
@@ -114,27 +113,6 @@ pub fn check(layout: &Layout) -> Result<()> {
         problems.len(),
         problems.join("\n    ")
     )))
-}
-
-/// The page `chNN-*.md` in `src`, if there is one.
-fn chapter_page(src: &Path, nn: &str) -> Result<Option<PathBuf>> {
-    let prefix = format!("ch{nn}-");
-    let entries = fs::read_dir(src).map_err(|source| Error::io("list", src, source))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|source| Error::io("list", src, source))?
-            .path();
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with(&prefix) && name.ends_with(".md") {
-            found.push(path);
-        }
-    }
-    found.sort();
-    Ok(found.into_iter().next())
 }
 
 /// The compared, message-like literals of the `exercise_<chapter>_M_*`

@@ -15,6 +15,7 @@
 mod book;
 mod book_generated;
 mod book_lint;
+mod book_pages;
 mod book_serve;
 mod check;
 mod ci;
