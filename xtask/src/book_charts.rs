@@ -9,7 +9,7 @@
 
 use plotters::chart::SeriesLabelPosition;
 
-use crate::chart::{Chart, Scale, Series};
+use crate::chart::{Chart, Mark, Scale, Series};
 
 /// Where the CSVs live, relative to the root.
 pub const MEASUREMENTS: &str = "book/measurements";
@@ -30,25 +30,25 @@ pub const CHARTS: &[Chart] = &[
                 label: "step 03, flushing inline",
                 y: "latency_us",
                 rows: &[("setup", "step 03, flushing inline")],
-                line: true,
+                mark: Mark::Line,
             },
             Series {
                 label: "step 04, tree shaker flushing",
                 y: "latency_us",
                 rows: &[("setup", "step 04, shaker flushing")],
-                line: true,
+                mark: Mark::Line,
             },
             Series {
                 label: "step 03, no flush",
                 y: "latency_us",
                 rows: &[("setup", "step 03, no flush")],
-                line: true,
+                mark: Mark::Line,
             },
             Series {
                 label: "step 04, no flush",
                 y: "latency_us",
                 rows: &[("setup", "step 04, no flush")],
-                line: true,
+                mark: Mark::Line,
             },
         ],
         legend: SeriesLabelPosition::UpperLeft,
@@ -67,19 +67,19 @@ pub const CHARTS: &[Chart] = &[
                 label: "absent key",
                 y: "get_mean_us",
                 rows: &[("key", "absent"), ("merged", "no")],
-                line: true,
+                mark: Mark::Line,
             },
             Series {
                 label: "present key",
                 y: "get_mean_us",
                 rows: &[("key", "present"), ("merged", "no")],
-                line: true,
+                mark: Mark::Line,
             },
             Series {
                 label: "absent key, 16 tables merged into 1",
                 y: "get_mean_us",
                 rows: &[("key", "absent"), ("merged", "yes")],
-                line: false,
+                mark: Mark::Points,
             },
         ],
         legend: SeriesLabelPosition::UpperLeft,
@@ -98,13 +98,13 @@ pub const CHARTS: &[Chart] = &[
                 label: "step 05: read from the first line",
                 y: "get_mean_us",
                 rows: &[("step", "05")],
-                line: true,
+                mark: Mark::Line,
             },
             Series {
                 label: "step 06: read the block the index names",
                 y: "get_mean_us",
                 rows: &[("step", "06")],
-                line: true,
+                mark: Mark::Line,
             },
         ],
         legend: SeriesLabelPosition::MiddleRight,
@@ -124,13 +124,13 @@ pub const CHARTS: &[Chart] = &[
                 label: "step 07 over HTTP, group commit",
                 y: "puts_per_s",
                 rows: &[],
-                line: true,
+                mark: Mark::Line,
             },
             Series {
                 label: "the disk: fdatasyncs per second, one thread",
                 y: "disk_syncs_per_s",
                 rows: &[],
-                line: true,
+                mark: Mark::Reference,
             },
         ],
         legend: SeriesLabelPosition::UpperLeft,
@@ -149,13 +149,13 @@ pub const CHARTS: &[Chart] = &[
                 label: "step 07 (group commit)",
                 y: "ops_per_s",
                 rows: &[("workload", "durable writes"), ("engine", "step 07")],
-                line: true,
+                mark: Mark::Line,
             },
             Series {
                 label: "fjall (insert, then persist)",
                 y: "ops_per_s",
                 rows: &[("workload", "durable writes"), ("engine", "fjall")],
-                line: true,
+                mark: Mark::Line,
             },
         ],
         legend: SeriesLabelPosition::UpperLeft,

@@ -21,6 +21,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, ValueFormatter};
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use crate::csv::Table;
@@ -49,9 +50,21 @@ pub struct Series {
     pub y: &'static str,
     /// The rows it takes: those whose columns hold these values.
     pub rows: &'static [(&'static str, &'static str)],
-    /// Points joined by a line; `false` for a lone measurement drawn as a
-    /// triangle (an "after" to compare with a line's last point).
-    pub line: bool,
+    /// How its points are drawn.
+    pub mark: Mark,
+}
+
+/// How a series' points are drawn.
+#[derive(Clone, Copy, Debug)]
+pub enum Mark {
+    /// Dots joined by a line: a measurement against the x axis.
+    Line,
+    /// A dashed line without dots: a yardstick measured once and drawn
+    /// across (the disk's own sync rate), not a result of the thing tested.
+    Reference,
+    /// Triangles, unjoined: a lone measurement to compare with a line's
+    /// point (a store after its merge).
+    Points,
 }
 
 /// A chart of one CSV file.
@@ -178,34 +191,40 @@ pub fn render(chart: &Chart, path: &Path, table: &Table) -> Result<String> {
             .map_err(|error| drawing_error(error.to_string()))?;
         for (index, (series, points)) in chart.series.iter().zip(&lines).enumerate() {
             let colour = PALETTE[index % PALETTE.len()];
-            let drawn = if series.line {
-                context
-                    .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))
-                    .map_err(|error| drawing_error(error.to_string()))?;
-                context
-                    .draw_series(
-                        points
-                            .iter()
-                            .map(|&point| Circle::new(point, 5, colour.filled())),
-                    )
-                    .map_err(|error| drawing_error(error.to_string()))?
-            } else {
-                context
+            let error = |error: DrawingAreaErrorKind<_>| drawing_error(error.to_string());
+            let drawn = match series.mark {
+                Mark::Line => {
+                    context
+                        .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))
+                        .map_err(error)?;
+                    context
+                        .draw_series(
+                            points
+                                .iter()
+                                .map(|&point| Circle::new(point, 5, colour.filled())),
+                        )
+                        .map_err(error)?
+                }
+                Mark::Reference => context
+                    .draw_series(DashedLineSeries::new(
+                        points.clone(),
+                        10,
+                        6,
+                        colour.stroke_width(2),
+                    ))
+                    .map_err(error)?,
+                Mark::Points => context
                     .draw_series(
                         points
                             .iter()
                             .map(|&point| TriangleMarker::new(point, 9, colour.filled())),
                     )
-                    .map_err(|error| drawing_error(error.to_string()))?
+                    .map_err(error)?,
             };
-            let line = series.line;
-            drawn.label(series.label).legend(move |(x, y)| {
-                if line {
-                    PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3)).into_dyn()
-                } else {
-                    TriangleMarker::new((x + 12, y), 9, colour.filled()).into_dyn()
-                }
-            });
+            let mark = series.mark;
+            drawn
+                .label(series.label)
+                .legend(move |(x, y)| legend_mark(mark, colour, (x, y)));
         }
         context
             .configure_series_labels()
@@ -221,6 +240,24 @@ pub fn render(chart: &Chart, path: &Path, table: &Table) -> Result<String> {
             .map_err(|error| drawing_error(error.to_string()))?;
     }
     Ok(svg)
+}
+
+/// The legend's sample of a series drawn as `mark`, left of its label.
+fn legend_mark<Backend: DrawingBackend>(
+    mark: Mark,
+    colour: RGBColor,
+    (x, y): (i32, i32),
+) -> DynElement<'static, Backend, (i32, i32)> {
+    match mark {
+        Mark::Line => {
+            PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3)).into_dyn()
+        }
+        Mark::Reference => {
+            DashedPathElement::new(vec![(x, y), (x + 24, y)], 10, 6, colour.stroke_width(2))
+                .into_dyn()
+        }
+        Mark::Points => TriangleMarker::new((x + 12, y), 9, colour.filled()).into_dyn(),
+    }
 }
 
 /// An axis in positions (values already through `to_axis`) with its ticks
@@ -385,13 +422,13 @@ mod tests {
                 label: "step 03 & its inline flush",
                 y: "latency_us",
                 rows: &[("setup", "step 03, flushing inline")],
-                line: true,
+                mark: Mark::Line,
             },
             Series {
                 label: "step 04 <shaker>",
                 y: "latency_us",
                 rows: &[("setup", "step 04 shaker")],
-                line: false,
+                mark: Mark::Points,
             },
         ],
         legend: SeriesLabelPosition::UpperLeft,
