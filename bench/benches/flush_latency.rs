@@ -9,11 +9,15 @@
 //! machines, as a server's would be: a writer that outruns the disk waits in
 //! either step, and then the comparison says nothing. Criterion then
 //! measures unpaced PUT throughput for both.
+//!
+//! With `LITTLE_KV_RESULTS` set (see the crate docs), the report also
+//! writes `flush_latency.csv`: for each setup, its latency at a ladder of
+//! percentiles, the data of the book's latency chart in chapter 4.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use benchmarks::{micros, percentile};
+use benchmarks::{Results, micros, micros_cell, percentile};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use solution_03::Storage as _;
 use solution_04::Storage as _;
@@ -22,6 +26,9 @@ const PUTS: usize = 20_000;
 const PACE: Duration = Duration::from_micros(25);
 const SMALL_MEMTABLE: usize = 8 * 1024;
 const NEVER_FULL: usize = usize::MAX;
+/// The percentiles the CSV records: each step a "nine" further into the
+/// tail, where a flush that blocks a writer shows, and the maximum.
+const LADDER: [f64; 6] = [50.0, 90.0, 99.0, 99.9, 99.99, 100.0];
 
 /// The `n`th key: 16 bytes, in no particular order.
 fn key(n: usize) -> String {
@@ -50,7 +57,14 @@ fn paced_puts(put: impl Fn(&str, &str)) -> Vec<Duration> {
     latencies
 }
 
-fn report_line(name: &str, latencies: &mut [Duration]) -> Duration {
+fn report_line(name: &str, latencies: &mut [Duration], results: &mut Results) -> Duration {
+    for percent in LADDER {
+        results.row(vec![
+            name.to_string(),
+            percent.to_string(),
+            micros_cell(percentile(latencies, percent)),
+        ]);
+    }
     let p99 = percentile(latencies, 99.0);
     println!(
         "{name:<28} p50 {:>10}  p99 {:>10}  p99.9 {:>10}  max {:>10}",
@@ -65,6 +79,7 @@ fn report_line(name: &str, latencies: &mut [Duration]) -> Duration {
 fn report() {
     println!("PUT latency, {PUTS} PUTs of 100-byte values, one every {PACE:?}:");
     let mut p99 = Vec::new();
+    let mut results = Results::new("flush_latency", &["setup", "percentile", "latency_us"]);
     for memtable_bytes in [NEVER_FULL, SMALL_MEMTABLE] {
         let directory = tempfile::tempdir().unwrap();
         let options = solution_03::Options { memtable_bytes };
@@ -75,7 +90,7 @@ fn report() {
         } else {
             "step 03, flushing inline"
         };
-        p99.push(report_line(name, &mut latencies));
+        p99.push(report_line(name, &mut latencies, &mut results));
     }
     for memtable_bytes in [NEVER_FULL, SMALL_MEMTABLE] {
         let directory = tempfile::tempdir().unwrap();
@@ -90,7 +105,7 @@ fn report() {
         } else {
             "step 04, shaker flushing"
         };
-        p99.push(report_line(name, &mut latencies));
+        p99.push(report_line(name, &mut latencies, &mut results));
         store.flush().unwrap();
     }
     let ratio = |flushing: Duration, quiet: Duration| flushing.as_secs_f64() / quiet.as_secs_f64();
@@ -99,6 +114,9 @@ fn report() {
         ratio(p99[1], p99[0]),
         ratio(p99[3], p99[2])
     );
+    results
+        .write_if_asked()
+        .expect("write flush_latency's results");
 }
 
 fn throughput(c: &mut Criterion) {

@@ -5,12 +5,16 @@
 //! The server runs in this process, on its own tokio runtime, exactly as
 //! `main.rs` serves it; the clients run on another runtime. Both share the
 //! machine's cores, as a client and a server on one machine do.
+//!
+//! With `LITTLE_KV_RESULTS` set (see the crate docs), the report also
+//! writes `http_durable_puts.csv`, one line per number of clients: the data
+//! of chapter 7's throughput chart.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use benchmarks::{disk_syncs_per_second, micros, percentile};
+use benchmarks::{Results, disk_syncs_per_second, micros, micros_cell, percentile};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -95,8 +99,9 @@ fn start_server(directory: &std::path::Path) -> Server {
 
 /// Runs `clients` clients of `puts_per_client` PUTs each and prints the
 /// rate, the latencies, and the rate against `disk_syncs` (the disk's
-/// one-thread sync rate, measured in the same run).
-fn report(clients: usize, puts_per_client: usize, disk_syncs: f64) {
+/// one-thread sync rate, measured in the same run), and adds them to
+/// `results`.
+fn report(clients: usize, puts_per_client: usize, disk_syncs: f64, results: &mut Results) {
     let directory = tempfile::tempdir().unwrap();
     let server = start_server(directory.path());
     let addr = server.addr;
@@ -134,15 +139,26 @@ fn report(clients: usize, puts_per_client: usize, disk_syncs: f64) {
     let rate = latencies.len() as f64 / elapsed.as_secs_f64();
     let mean = latencies.iter().sum::<Duration>() / latencies.len() as u32;
     let p99 = percentile(&mut latencies, 99.0);
+    let p50 = percentile(&mut latencies, 50.0);
+    let puts_per_sync = latencies.len() as f64 / server.store.log_syncs() as f64;
+    results.row(vec![
+        clients.to_string(),
+        format!("{rate:.0}"),
+        format!("{disk_syncs:.0}"),
+        micros_cell(p50),
+        micros_cell(mean),
+        micros_cell(p99),
+        format!("{puts_per_sync:.2}"),
+    ]);
     println!(
         "  {clients:>2} clients: {rate:>8.0} durable PUTs/s ({:.1}x the disk's syncs)  p50 {:>10}  \
          mean {:>10}  p99 {:>10} ({:.1}x the mean)  {:>5.1} PUTs per sync",
         rate / disk_syncs,
-        micros(percentile(&mut latencies, 50.0)),
+        micros(p50),
         micros(mean),
         micros(p99),
         p99.as_secs_f64() / mean.as_secs_f64(),
-        latencies.len() as f64 / server.store.log_syncs() as f64,
+        puts_per_sync,
     );
 }
 
@@ -153,9 +169,24 @@ fn puts(c: &mut Criterion) {
         "the disk: {disk_syncs:.0} fdatasyncs/s from one thread (100-byte writes, preallocated file)"
     );
     println!("durable PUTs over HTTP, keep-alive, 100-byte values (step 07):");
-    report(1, 2_000, disk_syncs);
-    report(8, 2_500, disk_syncs);
-    report(64, 500, disk_syncs);
+    let mut results = Results::new(
+        "http_durable_puts",
+        &[
+            "clients",
+            "puts_per_s",
+            "disk_syncs_per_s",
+            "p50_us",
+            "mean_us",
+            "p99_us",
+            "puts_per_sync",
+        ],
+    );
+    report(1, 2_000, disk_syncs, &mut results);
+    report(8, 2_500, disk_syncs, &mut results);
+    report(64, 500, disk_syncs, &mut results);
+    results
+        .write_if_asked()
+        .expect("write http_durable_puts's results");
     let directory = tempfile::tempdir().unwrap();
     let server = start_server(directory.path());
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -11,10 +11,16 @@
 //! Ours is durable on every write; fjall's `fillrandom` is not (it persists
 //! in the background), so that row compares a durable store with a
 //! buffered one, and says so. Prints one table and the ratios.
+//!
+//! With `LITTLE_KV_RESULTS` set (see the crate docs), it also writes the
+//! table as `versus_fjall-<keys>.csv` (one file per number of keys, since
+//! the book quotes two), one line per workload and engine: chapter 7's
+//! chart of durable writes against threads is drawn from it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use benchmarks::Results;
 use fjall::{Database, KeyspaceCreateOptions, PersistMode};
 use solution_07::Storage as _;
 
@@ -63,11 +69,28 @@ fn timed(
     started.elapsed()
 }
 
-fn row(name: &str, ours: f64, theirs: f64) {
+/// Prints one workload's line and adds it to `results` as two lines, one
+/// per engine; `threads` is 1 for every workload but the durable writes.
+fn row(results: &mut Results, workload: &str, threads: usize, ours: f64, theirs: f64) {
+    let name = if threads == 1 && workload.starts_with("durable") {
+        format!("{workload}, 1 thread")
+    } else if workload.starts_with("durable") {
+        format!("{workload}, {threads} threads")
+    } else {
+        workload.to_string()
+    };
     println!(
         "{name:<28} {ours:>12.0} {theirs:>12.0} {:>8.2}",
         ours / theirs
     );
+    for (engine, rate) in [("step 07", ours), ("fjall", theirs)] {
+        results.row(vec![
+            workload.to_string(),
+            threads.to_string(),
+            engine.to_string(),
+            format!("{rate:.0}"),
+        ]);
+    }
 }
 
 fn main() {
@@ -98,6 +121,11 @@ fn main() {
         "", "step 07", "fjall", "ratio"
     );
 
+    let mut results = Results::new(
+        format!("versus_fjall-{keys}"),
+        &["workload", "threads", "engine", "ops_per_s"],
+    );
+
     let fill_ours = {
         let (store, value) = (Arc::clone(&ours), value.clone());
         timed(1, keys, move |_, n| store.set(&key(n), &value).unwrap())
@@ -109,7 +137,9 @@ fn main() {
         })
     };
     row(
+        &mut results,
         "fillrandom (ours durable)",
+        1,
         per_second(keys, fill_ours),
         per_second(keys, fill_theirs),
     );
@@ -130,7 +160,9 @@ fn main() {
         })
     };
     row(
+        &mut results,
         "readrandom",
+        1,
         per_second(READS, read_ours),
         per_second(READS, read_theirs),
     );
@@ -148,7 +180,9 @@ fn main() {
         })
     };
     row(
+        &mut results,
         "readmissing",
+        1,
         per_second(READS, missing_ours),
         per_second(READS, missing_theirs),
     );
@@ -160,7 +194,9 @@ fn main() {
     assert_eq!(theirs.iter().count(), keys);
     let seq_theirs = started.elapsed();
     row(
+        &mut results,
         "readseq",
+        1,
         per_second(keys, seq_ours),
         per_second(keys, seq_theirs),
     );
@@ -185,9 +221,14 @@ fn main() {
             })
         };
         row(
-            &format!("durable writes, {threads} threads"),
+            &mut results,
+            "durable writes",
+            threads,
             per_second(count, durable_ours),
             per_second(count, durable_theirs),
         );
     }
+    results
+        .write_if_asked()
+        .expect("write versus_fjall's results");
 }

@@ -17,11 +17,17 @@
 //!   lives in the `//!` docs of the module that reads and writes it, as
 //!   Markdown (the comment markers taken off, headings made bold so that
 //!   they do not become sections of the page, intra-doc links made code),
-//!   for chapters 3 to 7 and the formats appendix.
+//!   for chapters 3 to 7 and the formats appendix;
+//! - `chart-NAME.svg`: each chart of `book_charts.rs`, drawn from a
+//!   benchmark's CSV in `book/measurements/` (see `chart.rs`), so that a
+//!   new measurement without its chart, or the reverse, makes CI red.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::book_charts::{CHARTS, MEASUREMENTS};
+use crate::chart;
+use crate::csv::Table;
 use crate::diff;
 use crate::error::{Error, Result};
 use crate::files::{self, File};
@@ -118,6 +124,14 @@ pub fn expected(layout: &Layout) -> Result<Vec<Generated>> {
         generated.push(Generated {
             name: "walkthrough-table.txt".into(),
             text: snapshot_body(&snapshot, &files::read_string(&snapshot)?)?,
+        });
+    }
+    for chart in CHARTS {
+        let path = layout.root.join(MEASUREMENTS).join(chart.csv);
+        let table = Table::parse(&path, &files::read_string(&path)?)?;
+        generated.push(Generated {
+            name: format!("chart-{}.svg", chart.name),
+            text: chart::render(chart, &path, &table)?,
         });
     }
     Ok(generated)

@@ -13,12 +13,15 @@
 //! fresh machine and `cargo xtask` is ready before anything else is.
 
 mod book;
+mod book_charts;
 mod book_generated;
 mod book_lint;
 mod book_pages;
 mod book_serve;
+mod chart;
 mod check;
 mod ci;
+mod csv;
 mod diff;
 mod drift;
 mod error;
