@@ -102,7 +102,8 @@ fn write_explanation(out: &mut String, tree: &Tree, key: &str) -> Result<Answer,
                     Answer::Deleted
                 }
             };
-            write_answer(out, &answer, &log.name)?;
+            let line = found.map_or(0, |record| record.line);
+            write_answer(out, &answer, &format!("{} line {line}", log.name))?;
             writeln!(out, "(no table is read)")?;
             return Ok(answer);
         }
@@ -143,7 +144,11 @@ fn write_explanation(out: &mut String, tree: &Tree, key: &str) -> Result<Answer,
             Entry::Tombstone => Answer::Deleted,
         };
         writeln!(out)?;
-        write_answer(out, &answer, &format!("{} line {}", file.name, line.number))?;
+        let place = match answer {
+            Answer::Deleted => format!("the tombstone on {} line {}", file.name, line.number),
+            _ => format!("{} line {}", file.name, line.number),
+        };
+        write_answer(out, &answer, &place)?;
         let older = tree.tables.len() - at - 1;
         if older > 0 {
             writeln!(
@@ -163,7 +168,7 @@ fn write_answer(out: &mut String, answer: &Answer, place: &str) -> std::fmt::Res
         Answer::Value(value) => writeln!(out, "answer: {} (from {place})", shown(value)),
         Answer::Deleted => writeln!(
             out,
-            "answer: not found: deleted (the tombstone in {place} hides every older entry)"
+            "answer: not found: deleted ({place} hides every older entry)"
         ),
         Answer::Missing => writeln!(out, "answer: not found"),
     }
