@@ -48,6 +48,17 @@ pub mod sstable;
 mod state;
 pub mod store;
 
+/// The on-disk formats, for a tool that reads a data directory without
+/// opening a store (`cargo inspect`, in `inspect/`). Each format keeps its
+/// one definition in its own module; this only lends a reader the parts it
+/// needs, so that the inspector cannot drift from the store.
+pub mod format {
+    pub use crate::files::{
+        TABLE_EXTENSION, file_number, is_table, is_temporary, table_path, temporary_path,
+    };
+    pub use crate::line::{encode_line, escape, parse_line, unescape};
+}
+
 pub use error::{Error, Result};
 pub use memtable::Entry;
 pub use options::Options;

@@ -111,7 +111,7 @@ pub fn load<T>(
 
 /// The body of a sidecar's `text`, if its check line names a table of
 /// `table_bytes` bytes and the body's checksum. The error is why not.
-fn checked_body(text: &str, table_bytes: u64) -> std::result::Result<&str, String> {
+pub fn checked_body(text: &str, table_bytes: u64) -> std::result::Result<&str, String> {
     let expected = "expected `check <table bytes> <crc>`";
     let (check, body) = text.split_once('\n').ok_or(expected)?;
     let (bytes, crc) = check

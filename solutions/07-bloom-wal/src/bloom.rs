@@ -140,6 +140,21 @@ impl BloomFilter {
             .all(|position| self.bits[position / 64] & (1 << (position % 64)) != 0)
     }
 
+    /// How many bits the filter has (`m`).
+    pub fn bit_count(&self) -> usize {
+        self.bits.len() * 64
+    }
+
+    /// How many hash functions it uses (`k`).
+    pub fn hash_count(&self) -> u32 {
+        self.hashes
+    }
+
+    /// How many keys it was built for (`n`).
+    pub fn key_count(&self) -> usize {
+        self.keys
+    }
+
     /// The text of the filter's file.
     pub fn encode(&self) -> String {
         let mut text = format!(

@@ -100,7 +100,7 @@ pub fn batch_header(count: u64, records: &[u8]) -> String {
 
 /// Reads a batch header, without its newline: how many records follow, and
 /// their checksum. `None` if the line is not one.
-fn parse_batch_header(line: &[u8]) -> Option<(usize, u32)> {
+pub fn parse_batch_header(line: &[u8]) -> Option<(usize, u32)> {
     let (count, crc) = std::str::from_utf8(line)
         .ok()?
         .strip_prefix("batch ")?

@@ -1,0 +1,27 @@
+//! The one error type of the inspector.
+//!
+//! Only what stops the inspector is an error: a directory it cannot list,
+//! or a step it does not know. Everything wrong *inside* the directory (a
+//! damaged line, a file that vanished while it was read) is not an error
+//! but a finding, a [`Problem`](crate::Problem) or a note, which the
+//! commands report and go on: the inspector is a tool for looking at
+//! broken directories too.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that stops the inspector.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The data directory could not be listed (it does not exist, or is
+    /// not a directory, or cannot be read).
+    #[error("cannot list {}: {source}", .path.display())]
+    List { path: PathBuf, source: io::Error },
+
+    /// `--step` named a step whose files the inspector does not read.
+    #[error("step {0:02} has no files on disk to inspect: give a step from 03 to 07")]
+    UnknownStep(u8),
+}
+
+/// The `Result` of this crate.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,54 @@
+//! # `cargo inspect`: a read-only look at a little-kv data directory
+//!
+//! Every file that steps 03 to 07 write is plain text, so `cat` shows any
+//! one of them. This shows the tree as a whole: which tables are live and
+//! in what order a read looks in them, what the index and the filter of
+//! each hold, what the logs would replay, and what does not add up.
+//!
+//! - `step.rs` says which step wrote the directory, from its files;
+//! - `tree.rs` reads the directory once, as that step's recovery decides
+//!   what is live; `table.rs`, `sidecars.rs` and `log.rs` read one file
+//!   each;
+//! - the commands: `summary.rs`, `get.rs` (a lookup explained), `verify.rs`
+//!   (every rule, `path:line: reason`) and `picture.rs` (an SVG);
+//! - `main.rs` parses the command line, and `--watch` refreshes the summary.
+//!
+//! One definition per format: the inspector reads each file with the
+//! parsers of `solution-07` (`solution_07::format`), which are also the
+//! parsers of the earlier steps: no format changed from one step to the
+//! next, only what a step reads (checked when this was written: `line.rs`,
+//! the table, manifest, index and check-line formats are the same from the
+//! step that adds them to 07). Where steps differ is in *what* they read
+//! and how they look a key up, which `step.rs` and `get.rs` name.
+//!
+//! Invariants:
+//! - it only reads: it never creates, changes or removes a file in the data
+//!   directory, so it is safe beside a running server;
+//! - a damaged, half-written or vanishing file is reported, never a panic;
+//! - the output depends only on the files: no time, no hash-map order.
+//!
+//! Shortcuts, and what they cost:
+//! - each file is read whole into memory: fine for a learner's data, not
+//!   for gigabytes;
+//! - there is no lock against the server: a file may change between two
+//!   reads, and the next look shows the new state.
+
+mod error;
+pub mod get;
+mod log;
+pub mod picture;
+mod problem;
+mod sidecars;
+mod step;
+pub mod summary;
+mod table;
+pub mod tree;
+pub mod verify;
+
+pub use error::{Error, Result};
+pub use log::{LogFile, Record};
+pub use problem::Problem;
+pub use sidecars::Sidecar;
+pub use step::Step;
+pub use table::{Line, TableFile};
+pub use tree::Tree;

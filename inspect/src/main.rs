@@ -1,0 +1,69 @@
+//! `cargo inspect ./data [COMMAND]`: parse the command line, read the
+//! directory, print; no logic of its own (see `lib.rs`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use inspect::{Result, Step, Tree, get, picture, summary, verify};
+
+/// A read-only look at a little-kv data directory (steps 03 to 07).
+#[derive(Parser)]
+struct Args {
+    /// The store's data directory (the server's --working-dir).
+    directory: PathBuf,
+    /// Read it as this step wrote it (3 to 7) instead of guessing from its files.
+    #[arg(long)]
+    step: Option<u8>,
+    /// Print the summary again every second, until Ctrl-C.
+    #[arg(long)]
+    watch: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The manifest, the live tables newest first, the logs, the totals (the default).
+    Summary,
+    /// How the step's store looks KEY up, table by table, and what it answers.
+    Get { key: String },
+    /// Check every format rule and cross-file fact; exit 1 on any problem.
+    Verify,
+    /// An SVG of the tree on standard output: tables as bars over the key range.
+    Picture,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("inspect: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the command; `Ok(false)` when `verify` found problems.
+fn run(args: &Args) -> Result<bool> {
+    let step = args.step.map(Step::new).transpose()?;
+    loop {
+        let tree = Tree::read(&args.directory, step)?;
+        let (text, ok) = match &args.command {
+            None | Some(Command::Summary) => (summary::render(&tree), true),
+            Some(Command::Get { key }) => (get::explain(&tree, key).0, true),
+            Some(Command::Verify) => verify::render(&tree),
+            Some(Command::Picture) => (picture::draw(&tree), true),
+        };
+        if !args.watch {
+            print!("{text}");
+            return Ok(ok);
+        }
+        // Clear the screen and go home, then redraw: ANSI, as `watch` does.
+        print!("\x1b[2J\x1b[H{text}");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}

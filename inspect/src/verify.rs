@@ -1,0 +1,191 @@
+//! `verify`: every rule of every format, and the facts that must hold
+//! between files, each problem printed `path:line: reason`.
+//!
+//! Within a file (found while the tree is read, see `table.rs`, `log.rs`,
+//! `sidecars.rs`): table lines well-formed with strictly ascending keys and
+//! valid escapes; sidecars whose check line matches their table and their
+//! body; log batches whole and records that decode, but for a torn last
+//! batch of the newest log, which recovery drops too. The manifest is read
+//! by the store's own `manifest::read`, so it names files that exist.
+//!
+//! Between files (here): each index block starts at the offset and line it
+//! says, with the key it says, and the index lists exactly the blocks the
+//! writer makes; every key of a table passes its filter, and the filter is
+//! the one the writer builds; leftovers (temporary files, tables the
+//! manifest does not name, sidecars of tables that are gone) are reported,
+//! since the next start removes them.
+//!
+//! Invariants:
+//! - `verify` fails exactly when there is a problem; each problem names a
+//!   file, and a line where there is one.
+
+use solution_07::format::{BloomFilter, Index};
+
+use crate::Problem;
+use crate::sidecars::{self, Sidecar};
+use crate::summary::shown;
+use crate::tree::{Table, Tree};
+
+/// How many keys that fail their filter are named, per table.
+const MOST_KEYS_NAMED: usize = 3;
+
+/// Every problem in `tree`.
+pub fn problems(tree: &Tree) -> Vec<Problem> {
+    let mut problems = tree.problems.clone();
+    for table in &tree.tables {
+        check_index(table, &mut problems);
+        check_filter(table, &mut problems);
+    }
+    problems
+}
+
+/// The report as printed, and whether the directory is sound.
+pub fn render(tree: &Tree) -> (String, bool) {
+    let problems = problems(tree);
+    let mut out = String::new();
+    for problem in &problems {
+        out.push_str(&problem.show(&tree.directory));
+        out.push('\n');
+    }
+    for note in &tree.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    if problems.is_empty() {
+        out.push_str(&format!(
+            "ok: {} files checked (step {})\n",
+            tree.files_read, tree.step
+        ));
+    } else {
+        out.push_str(&format!(
+            "{} problems in {} files checked (step {})\n",
+            problems.len(),
+            tree.files_read,
+            tree.step
+        ));
+    }
+    (out, problems.is_empty())
+}
+
+fn check_index(table: &Table, problems: &mut Vec<Problem>) {
+    let name = sidecars::name_for(&table.file.name, "idx");
+    let index = match &table.index {
+        None => return,
+        Some(Sidecar::Missing) => {
+            problems.push(Problem::of(
+                &name,
+                "missing: the store rebuilds it from its table at open",
+            ));
+            return;
+        }
+        Some(Sidecar::Damaged(problem)) => {
+            problems.push(problem.clone());
+            return;
+        }
+        Some(Sidecar::Sound(index)) => index,
+    };
+    let mut sound = true;
+    for (at, block) in index.blocks().iter().enumerate() {
+        // Line 1 is the check line.
+        let index_line = at + 2;
+        let line = table
+            .file
+            .lines
+            .iter()
+            .find(|line| line.number == block.line);
+        let reason = match line {
+            None => Some(format!(
+                "the block starts on line {}, which {} does not have as a good line",
+                block.line, table.file.name
+            )),
+            Some(line) if line.offset != block.offset => Some(format!(
+                "the block of line {} starts at offset {}, but that line starts at {}",
+                block.line, block.offset, line.offset
+            )),
+            Some(line) if line.key != block.key => Some(format!(
+                "the block of line {} starts with the key {}, but that line's key is {}",
+                block.line,
+                shown(&block.key),
+                shown(&line.key)
+            )),
+            Some(_) => None,
+        };
+        if let Some(reason) = reason {
+            problems.push(Problem::at(&name, index_line, reason));
+            sound = false;
+        }
+    }
+    if sound && table.file.problems.is_empty() {
+        different_blocks(
+            &name,
+            index,
+            &sidecars::rebuilt_index(&table.file),
+            problems,
+        );
+    }
+}
+
+/// Reports the first block where `index` is not what the writer makes.
+fn different_blocks(name: &str, index: &Index, expected: &Index, problems: &mut Vec<Problem>) {
+    let (found, expected) = (index.blocks(), expected.blocks());
+    let at = (0..found.len().max(expected.len())).find(|&at| found.get(at) != expected.get(at));
+    if let Some(at) = at {
+        let reason = match expected.get(at) {
+            Some(block) => format!(
+                "the writer starts a block here at line {} (offset {})",
+                block.line, block.offset
+            ),
+            None => "the writer makes no more blocks".to_string(),
+        };
+        problems.push(Problem::at(name, at + 2, reason));
+    }
+}
+
+fn check_filter(table: &Table, problems: &mut Vec<Problem>) {
+    let name = sidecars::name_for(&table.file.name, "bloom");
+    let filter = match &table.filter {
+        None => return,
+        Some(Sidecar::Missing) => {
+            problems.push(Problem::of(
+                &name,
+                "missing: the store rebuilds it from its table at open",
+            ));
+            return;
+        }
+        Some(Sidecar::Damaged(problem)) => {
+            problems.push(problem.clone());
+            return;
+        }
+        Some(Sidecar::Sound(filter)) => filter,
+    };
+    let turned_away: Vec<_> = table
+        .file
+        .lines
+        .iter()
+        .filter(|line| !filter.may_contain(&line.key))
+        .collect();
+    for line in turned_away.iter().take(MOST_KEYS_NAMED) {
+        // Line 2 is the filter's header, after the check line.
+        problems.push(Problem::at(
+            &name,
+            2,
+            format!(
+                "says \"not here\" for the key {} of {} line {}",
+                shown(&line.key),
+                table.file.name,
+                line.number
+            ),
+        ));
+    }
+    if turned_away.len() > MOST_KEYS_NAMED {
+        let more = turned_away.len() - MOST_KEYS_NAMED;
+        problems.push(Problem::at(&name, 2, format!("and for {more} more keys")));
+    }
+    let rebuilt: BloomFilter = sidecars::rebuilt_filter(&table.file);
+    if turned_away.is_empty() && table.file.problems.is_empty() && *filter != rebuilt {
+        problems.push(Problem::at(
+            &name,
+            2,
+            "not the filter the writer builds from the table's keys",
+        ));
+    }
+}
