@@ -192,8 +192,9 @@ impl TableWriter {
             .map_err(|error| io_error("write", error.into_error()))?;
         file.sync_all().map_err(|source| io_error("sync", source))?;
         fs::rename(&temporary, &path).map_err(|source| io_error("rename", source))?;
-        // The index after its table: a crash in between leaves a table with
-        // no index, which is rebuilt at the next start.
+        // The index after its table: a crash in between leaves a table that
+        // no manifest names yet, which the next start removes (an index that
+        // is missing for another reason is rebuilt when its table opens).
         index.finish(offset);
         index::write(&path, &index)?;
         sync_directory(directory_of(&path))?;

@@ -18,9 +18,10 @@
 //! ```
 //!
 //! The order of the lines is the order of the tables: a later line is a
-//! newer table, whatever the numbers in the names say (a merged table gets a
-//! new, higher number, but holds older data than the tables flushed after
-//! it). The file is written to `MANIFEST.tmp`, synced, renamed to `MANIFEST`,
+//! newer table. The store goes by this order, not by the numbers in the
+//! names: the merges of this step always take the newest tables, so the two
+//! agree, but a policy that merged older tables would give its output the
+//! next, higher number while newer tables stay. The file is written to `MANIFEST.tmp`, synced, renamed to `MANIFEST`,
 //! and the directory is synced.
 //!
 //! At start, the store loads exactly the tables the manifest names, in its

@@ -30,10 +30,10 @@
 //! format: a filter whose bits were zeroed would otherwise say "not here"
 //! for keys its table holds, and a deleted key's older value would answer.
 //!
-//! Example, an index of a table of 9,301 bytes:
+//! Example, an index of a table of 8,000 bytes:
 //!
 //! ```text
-//! check 9301 bbeadaa8
+//! check 8000 bbeadaa8
 //! 0 1 kenya:capital
 //! 4107 180 rwanda:capital
 //! ```

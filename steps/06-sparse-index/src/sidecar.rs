@@ -27,10 +27,10 @@
 //! format: a sidecar that was damaged, but still parses, must not be
 //! trusted.
 //!
-//! Example, an index of a table of 9,301 bytes:
+//! Example, an index of a table of 8,000 bytes:
 //!
 //! ```text
-//! check 9301 bbeadaa8
+//! check 8000 bbeadaa8
 //! 0 1 kenya:capital
 //! 4107 180 rwanda:capital
 //! ```

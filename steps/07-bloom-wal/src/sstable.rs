@@ -211,7 +211,9 @@ impl TableWriter {
         file.sync_all().map_err(|source| io_error("sync", source))?;
         fs::rename(&temporary, &path).map_err(|source| io_error("rename", source))?;
         // The index and the filter after their table: a crash in between
-        // leaves a table without them, and they are rebuilt at the next start.
+        // leaves a table that no manifest names yet, which the next start
+        // removes (sidecars missing for another reason are rebuilt when
+        // their table opens).
         index.finish(offset);
         index::write(&path, &index)?;
         let filter = BloomFilter::from_hashes(&key_hashes);
