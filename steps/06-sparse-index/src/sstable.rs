@@ -311,6 +311,50 @@ impl SsTable {
         )
     }
 
+    /// Line `at` of `block` (0 for its first), as read from the block with
+    /// its newline: the line without the newline, and its key as the line
+    /// holds it, escaped. Refuses, naming the table and the line, a line
+    /// without its newline (the block was cut short), one whose key cannot
+    /// be read, and a first line that does not hold the key the index
+    /// promised for the block.
+    fn block_line<'a>(
+        &self,
+        block: &Block,
+        at: usize,
+        line: &'a [u8],
+    ) -> Result<(&'a [u8], &'a str)> {
+        let corrupt = |reason| self.corrupt(block.line + at, reason);
+        let line = line
+            .strip_suffix(b"\n")
+            .ok_or_else(|| corrupt("the last line has no newline".into()))?;
+        let line_key = escaped_key(line).map_err(corrupt)?;
+        if at == 0 && line_key != escape(&block.first_key) {
+            return Err(corrupt(format!(
+                "the index says the block starts with {:?}",
+                block.first_key
+            )));
+        }
+        Ok((line, line_key))
+    }
+
+    /// The entry that line `line_number` of the table holds, `line` being
+    /// its bytes without the newline: the one line a lookup reads whole.
+    fn entry_of(&self, line_number: usize, line: &[u8]) -> Result<Entry> {
+        let corrupt = |reason| self.corrupt(line_number, reason);
+        let line = std::str::from_utf8(line).map_err(|_| corrupt("not UTF-8".into()))?;
+        let (_, entry) = parse_line(line).map_err(corrupt)?;
+        Ok(entry)
+    }
+
+    /// The error for a broken line of this table, `line` counted from 1.
+    fn corrupt(&self, line: usize, reason: String) -> Error {
+        Error::Corrupt {
+            path: self.path.clone(),
+            line,
+            reason,
+        }
+    }
+
     /// Reads the bytes of `block` with one positioned read.
     fn read_block(&self, block: &Block) -> Result<Vec<u8>> {
         let length = usize::try_from(block.end - block.start).expect("a block fits in memory");

@@ -351,35 +351,62 @@ impl SsTable {
         let sought = escape(key);
         for (at, line) in bytes.split_inclusive(|&byte| byte == b'\n').enumerate() {
             let line_number = block.line + at;
-            let corrupt = |reason| Error::Corrupt {
-                path: self.path.clone(),
-                line: line_number,
-                reason,
-            };
-            let line = line
-                .strip_suffix(b"\n")
-                .ok_or_else(|| corrupt("the last line has no newline".into()))?;
-            let line_key = escaped_key(line).map_err(corrupt)?;
-            if at == 0 && line_key != escape(&block.first_key) {
-                return Err(corrupt(format!(
-                    "the index says the block starts with {:?}",
-                    block.first_key
-                )));
-            }
-            match compare_escaped(line_key, &sought).map_err(corrupt)? {
+            let (line, line_key) = self.block_line(&block, at, line)?;
+            let order = compare_escaped(line_key, &sought)
+                .map_err(|reason| self.corrupt(line_number, reason))?;
+            match order {
                 Ordering::Less => {}
-                Ordering::Equal => {
-                    // The one line that is read whole.
-                    let line =
-                        std::str::from_utf8(line).map_err(|_| corrupt("not UTF-8".into()))?;
-                    let (_, entry) = parse_line(line).map_err(corrupt)?;
-                    return Ok(Some(entry));
-                }
+                // The one line that is read whole.
+                Ordering::Equal => return self.entry_of(line_number, line).map(Some),
                 // The lines are sorted: the key would have come before this one.
                 Ordering::Greater => return Ok(None),
             }
         }
         Ok(None)
+    }
+
+    /// Line `at` of `block` (0 for its first), as read from the block with
+    /// its newline: the line without the newline, and its key as the line
+    /// holds it, escaped. Refuses, naming the table and the line, a line
+    /// without its newline (the block was cut short), one whose key cannot
+    /// be read, and a first line that does not hold the key the index
+    /// promised for the block.
+    fn block_line<'a>(
+        &self,
+        block: &Block,
+        at: usize,
+        line: &'a [u8],
+    ) -> Result<(&'a [u8], &'a str)> {
+        let corrupt = |reason| self.corrupt(block.line + at, reason);
+        let line = line
+            .strip_suffix(b"\n")
+            .ok_or_else(|| corrupt("the last line has no newline".into()))?;
+        let line_key = escaped_key(line).map_err(corrupt)?;
+        if at == 0 && line_key != escape(&block.first_key) {
+            return Err(corrupt(format!(
+                "the index says the block starts with {:?}",
+                block.first_key
+            )));
+        }
+        Ok((line, line_key))
+    }
+
+    /// The entry that line `line_number` of the table holds, `line` being
+    /// its bytes without the newline: the one line a lookup reads whole.
+    fn entry_of(&self, line_number: usize, line: &[u8]) -> Result<Entry> {
+        let corrupt = |reason| self.corrupt(line_number, reason);
+        let line = std::str::from_utf8(line).map_err(|_| corrupt("not UTF-8".into()))?;
+        let (_, entry) = parse_line(line).map_err(corrupt)?;
+        Ok(entry)
+    }
+
+    /// The error for a broken line of this table, `line` counted from 1.
+    fn corrupt(&self, line: usize, reason: String) -> Error {
+        Error::Corrupt {
+            path: self.path.clone(),
+            line,
+            reason,
+        }
     }
 
     /// Reads the bytes of `block` with one positioned read.
