@@ -4,7 +4,9 @@
 //! the manifest, the logs and the other files are listed beside.
 //!
 //! The x axis is the rank of a key among all the keys of the live tables,
-//! not its bytes: keys are text, and ranks keep every key visible.
+//! not its bytes: keys are text, and ranks keep every key visible. Every
+//! key is named above the bars while their names fit side by side (a few
+//! keys, as in the book's figures); past that, only the first and the last.
 //!
 //! Invariants:
 //! - the same directory gives the same bytes: no time, no random ids, the
@@ -27,8 +29,16 @@ const LEFT: f64 = 110.0;
 const RIGHT: f64 = 480.0;
 /// Where the list of files starts.
 const LIST: f64 = 500.0;
-const ROW: f64 = 34.0;
+/// A table's row: its bar, and its counts under the bar, nearer to their
+/// own bar than to the next one.
+const ROW: f64 = 42.0;
 const TOP: f64 = 56.0;
+/// How far a bar reaches past its first and last key, so that the ticks
+/// at its ends stand clear of its border.
+const PAD: f64 = 8.0;
+/// The width of a character of a key's name (12 px sans-serif), a little
+/// more than the average, so that names that fit by it do fit.
+const CHAR_WIDTH: f64 = 7.5;
 
 /// The SVG of `tree`, as text.
 pub fn draw(tree: &Tree) -> String {
@@ -45,7 +55,7 @@ pub fn draw(tree: &Tree) -> String {
     };
     let list = list_lines(tree);
     let rows = tree.tables.len().max(1) as f64;
-    let height = (TOP + rows * ROW + 40.0).max(TOP + list.len() as f64 * 18.0 + 20.0);
+    let height = (TOP + rows * ROW + 30.0).max(TOP + list.len() as f64 * 18.0 + 20.0);
     let mut document = Document::new()
         .set("width", WIDTH)
         .set("height", height)
@@ -72,19 +82,27 @@ pub fn draw(tree: &Tree) -> String {
             )
             .set("font-weight", "bold"),
         );
-    if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
-        document = document
-            .add(
-                text(LEFT, 42.0, &shown(first))
-                    .set("font-size", 11)
-                    .set("fill", "#555555"),
-            )
-            .add(
-                text(RIGHT, 42.0, &shown(last))
-                    .set("font-size", 11)
-                    .set("fill", "#555555")
-                    .set("text-anchor", "end"),
-            );
+    let widest = keys.iter().map(|key| shown(key).chars().count()).max();
+    let spacing = (RIGHT - LEFT) / (keys.len().max(2) - 1) as f64;
+    let fits = spacing >= widest.unwrap_or(0) as f64 * CHAR_WIDTH + 12.0;
+    for (at, key) in keys.iter().enumerate() {
+        let first_or_last = at == 0 || at + 1 == keys.len();
+        if !first_or_last && !fits {
+            continue;
+        }
+        // The first name starts at its key and the last ends at its key, so
+        // that both stay over the bars; the others are centred on theirs.
+        let anchor = match at {
+            0 => "start",
+            _ if at + 1 == keys.len() => "end",
+            _ => "middle",
+        };
+        document = document.add(
+            text(x(key), 42.0, &shown(key))
+                .set("font-size", 12)
+                .set("fill", "#555555")
+                .set("text-anchor", anchor),
+        );
     }
     if tree.tables.is_empty() {
         document = document.add(text(LEFT, TOP + 20.0, "no table yet"));
@@ -99,9 +117,9 @@ pub fn draw(tree: &Tree) -> String {
         let (start, end) = (x(&first.key), x(&last.key));
         document = document.add(
             Rectangle::new()
-                .set("x", start - 4.0)
+                .set("x", start - PAD)
                 .set("y", y + 4.0)
-                .set("width", end - start + 8.0)
+                .set("width", end - start + 2.0 * PAD)
                 .set("height", 18.0)
                 .set("rx", 4)
                 .set("fill", "#eef3fb")
@@ -127,21 +145,21 @@ pub fn draw(tree: &Tree) -> String {
             plural(file.tombstones(), "tombstone", "tombstones")
         );
         document = document.add(
-            text(LEFT, y + 33.0, &count)
-                .set("font-size", 10)
+            text(LEFT, y + 35.0, &count)
+                .set("font-size", 11)
                 .set("fill", "#555555"),
         );
     }
-    let legend_y = TOP + rows * ROW + 24.0;
+    let legend_y = TOP + rows * ROW + 16.0;
     document = document
         .add(
             text(LEFT, legend_y, "blue tick: a value")
-                .set("font-size", 11)
+                .set("font-size", 12)
                 .set("fill", "#4a6fa5"),
         )
         .add(
-            text(LEFT + 130.0, legend_y, "tall red tick: a tombstone")
-                .set("font-size", 11)
+            text(LEFT + 140.0, legend_y, "tall red tick: a tombstone")
+                .set("font-size", 12)
                 .set("fill", "#c0392b"),
         );
     for (at, line) in list.iter().enumerate() {

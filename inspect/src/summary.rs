@@ -48,6 +48,7 @@ fn write_summary(out: &mut String, tree: &Tree) -> std::fmt::Result {
     )?;
     if tree.step.has_manifest() {
         match &tree.manifest {
+            Some(names) if names.is_empty() => writeln!(out, "MANIFEST: no tables yet")?,
             Some(names) => writeln!(
                 out,
                 "MANIFEST: {}, oldest first: {}",

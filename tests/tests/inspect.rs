@@ -2,7 +2,9 @@
 //! 07 leave: a scripted workload (PUTs, an overwrite, a DELETE, enough to
 //! flush twice, and from step 05 a merge), a clean stop, then snapshots of
 //! what the inspector says about it. And `verify` against damaged copies:
-//! each damage is found, with its file and line.
+//! each damage is found, with its file and line. And each chapter's "Try
+//! it" as the learner types it, whose snapshots the book shows (see the
+//! section "What the book shows" below).
 //!
 //! The workload is sequential and its tables come from the memtable filling
 //! up, so the files are the same on every run: the snapshots hold no time
@@ -331,5 +333,172 @@ fn the_picture_is_well_formed_and_stable() {
     assert!(
         texts.iter().any(|text| text.contains("000002.sst")),
         "{svg}"
+    );
+}
+
+// What the book shows. Each chapter's "Try it", from chapter 3 on, as the
+// learner types it, then what `cargo inspect` says about the directory it
+// leaves. `cargo xtask book` copies these snapshots into
+// `book/src/generated/inspect-*` (see `xtask/src/book_generated.rs`), so
+// the book shows what these tests check. The directory is shown as the
+// learner names it, `./data`. Each workload is sequential, and where the
+// store would merge in the background while the learner types, the Try it
+// puts merging off until a restart, so every run leaves the same files.
+
+/// The inspector's text with the directory shown as the book's learner
+/// names it.
+fn as_typed(directory: &Path, text: &str) -> String {
+    text.replace(&directory.display().to_string(), "./data")
+}
+
+/// The explanation of `get KEY` for each of `keys`, as the book shows it.
+fn gets_as_typed(directory: &Path, keys: &[&str]) -> String {
+    let tree = Tree::read(directory, None).unwrap();
+    let explained: Vec<String> = keys.iter().map(|key| get::explain(&tree, key).0).collect();
+    as_typed(directory, &explained.join("\n"))
+}
+
+/// Sends each `(method, key, body)` in order, each after the last answered.
+fn requests(server: &Server, requests: &[(&str, &str, &str)]) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (method, key, body) in requests {
+        let response = runtime
+            .block_on(send(server.addr, method, &kv_path(key), body.as_bytes()))
+            .unwrap();
+        assert!(response.status < 300, "{method} {key}: {}", response.status);
+    }
+}
+
+/// Chapter 3's capitals: four PUTs and a DELETE (also the start of 7.1's
+/// and 7.2's, which stop after their own few).
+const CAPITALS: &[(&str, &str, &str)] = &[
+    ("PUT", "kenya:capital", "Nairobi"),
+    ("PUT", "rwanda:capital", "Kigali"),
+    ("PUT", "tanzania:capital", "Dodoma"),
+    ("PUT", "uganda:capital", "Kampala"),
+    ("DELETE", "tanzania:capital", ""),
+];
+
+/// Chapter 3: the capitals, Ctrl-C, and the one table the stop flushed.
+#[test]
+fn chapter_03_try_it_shows_the_first_table() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path();
+    let server = Server::start(env!("CARGO_BIN_EXE_serve-solution-03"), data, &[]);
+    requests(&server, CAPITALS);
+    let (status, log) = server.stop_with(libc::SIGINT);
+    assert!(status.success(), "{log}");
+    let tree = Tree::read(data, None).unwrap();
+    insta::assert_snapshot!("03_try_it_summary", as_typed(data, &summary::render(&tree)));
+}
+
+/// Chapter 5: six small tables that overlap, merging put off; then a
+/// restart with a threshold of 3, which merges all six into one (the
+/// newest table, of 47 bytes, is no smaller than any older one, so the
+/// size-tiered pick takes them all, and the tombstone goes).
+///
+/// Each second PUT fills the memtable of 20 bytes. The learner's next
+/// `curl` comes long after that flush; the test waits for it, because a
+/// write that finds the flush queue full stays in the full memtable, and
+/// the next write would then go into the same table.
+#[test]
+fn chapter_05_try_it_merges_six_tables_into_one() {
+    let binary = env!("CARGO_BIN_EXE_serve-solution-05");
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path();
+    let args = ["--memtable-bytes=20", "--compaction-threshold=100"];
+    let server = Server::start(binary, data, &args);
+    let cities = ["Nairobi", "Mombasa", "Kisumu", "Nakuru", "Eldoret"];
+    for (n, city) in cities.into_iter().enumerate() {
+        requests(
+            &server,
+            &[
+                ("PUT", "kenya:city", city),
+                ("PUT", "uganda:capital", "Kampala"),
+            ],
+        );
+        server.wait_for_log(&format!("{:06}.sst", n + 1));
+    }
+    requests(
+        &server,
+        &[
+            ("DELETE", "uganda:capital", ""),
+            ("PUT", "tanzania:capital", "Dodoma"),
+        ],
+    );
+    server.wait_for_log("000006.sst");
+    let (status, log) = server.stop_with(libc::SIGINT);
+    assert!(status.success(), "{log}");
+    let before = Tree::read(data, None).unwrap();
+    assert_eq!(before.tables.len(), 6, "{}", summary::render(&before));
+    insta::assert_snapshot!("05_picture_before_merge", picture::draw(&before));
+
+    let server = Server::start(binary, data, &["--compaction-threshold=3"]);
+    server.wait_for_log("compacted 6 tables");
+    let (status, log) = server.stop_with(libc::SIGINT);
+    assert!(status.success(), "{log}");
+    let after = Tree::read(data, None).unwrap();
+    assert_eq!(after.tables.len(), 1, "{}", summary::render(&after));
+    insta::assert_snapshot!("05_picture_after_merge", picture::draw(&after));
+}
+
+/// Chapter 6: 400 keys in a memtable of 8000 bytes, of which the first 242
+/// are flushed while the server runs; `get` reads one block of that table.
+#[test]
+fn chapter_06_try_it_reads_one_block() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path();
+    let binary = env!("CARGO_BIN_EXE_serve-solution-06");
+    let server = Server::start(binary, data, &["--memtable-bytes=8000"]);
+    let keys: Vec<(String, String)> = (1..=400)
+        .map(|n| (format!("country-{n}:capital"), format!("city number {n}")))
+        .collect();
+    let puts: Vec<(&str, &str, &str)> = keys
+        .iter()
+        .map(|(key, value)| ("PUT", key.as_str(), value.as_str()))
+        .collect();
+    requests(&server, &puts);
+    server.wait_for_log("flushed 242 entries");
+    insta::assert_snapshot!(
+        "06_try_it_get",
+        gets_as_typed(data, &["country-200:capital"])
+    );
+    let (status, log) = server.stop_with(libc::SIGINT);
+    assert!(status.success(), "{log}");
+}
+
+/// Page 7.1: two capitals, Ctrl-C; the filter of the one table answers
+/// "not here" for a key it does not hold.
+#[test]
+fn chapter_07_1_try_it_skips_a_table_on_its_filter() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path();
+    let server = Server::start(env!("CARGO_BIN_EXE_serve-solution-07"), data, &[]);
+    requests(&server, &[CAPITALS[0], CAPITALS[2]]);
+    let (status, log) = server.stop_with(libc::SIGINT);
+    assert!(status.success(), "{log}");
+    insta::assert_snapshot!(
+        "07_1_try_it_get",
+        gets_as_typed(data, &["uganda:capital", "kenya:capital"])
+    );
+}
+
+/// Page 7.2: two capitals and a DELETE, then `kill -9`: no table, and the
+/// log holds the three acknowledged writes.
+#[test]
+fn chapter_07_2_try_it_finds_a_key_in_the_log() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path();
+    let server = Server::start(env!("CARGO_BIN_EXE_serve-solution-07"), data, &[]);
+    requests(&server, &[CAPITALS[0], CAPITALS[2], CAPITALS[4]]);
+    server.stop_with(libc::SIGKILL);
+    let tree = Tree::read(data, None).unwrap();
+    insta::assert_snapshot!(
+        "07_2_try_it_summary",
+        as_typed(data, &summary::render(&tree))
+    );
+    insta::assert_snapshot!(
+        "07_2_try_it_get",
+        gets_as_typed(data, &["kenya:capital", "tanzania:capital"])
     );
 }

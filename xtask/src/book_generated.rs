@@ -21,6 +21,11 @@
 //! - `chart-NAME.svg`: each chart of `book_charts.rs`, drawn from a
 //!   benchmark's CSV in `book/measurements/` (see `chart.rs`), so that a
 //!   new measurement without its chart, or the reverse, makes CI red.
+//! - `inspect-*.txt` and `inspect-*.svg`: what `cargo inspect` says, and
+//!   draws, about the directory that a chapter's "Try it" leaves, taken
+//!   from the snapshots of `tests/tests/inspect.rs`, whose tests run that
+//!   Try it against the real server (this crate does not build the
+//!   inspector or the solutions: learners build it for every command).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,6 +45,18 @@ const GENERATED: &str = "book/src/generated";
 
 /// The snapshot the walkthrough table is taken from, relative to the root.
 const WALKTHROUGH_SNAPSHOT: &str = "tests/tests/snapshots/sstable_format__walkthrough_table.snap";
+
+/// The snapshots of `tests/tests/inspect.rs` that the chapters' "Try it"
+/// sections show: each snapshot's name, and its file in `GENERATED`.
+const INSPECT_SNAPSHOTS: &[(&str, &str)] = &[
+    ("03_try_it_summary", "inspect-03-summary.txt"),
+    ("05_picture_before_merge", "inspect-05-before-merge.svg"),
+    ("05_picture_after_merge", "inspect-05-after-merge.svg"),
+    ("06_try_it_get", "inspect-06-get.txt"),
+    ("07_1_try_it_get", "inspect-07-1-get.txt"),
+    ("07_2_try_it_summary", "inspect-07-2-summary.txt"),
+    ("07_2_try_it_get", "inspect-07-2-get.txt"),
+];
 
 /// The format specifications the book shows as Markdown: a solution's
 /// directory, a file in its `src/`, and the anchor around the `//!` lines.
@@ -124,6 +141,15 @@ pub fn expected(layout: &Layout) -> Result<Vec<Generated>> {
         generated.push(Generated {
             name: "walkthrough-table.txt".into(),
             text: snapshot_body(&snapshot, &files::read_string(&snapshot)?)?,
+        });
+    }
+    for (snapshot, name) in INSPECT_SNAPSHOTS {
+        let path = layout
+            .root
+            .join(format!("tests/tests/snapshots/inspect__{snapshot}.snap"));
+        generated.push(Generated {
+            name: name.to_string(),
+            text: snapshot_body(&path, &files::read_string(&path)?)?,
         });
     }
     for chart in CHARTS {
