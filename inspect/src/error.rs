@@ -18,6 +18,11 @@ pub enum Error {
     #[error("cannot list {}: {source}", .path.display())]
     List { path: PathBuf, source: io::Error },
 
+    /// Standard output could not be written (other than by a reader that
+    /// went away, which is not an error: see `main.rs`).
+    #[error("cannot write to standard output: {0}")]
+    Output(io::Error),
+
     /// `--step` named a step whose files the inspector does not read.
     #[error("step {0:02} has no files on disk to inspect: give a step from 03 to 07")]
     UnknownStep(u8),

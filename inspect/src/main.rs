@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use inspect::{Result, Step, Tree, get, picture, summary, verify};
+use std::io::Write;
+
+use inspect::{Error, Result, Step, Tree, get, picture, summary, verify};
 
 /// A read-only look at a little-kv data directory (steps 03 to 07).
 #[derive(Parser)]
@@ -59,11 +61,24 @@ fn run(args: &Args) -> Result<bool> {
             Some(Command::Picture) => (picture::draw(&tree), true),
         };
         if !args.watch {
-            print!("{text}");
+            show(&text)?;
             return Ok(ok);
         }
         // Clear the screen and go home, then redraw: ANSI, as `watch` does.
-        print!("\x1b[2J\x1b[H{text}");
+        show(&format!("\x1b[2J\x1b[H{text}"))?;
         std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Writes `text` to standard output. A reader that has gone away, as
+/// `head` does once it has its lines, is not an error: the rest of the
+/// output was not wanted, and the command ends quietly instead of
+/// panicking, as `print!` would.
+fn show(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(error) => Err(Error::Output(error)),
+        Ok(()) => Ok(()),
     }
 }
