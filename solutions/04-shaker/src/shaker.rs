@@ -218,11 +218,11 @@ fn shake(shared: &Shared) {
 /// Writes the oldest frozen memtable to the next table, then swaps the table
 /// in for the memtable. Returns `false` when the queue is empty.
 fn flush_oldest(shared: &Shared) -> Result<bool> {
-    // ANCHOR: exercise_4_2
-    // Exercise 4.2: write the oldest frozen memtable with no lock held, then install its table
     let Some((oldest, number)) = shared.read_state().oldest_frozen() else {
         return Ok(false);
     };
+    // ANCHOR: exercise_4_2
+    // Exercise 4.2: write the oldest frozen memtable with no lock held, then install its table
     // Only this thread removes frozen memtables or numbers tables, so
     // `oldest` and `number` are still the front and the next number when
     // the write below is done.

@@ -208,6 +208,9 @@ fn shake(shared: &Shared) {
 /// Writes the oldest frozen memtable to the next table, then swaps the table
 /// in for the memtable. Returns `false` when the queue is empty.
 fn flush_oldest(shared: &Shared) -> Result<bool> {
+    let Some((oldest, number)) = shared.read_state().oldest_frozen() else {
+        return Ok(false);
+    };
     // TODO(exercise 4.2): write the oldest frozen memtable with no lock held, then install its table
     todo!(
         "exercise 4.2: write the oldest frozen memtable with no lock held, then install its table (book chapter 4)"
