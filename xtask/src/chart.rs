@@ -144,7 +144,18 @@ pub fn render(chart: &Chart, path: &Path, table: &Table) -> Result<String> {
     } else {
         0.5
     };
-    let y_ticks = y_ticks(chart.y_scale, all().map(|(_, y)| *y));
+    let mut y_ticks = y_ticks(chart.y_scale, all().map(|(_, y)| *y));
+    // A legend at the bottom of a log axis gets a decade of its own, below
+    // every measurement, so that it hides none of them.
+    let legend_below = matches!(
+        chart.legend,
+        SeriesLabelPosition::LowerLeft
+            | SeriesLabelPosition::LowerMiddle
+            | SeriesLabelPosition::LowerRight
+    );
+    if legend_below && matches!(chart.y_scale, Scale::Log) {
+        y_ticks.insert(0, y_ticks[0] - 1.0);
+    }
     let (y_low, y_high) = (y_ticks[0], y_ticks[y_ticks.len() - 1]);
 
     let drawing_error = |error: String| {
