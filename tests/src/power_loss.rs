@@ -20,8 +20,13 @@
 //!
 //! What a step promises differs: from step 07 on, an answer 200 means
 //! durable ([`Promise::WhenAnswered`]); in steps 03 to 06 a write is durable
-//! once it is in a table, which the server says by logging `flushed`, and a
-//! `clear` is durable when answered ([`Promise::WhenFlushed`]).
+//! once it is in a table, and a `clear` is durable when answered. Step 03
+//! flushes on the writer's thread, so its `flushed` log line covers every
+//! write answered before it ([`Promise::WhenFlushed`]); in steps 04 to 06
+//! the shaker flushes in the background, and a `flushed` line says only
+//! that one frozen memtable is in a table, not which writes it held, so
+//! their promise is the line a graceful stop logs once everything is
+//! flushed ([`Promise::WhenStopped`]).
 //!
 //! A failure names the crash point, the image, the key, and what was not
 //! yet durable when the lost operation was promised: that is where a sync
@@ -77,8 +82,23 @@ pub enum Promise {
     /// When it is answered 200 (step 07: the log is synced first).
     WhenAnswered,
     /// When the server logs `flushed` after it, or for a `clear` when it is
-    /// answered (steps 03 to 06).
+    /// answered (step 03).
     WhenFlushed,
+    /// When the server logs `stopped:` after it, at the end of a graceful
+    /// stop that flushed everything, or for a `clear` when it is answered
+    /// (steps 04 to 06).
+    WhenStopped,
+}
+
+impl Promise {
+    /// The server's log line that makes every answered write durable.
+    fn log_line(self) -> Option<&'static str> {
+        match self {
+            Promise::WhenAnswered => None,
+            Promise::WhenFlushed => Some(" flushed "),
+            Promise::WhenStopped => Some(" stopped: "),
+        }
+    }
 }
 
 /// The client side of a recorded workload: the operations in the order
@@ -239,6 +259,7 @@ fn judge(
                     match promise {
                         Promise::WhenAnswered => "answered 200",
                         Promise::WhenFlushed => "flushed",
+                        Promise::WhenStopped => "stopped with everything flushed",
                     },
                     promised_at.get(op).map_or("", String::as_str)
                 );
@@ -509,14 +530,16 @@ impl<'a> Timeline<'a> {
             let ok = status.starts_with(b"200");
             let durable_now = match promise {
                 Promise::WhenAnswered => ok,
-                Promise::WhenFlushed => ok && self.operations[op].0 == Op::Clear,
+                Promise::WhenFlushed | Promise::WhenStopped => {
+                    ok && self.operations[op].0 == Op::Clear
+                }
             };
             if durable_now {
                 return self.promise_answered();
             }
-        } else if promise == Promise::WhenFlushed
+        } else if let Some(line) = promise.log_line()
             && is.starts_with("pipe:")
-            && String::from_utf8_lossy(&call.written()).contains(" flushed ")
+            && String::from_utf8_lossy(&call.written()).contains(line)
         {
             return self.promise_answered();
         }
