@@ -2,7 +2,8 @@
 //! (see `book_serve.rs`), while the step crates' tests compile in the
 //! background, so that a learner's first `cargo test -p step-01` after
 //! reading chapter 1 does not wait for its dependencies;
-//! `cargo xtask book --build`: the same, but only build it into `target/book`;
+//! `cargo xtask book --build`: only build it into `target/book`, without
+//! serving it or compiling the steps;
 //! `cargo xtask book --check`: what CI runs, a build that changes no file.
 //!
 //! All three first bring `book/src/generated/` up to date (`--check` instead

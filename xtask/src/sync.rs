@@ -221,7 +221,7 @@ pub fn sync(layout: &Layout, overwrite: Overwrite) -> Result<()> {
         .map_err(|source| Error::io("write", &record_path, source))?;
     for step in &generated {
         println!(
-            "synced {} from {} ({} files, {} exercise holes)",
+            "compared {} with {} ({} files, {} exercise holes)",
             step.chapter.step_dir().display(),
             step.chapter.solution_dir().display(),
             step.files.len(),

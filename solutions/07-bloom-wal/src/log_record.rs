@@ -65,7 +65,8 @@
 //! - replay drops only a torn tail of the newest log, which no sync
 //!   finished, so it never drops an acknowledged write.
 //!
-//! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
+//! Read alongside chapter 7.2 of the book, "The write-ahead log and group
+//! commit".
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};

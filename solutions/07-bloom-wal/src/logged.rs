@@ -28,8 +28,8 @@
 //! - a write is acknowledged only after the sync that covers its record;
 //! - a read answers only what is durable: it waits for the log first.
 //!
-//! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead
-//! log".
+//! Read alongside chapter 7.2 of the book, "The write-ahead log and group
+//! commit".
 
 use std::sync::RwLockWriteGuard;
 

@@ -48,7 +48,8 @@
 //! - a log holds at most 4 × `memtable_bytes`, plus the record that
 //!   crossed that limit.
 //!
-//! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
+//! Read alongside chapter 7.2 of the book, "The write-ahead log and group
+//! commit".
 
 use std::fs::File;
 use std::io::Write;

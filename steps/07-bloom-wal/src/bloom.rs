@@ -57,7 +57,7 @@
 //! - on keys never added, it is true for about `p` of them (a test checks
 //!   the rate on 100,000 absent keys is within 1.5 times the target).
 //!
-//! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
+//! Read alongside chapter 7.1 of the book, "Bloom filters".
 
 use std::fmt::Write as _;
 
