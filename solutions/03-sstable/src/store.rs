@@ -89,6 +89,7 @@ impl Store {
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
         files::create_directory(directory)?;
         let mut numbered = Vec::new();
+        let mut removed = false;
         for path in list_directory(directory)? {
             if files::is_temporary(&path) {
                 tracing::info!("removing {}, left by an interrupted flush", path.display());
@@ -97,9 +98,17 @@ impl Store {
                     path,
                     source,
                 })?;
+                removed = true;
             } else if files::is_table(&path) {
                 numbered.push((files::file_number(&path)?, path));
             }
+        }
+        // The next flush writes the same temporary name again. Were the
+        // removal still undone by a power cut when that flush renames its
+        // file into place, the rename could move the old, half-written file
+        // instead (the power-loss check found this image).
+        if removed {
+            files::sync_directory(directory)?;
         }
         numbered.sort();
         let mut tables = Vec::new();

@@ -71,13 +71,6 @@ pub(crate) struct Recovered {
 /// logs into a new table.
 pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     files::create_directory(directory)?;
-    // A process killed halfway may have left changes that are only in the
-    // page cache: a manifest renamed into place whose directory was not
-    // synced yet, say. Make them durable before acting on them (removing
-    // the tables that manifest no longer names): a power cut must not undo
-    // the manifest and keep the removals. (The power-loss check caught this
-    // once, when its kill landed in that window.)
-    files::sync_directory(directory)?;
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
         if files::is_temporary(&path) {
@@ -91,6 +84,15 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
             numbered.push((files::file_number(&path)?, path));
         }
     }
+    // A process killed halfway may have left changes that are only in the
+    // page cache: a manifest renamed into place whose directory was not
+    // synced yet, say. Make them durable before acting on them (removing
+    // the tables that manifest no longer names): a power cut must not undo
+    // the manifest and keep the removals. (The power-loss check caught this
+    // once, when its kill landed in that window.) The same sync makes the
+    // removals of temporary files above durable before a flush writes one
+    // of those names again and renames it into place.
+    files::sync_directory(directory)?;
     numbered.sort();
     let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
     let live = match manifest::read(directory)? {
