@@ -163,6 +163,21 @@ impl FileSystem {
         fs
     }
 
+    /// Adds what was under the root before the recorded run, all of it on
+    /// the disk for sure: each path (relative to the root) a directory or a
+    /// file with its bytes. Parents come before their children.
+    pub fn add_durable(&mut self, before: &Image) {
+        for (path, entry) in before {
+            let node = self.new_node(matches!(entry, Entry::Directory));
+            if let Entry::File(bytes) = entry {
+                self.nodes[node].written = bytes.clone();
+                self.nodes[node].synced = bytes.clone();
+            }
+            self.names.insert(path.clone(), node);
+            self.durable_names.insert(path.clone(), node);
+        }
+    }
+
     /// Follows one call. Calls on anything outside the root are ignored; a
     /// call the model does not know on a file under the root panics, so
     /// that the check never passes on a model that is wrong.

@@ -144,9 +144,11 @@ pub struct Summary {
 /// Checks every crash image of a recorded run. `root` is the directory the
 /// trace was taken in: the server's working directory is `root/data`.
 /// `runs` are the server's calls, in order, one list per process (each
-/// after the last was killed or stopped).
+/// after the last was killed or stopped); `added[i]` is what the test put
+/// under the root just before run `i` (on the disk for sure).
 pub fn check<S: Harness>(
     root: &Path,
+    added: &[Image],
     runs: &[Vec<Call>],
     workload: &Workload,
     promise: Promise,
@@ -172,6 +174,9 @@ pub fn check<S: Harness>(
         .collect();
     let mut timeline = Timeline::new(&operations);
     let mut fs = FileSystem::new(root);
+    if let Some(first) = added.first() {
+        fs.add_durable(first);
+    }
     let mut crash_points = 0;
     // What each distinct image read back, so that an image that many crash
     // points leave is opened once.
@@ -179,8 +184,11 @@ pub fn check<S: Harness>(
     let mut promised_at: HashMap<usize, String> = HashMap::new();
 
     for index in 0..=calls.len() {
-        if restarts.contains(&index) {
+        if let Some(run) = restarts.iter().position(|&start| start == index) {
             timeline.restart();
+            if let Some(added) = added.get(run + 1) {
+                fs.add_durable(added);
+            }
         }
         let call = calls.get(index).copied();
         if call.is_none_or(changes_what_is_durable) {

@@ -35,22 +35,13 @@ const CHAPTERS: [&str; 2] = ["03", "07"];
 /// Syncs the recorded run cannot show to be needed, by file and enclosing
 /// function, each with the reason. A mutant of one of these that survives
 /// is reported, not failed; one that is caught is fine too.
-const WINDOW_SYNCS: &[(&str, &str, &str)] = &[
-    (
-        "src/recovery.rs",
-        "recover",
-        "it matters only when the previous process was killed between a rename and its \
+const WINDOW_SYNCS: &[(&str, &str, &str)] = &[(
+    "src/recovery.rs",
+    "recover",
+    "it matters only when the previous process was killed between a rename and its \
          directory sync, a window the recorded run's one kill rarely hits (it did once in CI, \
          which is how this sync came to be)",
-    ),
-    (
-        "src/store.rs",
-        "open",
-        "it matters only when the previous process was killed while writing a table, whose \
-         temporary name the next flush then reuses, a window the recorded run's one kill \
-         rarely hits (it did once in CI, in step 04, which is how this sync came to be)",
-    ),
-];
+)];
 
 /// How many recordings a mutant gets before a sync counts as unseen.
 const RECORDINGS: usize = 3;
