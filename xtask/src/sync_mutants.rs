@@ -14,8 +14,8 @@
 //! recorded run cannot reach on demand; it is reported, not failed. The
 //! recorded run depends on timing, so a mutant the check misses is
 //! recorded again, up to three times in all, before its sync counts as
-//! unseen (rotate's `sync_data` needs records pending at a freeze, which a
-//! run missed once in CI).
+//! unseen (the log's sync at a rotation needed records pending at a freeze,
+//! which a run missed once in CI, when rotate still had a sync of its own).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -40,7 +40,8 @@ const WINDOW_SYNCS: &[(&str, &str, &str)] = &[(
     "recover",
     "it matters only when the previous process was killed between a rename and its \
          directory sync, a window the recorded run's one kill rarely hits (it did once in CI, \
-         which is how this sync came to be)",
+         which is how this sync came to be); the removals of leftovers it also covers are \
+         made durable in step 07 by the new log's directory sync as well",
 )];
 
 /// How many recordings a mutant gets before a sync counts as unseen.
