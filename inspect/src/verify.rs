@@ -66,22 +66,34 @@ pub fn render(tree: &Tree) -> (String, bool) {
     (out, problems.is_empty())
 }
 
-fn check_index(table: &Table, problems: &mut Vec<Problem>) {
-    let name = sidecars::name_for(&table.file.name, "idx");
-    let index = match &table.index {
-        None => return,
-        Some(Sidecar::Missing) => {
+/// The sidecar called `name` if the store would use it. A missing or
+/// damaged one is reported to `problems` instead; a step without such
+/// sidecars (`None`) has nothing to report.
+fn usable<'a, T>(
+    name: &str,
+    sidecar: &'a Option<Sidecar<T>>,
+    problems: &mut Vec<Problem>,
+) -> Option<&'a T> {
+    match sidecar.as_ref()? {
+        Sidecar::Missing => {
             problems.push(Problem::of(
-                &name,
+                name,
                 "missing: the store rebuilds it from its table at open",
             ));
-            return;
+            None
         }
-        Some(Sidecar::Damaged(problem)) => {
+        Sidecar::Damaged(problem) => {
             problems.push(problem.clone());
-            return;
+            None
         }
-        Some(Sidecar::Sound(index)) => index,
+        Sidecar::Sound(contents) => Some(contents),
+    }
+}
+
+fn check_index(table: &Table, problems: &mut Vec<Problem>) {
+    let name = sidecars::name_for(&table.file.name, "idx");
+    let Some(index) = usable(&name, &table.index, problems) else {
+        return;
     };
     let mut sound = true;
     for (at, block) in index.blocks().iter().enumerate() {
@@ -142,20 +154,8 @@ fn different_blocks(name: &str, index: &Index, expected: &Index, problems: &mut 
 
 fn check_filter(table: &Table, problems: &mut Vec<Problem>) {
     let name = sidecars::name_for(&table.file.name, "bloom");
-    let filter = match &table.filter {
-        None => return,
-        Some(Sidecar::Missing) => {
-            problems.push(Problem::of(
-                &name,
-                "missing: the store rebuilds it from its table at open",
-            ));
-            return;
-        }
-        Some(Sidecar::Damaged(problem)) => {
-            problems.push(problem.clone());
-            return;
-        }
-        Some(Sidecar::Sound(filter)) => filter,
+    let Some(filter) = usable(&name, &table.filter, problems) else {
+        return;
     };
     let turned_away: Vec<_> = table
         .file
