@@ -12,13 +12,16 @@
 //!
 //! The key is everything after `/kv/`, percent-decoded, so `/kv/a%2Fb` and
 //! `/kv/a/b` both name the key `a/b`. An empty key, an empty value or text
-//! that is not UTF-8 answers 400 with a one-line reason. Every error body is
-//! one line ending in `\n`, so that `curl` prints it cleanly.
+//! that is not UTF-8 answers 400 with a one-line reason. A handler that
+//! panics (a bug, or a starter's `todo!`) answers 500 with the panic's
+//! message. Every error body is one line ending in `\n`, so that `curl`
+//! prints it cleanly.
 //!
 //! Shortcuts: plain HTTP/1.1, no TLS, no authentication, bound to 127.0.0.1.
 //!
 //! Read alongside chapter 1 of the book, "A hash map behind HTTP".
 
+use std::any::Any;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -33,6 +36,7 @@ use axum::serve::ListenerExt;
 use percent_encoding::percent_decode_str;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{SignalKind, signal};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{Error, Result, Storage, Store};
 
@@ -61,6 +65,10 @@ pub fn router(store: Arc<Store>) -> Router {
         .route("/kv/{*key}", kv)
         .route("/clear", delete(clear).fallback(method_not_allowed))
         .layer(DefaultBodyLimit::max(MAX_VALUE_BYTES))
+        // A handler that panics has met a bug, or in a starter an exercise's
+        // `todo!`: answer 500 with the panic's message rather than drop the
+        // connection, so that `curl` says which exercise the request reached.
+        .layer(CatchPanicLayer::custom(answer_panic))
         .with_state(store)
 }
 
@@ -89,6 +97,24 @@ async fn clear(State(store): State<Arc<Store>>) -> Result<()> {
 
 async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n").into_response()
+}
+
+/// The answer to a request whose handler panicked: 500 with the panic's
+/// message on one line, e.g. `panicked: not yet implemented: exercise 1.1:
+/// … (book chapter 1)`. The panic itself is still printed to the server's
+/// log, with its file and line.
+fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a handler panicked with no message");
+    let one_line = message.lines().collect::<Vec<_>>().join(" ");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("panicked: {one_line}\n"),
+    )
+        .into_response()
 }
 
 /// Returns the key that a `/kv/...` path names: everything after `/kv/`,
@@ -217,6 +243,21 @@ mod tests {
     use axum::body::{Body, to_bytes};
     use axum::http::{Method, Request};
     use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_handler_that_panics_is_answered_500_with_its_message() {
+        let app: Router = Router::new()
+            .route("/", get(|| async { todo!("a hole") as Result<String> }))
+            .layer(CatchPanicLayer::custom(answer_panic));
+        let request = Request::builder().uri("/").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            "panicked: not yet implemented: a hole\n"
+        );
+    }
 
     /// Sends one request to a fresh router and returns the status and body.
     fn send(method: Method, path: &str, body: impl Into<Body>) -> (StatusCode, String) {

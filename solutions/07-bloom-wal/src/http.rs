@@ -12,8 +12,10 @@
 //!
 //! The key is everything after `/kv/`, percent-decoded, so `/kv/a%2Fb` and
 //! `/kv/a/b` both name the key `a/b`. An empty key, an empty value or text
-//! that is not UTF-8 answers 400 with a one-line reason. Every error body is
-//! one line ending in `\n`, so that `curl` prints it cleanly.
+//! that is not UTF-8 answers 400 with a one-line reason. A handler that
+//! panics (a bug, or a starter's `todo!`) answers 500 with the panic's
+//! message. Every error body is one line ending in `\n`, so that `curl`
+//! prints it cleanly.
 //!
 //! From step 03 on a store call may read or write files. Each handler runs
 //! it on one of tokio's threads for blocking work (`off_the_runtime`), so
@@ -44,6 +46,7 @@
 //! off the runtime, with chapter 3, "SSTables"; the PUT that awaits its log
 //! sync, with chapter 7, "Bloom filters and a write-ahead log".
 
+use std::any::Any;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -58,6 +61,7 @@ use axum::serve::ListenerExt;
 use percent_encoding::percent_decode_str;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{SignalKind, signal};
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{Error, Result, Storage, Store};
 
@@ -86,6 +90,10 @@ pub fn router(store: Arc<Store>) -> Router {
         .route("/kv/{*key}", kv)
         .route("/clear", delete(clear).fallback(method_not_allowed))
         .layer(DefaultBodyLimit::max(MAX_VALUE_BYTES))
+        // A handler that panics has met a bug, or in a starter an exercise's
+        // `todo!`: answer 500 with the panic's message rather than drop the
+        // connection, so that `curl` says which exercise the request reached.
+        .layer(CatchPanicLayer::custom(answer_panic))
         .with_state(store)
 }
 
@@ -134,16 +142,39 @@ async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n").into_response()
 }
 
+/// The answer to a request whose handler panicked: 500 with the panic's
+/// message on one line, e.g. `panicked: not yet implemented: exercise 1.1:
+/// … (book chapter 1)`. The panic itself is still printed to the server's
+/// log, with its file and line.
+fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a handler panicked with no message");
+    let one_line = message.lines().collect::<Vec<_>>().join(" ");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("panicked: {one_line}\n"),
+    )
+        .into_response()
+}
+
 /// Runs a store call on one of tokio's threads for blocking work. A store
 /// call may read or write files, or wait for the tree shaker, and a runtime
 /// thread that waits serves no other connection meanwhile.
 async fn off_the_runtime<T: Send + 'static>(
     call: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    // The task fails only if `call` panicked, which is a bug: pass it on.
-    tokio::task::spawn_blocking(call)
-        .await
-        .expect("a store call panicked")
+    match tokio::task::spawn_blocking(call).await {
+        Ok(result) => result,
+        // `call` panicked: a bug, or a starter's `todo!`. Go on panicking
+        // with its message, which the router answers (see `answer_panic`).
+        Err(failed) => match failed.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(failed) => panic!("a store call did not finish: {failed}"),
+        },
+    }
 }
 
 /// Returns the key that a `/kv/...` path names: everything after `/kv/`,
@@ -279,6 +310,28 @@ mod tests {
     use axum::body::{Body, to_bytes};
     use axum::http::{Method, Request};
     use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_store_call_that_panics_is_answered_500_with_its_message() {
+        let app: Router = Router::new()
+            .route(
+                "/",
+                get(|| async {
+                    let answer: Result<String> =
+                        off_the_runtime(|| -> Result<String> { todo!("a hole") }).await;
+                    answer
+                }),
+            )
+            .layer(CatchPanicLayer::custom(answer_panic));
+        let request = Request::builder().uri("/").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            "panicked: not yet implemented: a hole\n"
+        );
+    }
 
     /// Sends one request to a fresh router and returns the status and body.
     fn send(method: Method, path: &str, body: impl Into<Body>) -> (StatusCode, String) {
