@@ -148,7 +148,7 @@ const MDBOOK: Tool = Tool {
     name: "mdbook",
     version: MDBOOK_VERSION,
     features: &["--no-default-features", "--features", "search"],
-    takes: "about four minutes",
+    takes: "about three minutes",
 };
 
 /// The preprocessor behind `{{#quiz ../quizzes/chNN.toml}}`: it turns each

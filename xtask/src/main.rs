@@ -9,8 +9,9 @@
 //! steps, `ci` runs every check in order. This file only parses the command
 //! line; each command lives in its own module.
 //!
-//! The xtask uses only the standard library, so it builds in seconds on a
-//! fresh machine and `cargo xtask` is ready before anything else is.
+//! The xtask depends on the standard library and, for the book's charts,
+//! plotters's SVG backend only, so it builds in seconds on a fresh machine
+//! and `cargo xtask` is ready before anything else is.
 
 mod book;
 mod book_charts;
