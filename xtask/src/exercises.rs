@@ -204,7 +204,7 @@ fn check_step(
         }
         if blocked > 0 {
             println!(
-                "    {blocked} tests of earlier chapters fail at a chapter-{chapter} hole (they go through the new layer)"
+                "    {blocked} tests not named for a chapter-{chapter} exercise fail at a chapter-{chapter} hole (they go through the new layer)"
             );
         }
         for row in &mut rows {

@@ -134,9 +134,12 @@ pub fn show_step(layout: &Layout, chapter: &Chapter) -> Result<StepProgress> {
         })
         .partition(|test| test.output.contains(&hole_of_this_chapter));
     if !waiting.is_empty() {
+        let (count, stop, pass) = match waiting.len() {
+            1 => ("1 other test".to_string(), "stops", "it passes"),
+            n => (format!("{n} other tests"), "stop", "they pass"),
+        };
         println!(
-            "  {} tests of earlier chapters stop at a hole of this chapter; they pass once its exercises do",
-            waiting.len()
+            "  {count} (not named for an exercise, or of an earlier chapter) {stop} at a hole of this chapter; {pass} once its exercises do"
         );
     }
     if !broken.is_empty() {
