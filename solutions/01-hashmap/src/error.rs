@@ -48,3 +48,13 @@ pub enum Error {
 
 /// The `Result` of this crate: `Ok(T)` or one of our [`Error`]s.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The text a panic carried (what `panic!` or `todo!` was given), for the
+/// answer or the error that a caught panic becomes.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "an unknown panic".into())
+}

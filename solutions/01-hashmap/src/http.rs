@@ -38,6 +38,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{SignalKind, signal};
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::error::panic_message;
 use crate::{Error, Result, Storage, Store};
 
 /// The largest request body we accept. The API promises values of at least
@@ -108,11 +109,7 @@ async fn method_not_allowed() -> Response {
 /// … (book chapter 1)`. The panic itself is still printed to the server's
 /// log, with its file and line.
 fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let message = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("a handler panicked with no message");
+    let message = panic_message(&*panic);
     let one_line = message.lines().collect::<Vec<_>>().join(" ");
     (
         StatusCode::INTERNAL_SERVER_ERROR,

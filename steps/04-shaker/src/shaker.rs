@@ -44,6 +44,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::Result;
+use crate::error::panic_message;
 use crate::files;
 use crate::sstable::{self, SsTable};
 use crate::store::Shared;
@@ -174,11 +175,7 @@ pub fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
             // hear about it rather than wait forever.
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| shake(&shared)));
             if let Err(payload) = outcome {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|text| text.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "an unknown panic".into());
+                let message = panic_message(&*payload);
                 shared
                     .mailbox
                     .fail(format!("the tree shaker panicked: {message}"));
