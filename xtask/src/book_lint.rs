@@ -18,6 +18,8 @@
 //! - every exercise of a solution has its section in its chapter: a heading
 //!   `### Exercise N.M`, the command that runs its tests, and at least one
 //!   folded hint (`<summary>Hint`).
+//! - every time a chapter's quiz quotes (`481.6 µs`) is on the quiz's page
+//!   too (see `quiz_figures.rs`).
 
 use std::collections::HashMap;
 use std::fs;
@@ -45,6 +47,7 @@ pub fn lint(layout: &Layout) -> Result<()> {
         for (at, problem) in captions.into_iter().chain(lint_page(page, &text)) {
             problems.push(format!("{}:{}: {problem}", shown.display(), at + 1));
         }
+        problems.extend(crate::quiz_figures::problems(page, &text, shown)?);
     }
     problems.extend(missing_exercise_sections(layout, &pages)?);
     problems.extend(

@@ -34,6 +34,7 @@ mod layout;
 mod libtest;
 mod markers;
 mod progress;
+mod quiz_figures;
 mod record;
 mod run;
 mod rust_tokens;
