@@ -372,3 +372,60 @@ fn solution_06_a_clear_whose_cleanup_fails_is_still_done() {
         libc::SIGTERM,
     );
 }
+
+/// A merge whose removal of an input table fails: the merge is durable once
+/// the manifest names its output, so the failure is logged, the file is
+/// left for the next start, and the store goes on taking writes.
+fn a_merge_whose_cleanup_fails_is_still_done(test: &str, binary: &str, stop: libc::c_int) {
+    let fault = Fault {
+        file: "000001.sst",
+        syscall: "unlink",
+        error: "EIO",
+        from_call: 1,
+    };
+    with_fault_in(
+        test,
+        binary,
+        stop,
+        fault,
+        // Two flushes (tables 1 and 2), then a merge into table 3.
+        &["--memtable-bytes=200", "--compaction-threshold=2"],
+        async |server: &Server, answers: &mut Answers| {
+            // Enough for the two flushes (each memtable holds every key).
+            answers.put(server.addr, 0, 30).await;
+            server.wait_for_log("merge: ");
+            answers.put(server.addr, 30, 8).await;
+            assert_eq!(answers.refused, 0, "a failed cleanup stops nothing");
+            answers
+                .check_served(server.addr, false, "after the merge")
+                .await;
+        },
+    );
+}
+
+#[test]
+fn solution_05_a_merge_whose_cleanup_fails_is_still_done() {
+    a_merge_whose_cleanup_fails_is_still_done(
+        "solution_05_a_merge_whose_cleanup_fails_is_still_done",
+        env!("CARGO_BIN_EXE_serve-solution-05"),
+        libc::SIGTERM,
+    );
+}
+
+#[test]
+fn solution_06_a_merge_whose_cleanup_fails_is_still_done() {
+    a_merge_whose_cleanup_fails_is_still_done(
+        "solution_06_a_merge_whose_cleanup_fails_is_still_done",
+        env!("CARGO_BIN_EXE_serve-solution-06"),
+        libc::SIGTERM,
+    );
+}
+
+#[test]
+fn solution_07_a_merge_whose_cleanup_fails_is_still_done() {
+    a_merge_whose_cleanup_fails_is_still_done(
+        "solution_07_a_merge_whose_cleanup_fails_is_still_done",
+        env!("CARGO_BIN_EXE_serve-solution-07"),
+        libc::SIGKILL,
+    );
+}

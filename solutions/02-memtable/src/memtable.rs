@@ -60,18 +60,18 @@ impl Memtable {
         Memtable::default()
     }
 
+    // ANCHOR: put_and_delete
     /// Sets `key` to `value`.
     pub fn put(&mut self, key: &str, value: &str) {
         self.insert(key, Entry::Value(value.to_string()));
     }
 
-    // ANCHOR: delete
     /// Deletes `key` by writing a tombstone for it, whether or not the key is
     /// in this memtable: an older value may still be on disk.
     pub fn delete(&mut self, key: &str) {
         self.insert(key, Entry::Tombstone);
     }
-    // ANCHOR_END: delete
+    // ANCHOR_END: put_and_delete
 
     /// Stores `entry` for `key`, replacing the key's older entry, and keeps
     /// `approximate_bytes` equal to the sum of [`entry_bytes`] of all entries.

@@ -33,17 +33,18 @@
 //!   includes the oldest table;
 //! - the merged table replaces its inputs in one step for readers (under the
 //!   write lock) and on disk (by the manifest), and the inputs' files are
-//!   removed only after that.
+//!   removed only after that (one that cannot be is logged and left for
+//!   the next start, which removes every file no manifest names).
 //!
 //! Read alongside chapter 5 of the book, "Compaction".
 
 use std::fs;
 use std::ops::Range;
 
+use crate::Result;
 use crate::memtable::Entry;
 use crate::sstable::{Entries, SsTable, TableWriter};
 use crate::store::Shared;
-use crate::{Error, Result};
 use crate::{files, manifest};
 
 // ANCHOR: pick
@@ -213,11 +214,12 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
     // its snapshot before the swap may still be reading them: it reads
     // through the files it holds open, which removing the names leaves be.
     for table in &replaced {
-        fs::remove_file(table.path()).map_err(|source| Error::Io {
-            action: "remove",
-            path: table.path().to_path_buf(),
-            source,
-        })?;
+        // The merge is durable: an input that cannot be removed is only a
+        // leftover, which the next start removes, and no reason to stop.
+        if let Err(error) = fs::remove_file(table.path()) {
+            let path = table.path().display();
+            tracing::warn!("merge: cannot remove {path}: {error}; the next start removes it");
+        }
     }
     // No directory sync: the manifest no longer names these files, and a
     // file no manifest names is removed at the next start, so whether the
@@ -231,8 +233,8 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::Options;
     use crate::store::Store;
+    use crate::{Error, Options};
 
     /// Writes `text` as table `name` in `directory`.
     fn table(directory: &Path, name: &str, text: &str) -> SsTable {

@@ -33,17 +33,18 @@
 //!   includes the oldest table;
 //! - the merged table replaces its inputs in one step for readers (under the
 //!   write lock) and on disk (by the manifest), and the inputs' files are
-//!   removed only after that.
+//!   removed only after that (one that cannot be is logged and left for
+//!   the next start, which removes every file no manifest names).
 //!
 //! Read alongside chapter 5 of the book, "Compaction".
 
 use std::fs;
 use std::ops::Range;
 
+use crate::Result;
 use crate::memtable::Entry;
 use crate::sstable::{Entries, SsTable, TableWriter};
 use crate::store::Shared;
-use crate::{Error, Result};
 use crate::{files, manifest};
 
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
@@ -179,8 +180,8 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::Options;
     use crate::store::Store;
+    use crate::{Error, Options};
 
     /// Writes `text` as table `name` in `directory`.
     fn table(directory: &Path, name: &str, text: &str) -> SsTable {
