@@ -1,13 +1,13 @@
 //! A failing disk never makes the store lie: faults are injected into the
 //! real server's system calls, and what it answered, what it serves and
-//! what a restart recovers must agree (step 07; the clear of steps 05 and
-//! 06 too).
+//! what a restart recovers must agree (step 07; the cleanup of a clear and
+//! of a merge in steps 05 and 06 too).
 //!
 //! `strace --inject` makes one system call on one file fail, the way a
 //! failing disk would: the log's `fdatasync` returns EIO, its `write` ENOSPC
 //! (a full disk), creating the next log EMFILE (too many open files), a
 //! table's `fsync` EIO during a flush or a merge, removing a table EIO
-//! during a clear. Each case writes through the fault, then checks:
+//! after a clear or a merge. Each case writes through the fault, then checks:
 //!
 //! - every answer is `200`, or a `5xx` with a one-line reason;
 //! - every GET answers what the `200`s left (a refused write is never
