@@ -20,6 +20,8 @@
 //!   folded hint (`<summary>Hint`).
 //! - every time a chapter's quiz quotes (`481.6 µs`) is on the quiz's page
 //!   too (see `quiz_figures.rs`).
+//! - every table of measurements is the CSV run it names (see
+//!   `measured_tables.rs`).
 
 use std::collections::HashMap;
 use std::fs;
@@ -48,6 +50,11 @@ pub fn lint(layout: &Layout) -> Result<()> {
             problems.push(format!("{}:{}: {problem}", shown.display(), at + 1));
         }
         problems.extend(crate::quiz_figures::problems(page, &text, shown)?);
+        problems.extend(crate::measured_tables::problems(
+            &layout.root,
+            &text,
+            shown,
+        )?);
     }
     problems.extend(missing_exercise_sections(layout, &pages)?);
     problems.extend(

@@ -33,6 +33,7 @@ mod holes;
 mod layout;
 mod libtest;
 mod markers;
+mod measured_tables;
 mod progress;
 mod quiz_figures;
 mod record;
