@@ -315,21 +315,32 @@ fn solution_07_a_merge_that_fails_loses_nothing_acknowledged() {
     );
 }
 
-/// A clear whose removal of a table fails: the clear is durable once the
-/// empty manifest is written (in step 07, once its log record is synced),
-/// so it answers 200, and the file is left for the next start.
-fn a_clear_whose_cleanup_fails_is_still_done(test: &str, binary: &str, stop: libc::c_int) {
+/// Runs `scenario` against `binary` while every removal of table 1 fails
+/// with EIO, the cleanup a clear or a merge does once it is durable.
+fn when_table_1_cannot_be_removed(
+    test: &str,
+    binary: &str,
+    stop: libc::c_int,
+    args: &[&str],
+    scenario: impl AsyncFnOnce(&Server, &mut Answers),
+) {
     let fault = Fault {
         file: "000001.sst",
         syscall: "unlink",
         error: "EIO",
         from_call: 1,
     };
-    with_fault_in(
+    with_fault_in(test, binary, stop, fault, args, scenario);
+}
+
+/// A clear whose removal of a table fails: the clear is durable once the
+/// empty manifest is written (in step 07, once its log record is synced),
+/// so it answers 200, and the file is left for the next start.
+fn a_clear_whose_cleanup_fails_is_still_done(test: &str, binary: &str, stop: libc::c_int) {
+    when_table_1_cannot_be_removed(
         test,
         binary,
         stop,
-        fault,
         &["--memtable-bytes=200", "--compaction-threshold=100"],
         async |server: &Server, answers: &mut Answers| {
             answers.put(server.addr, 0, 16).await;
@@ -377,17 +388,10 @@ fn solution_06_a_clear_whose_cleanup_fails_is_still_done() {
 /// the manifest names its output, so the failure is logged, the file is
 /// left for the next start, and the store goes on taking writes.
 fn a_merge_whose_cleanup_fails_is_still_done(test: &str, binary: &str, stop: libc::c_int) {
-    let fault = Fault {
-        file: "000001.sst",
-        syscall: "unlink",
-        error: "EIO",
-        from_call: 1,
-    };
-    with_fault_in(
+    when_table_1_cannot_be_removed(
         test,
         binary,
         stop,
-        fault,
         // Two flushes (tables 1 and 2), then a merge into table 3.
         &["--memtable-bytes=200", "--compaction-threshold=2"],
         async |server: &Server, answers: &mut Answers| {
