@@ -389,6 +389,26 @@ mod tests {
     }
 
     #[test]
+    fn a_poisoned_lock_stops_the_next_caller_with_its_message() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
+        let shared = Arc::clone(&store.shared);
+        // A bug: a thread panics while it holds the lock.
+        let poisoner = std::thread::spawn(move || {
+            let _state = shared.write_state();
+            panic!("a bug, while holding the lock");
+        });
+        assert!(poisoner.join().is_err());
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.get("kenya:capital")));
+        let payload = caught.expect_err("a half-changed state is not served");
+        assert_eq!(
+            crate::error::panic_message(&*payload),
+            "store lock poisoned: a thread panicked while holding it"
+        );
+    }
+
+    #[test]
     fn a_full_memtable_is_frozen_not_written() {
         let directory = tempfile::tempdir().unwrap();
         // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
