@@ -121,15 +121,15 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
         }
     }
     for path in list_directory(directory)? {
-        let is_index = path
+        let is_sidecar = path
             .extension()
             .is_some_and(|extension| extension == "idx" || extension == "bloom");
         let of_a_live_table = live.contains(&manifest::file_name(
             &path.with_extension(files::TABLE_EXTENSION),
         ));
-        if is_index && !of_a_live_table {
+        if is_sidecar && !of_a_live_table {
             tracing::info!(
-                "removing {}, the index of a table that is gone",
+                "removing {}, a sidecar of a table that is gone",
                 path.display()
             );
             fs::remove_file(&path).map_err(|source| Error::Io {
