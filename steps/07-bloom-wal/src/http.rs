@@ -143,8 +143,8 @@ async fn method_not_allowed() -> Response {
 
 /// The answer to a request whose handler panicked: 500 with the panic's
 /// message on one line, e.g. `panicked: not yet implemented: exercise 1.1:
-/// … (book chapter 1)`. The panic itself is still printed to the server's
-/// log, with its file and line.
+/// … (book chapter 1)`. Where it happened is in the server's log: the panic
+/// hook printed the first panic with its file and line.
 fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
     let message = panic_message(&*panic);
     let one_line = message.lines().collect::<Vec<_>>().join(" ");
