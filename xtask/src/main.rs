@@ -131,3 +131,51 @@ fn dispatch(args: &[String]) -> Result<()> {
         other => Err(Error::Usage(format!("unknown command `{other}`"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::USAGE;
+
+    /// Every `cargo xtask <command> [--flag]` that README.md or a page of the
+    /// book tells someone to run is a command (and flag) this help lists, so
+    /// that a renamed command cannot leave the learner's path pointing at
+    /// nothing.
+    #[test]
+    fn every_command_the_docs_name_is_in_the_help() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut texts = vec![std::fs::read_to_string(root.join("README.md")).unwrap()];
+        for page in std::fs::read_dir(root.join("book/src")).unwrap() {
+            let path = page.unwrap().path();
+            if path.extension().is_some_and(|extension| extension == "md") {
+                texts.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
+        let mut named = 0;
+        for text in &texts {
+            for (at, prefix) in text.match_indices("cargo xtask ") {
+                let mut words = text[at + prefix.len()..].split_whitespace();
+                let command = words.next().unwrap_or_default();
+                let command = command.trim_end_matches(['`', ',', '.', ')', ';', ':']);
+                if command.is_empty() || !command.starts_with(|c: char| c.is_ascii_lowercase()) {
+                    continue;
+                }
+                named += 1;
+                assert!(
+                    USAGE
+                        .lines()
+                        .any(|line| line.starts_with(&format!("  {command} "))
+                            || line.trim() == command),
+                    "the docs name `cargo xtask {command}`, which the help does not list"
+                );
+                if let Some(flag) = words.next().filter(|word| word.starts_with("--")) {
+                    let flag = flag.trim_end_matches(['`', ',', '.', ')', ';', ':', '|', ']']);
+                    assert!(
+                        USAGE.contains(flag),
+                        "the docs name `cargo xtask {command} {flag}`, which the help does not list"
+                    );
+                }
+            }
+        }
+        assert!(named > 20, "found only {named} commands in the docs");
+    }
+}
