@@ -22,12 +22,13 @@ const TIME_UNITS: &[&str] = &["ns", "µs", "ms"];
 pub fn problems(page: &Path, text: &str, shown: &Path) -> Result<Vec<String>> {
     let dir = page.parent().unwrap_or(Path::new("."));
     let mut problems = Vec::new();
+    let on_the_page = times_in(text);
     for quiz in quizzes_on(text) {
         let path = dir.join(quiz);
         let quiz_text =
             fs::read_to_string(&path).map_err(|source| Error::io("read", &path, source))?;
         for figure in times_in(&quiz_text) {
-            if !times_in(text).contains(&figure) {
+            if !on_the_page.contains(&figure) {
                 problems.push(format!(
                     "{}: the quiz {quiz} quotes {figure}, which the page does not (a benchmark run again? update the quiz from the same run)",
                     shown.display()
