@@ -17,6 +17,10 @@
 //! [`sstable::write`](crate::sstable::write) follows these rules with the
 //! helpers here; the store syncs the directory after it removes files.
 //!
+//! One server per directory: [`lock_directory`] locks the directory's
+//! `LOCK` file for as long as a store has it open, and a second store on
+//! the same directory is refused before it reads or removes anything.
+//!
 //! Shortcuts, and what they cost:
 //! - we trust `rename` over an existing name to be atomic and a sync to
 //!   reach the disk, as POSIX promises; a file system or a disk that breaks
@@ -25,11 +29,14 @@
 //! Invariants:
 //! - a file is renamed to its final name only after its bytes are synced;
 //! - a file created, renamed or removed is counted on only once its
-//!   directory is synced.
+//!   directory is synced;
+//! - at most one open store uses a directory: its `LOCK` file is locked
+//!   before anything else in the directory is read, and for as long as the
+//!   store is open.
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
 
-use std::fs::{self, File};
+use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
@@ -111,6 +118,47 @@ pub fn create_directory(directory: &Path) -> Result<()> {
     sync_directory(directory_of(directory))
 }
 
+
+/// The file in a data directory whose lock says that a server owns it.
+pub const LOCK_FILE_NAME: &str = "LOCK";
+
+// ANCHOR: lock_directory
+/// Takes the lock of `directory` (created beforehand) for this process:
+/// one server per data directory. Returns the open `LOCK` file, which holds
+/// the lock until it is dropped. Two servers on one directory would each
+/// believe they own its files: the second one's recovery would replay and
+/// remove the first one's files while the first one still writes to them.
+///
+/// The lock is the operating system's (`flock`), not the file's presence:
+/// the kernel releases it when the process ends, however it ends (even by
+/// `kill -9`), so a crash never leaves a stale lock behind. The file itself
+/// stays, empty, and means nothing on its own.
+pub fn lock_directory(directory: &Path) -> Result<File> {
+    let path = directory.join(LOCK_FILE_NAME);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| Error::Io {
+            action: "open",
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(Error::Locked {
+            directory: directory.to_path_buf(),
+        }),
+        Err(TryLockError::Error(source)) => Err(Error::Io {
+            action: "lock",
+            path,
+            source,
+        }),
+    }
+}
+// ANCHOR_END: lock_directory
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +172,18 @@ mod tests {
         );
         assert!(file_number(Path::new("/data/7a.sst")).is_err());
         assert!(file_number(Path::new("/data/+7.sst")).is_err());
+    }
+
+    #[test]
+    fn a_locked_directory_refuses_a_second_lock_until_the_first_is_dropped() {
+        let directory = tempfile::tempdir().unwrap();
+        let first = lock_directory(directory.path()).unwrap();
+        let error = lock_directory(directory.path()).unwrap_err();
+        assert!(
+            matches!(&error, Error::Locked { directory: locked } if locked == directory.path()),
+            "{error}"
+        );
+        drop(first);
+        lock_directory(directory.path()).expect("the lock is free once its holder is gone");
     }
 }

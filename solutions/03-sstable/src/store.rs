@@ -36,7 +36,7 @@
 //! Read alongside chapter 3 of the book, "SSTables".
 
 use std::collections::BTreeMap;
-use std::fs;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
@@ -74,6 +74,10 @@ pub struct Store {
     /// The memtable is flushed when it holds this many bytes or more.
     memtable_bytes: usize,
     state: RwLock<State>,
+    /// The data directory's lock (see `files::lock_directory`), held for as
+    /// long as the store is open: one server per directory. Never read: its
+    /// job is to exist until the store is dropped.
+    _directory_lock: File,
 }
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
@@ -87,7 +91,10 @@ impl Store {
     /// loads every table in it. Leftovers of a flush that a crash interrupted
     /// (`*.sst.tmp` files) are removed: they were never part of the store.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
+        // One server per directory: the lock is taken before anything in the
+        // directory is read, replayed or removed.
         files::create_directory(directory)?;
+        let _directory_lock = files::lock_directory(directory)?;
         let mut numbered = Vec::new();
         let mut removed = false;
         for path in list_directory(directory)? {
@@ -122,6 +129,7 @@ impl Store {
             directory: directory.to_path_buf(),
             memtable_bytes: options.memtable_bytes,
             state: RwLock::new(State::new(tables, next_table_number)),
+            _directory_lock,
         })
     }
     // ANCHOR_END: open

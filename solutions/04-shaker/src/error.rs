@@ -70,6 +70,14 @@ pub enum Error {
     #[error("{}: a table's name must be digits followed by `.sst`", .path.display())]
     UnexpectedFile { path: PathBuf },
 
+    /// Another process holds the lock of the data directory (see
+    /// `files::lock_directory`): another server is using it.
+    #[error(
+        "another server is using {}: a data directory serves one server at a time (stop the other one first)",
+        .directory.display()
+    )]
+    Locked { directory: PathBuf },
+
     /// The server could not open its listening socket.
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: io::Error },

@@ -43,7 +43,7 @@
 //! Read alongside chapter 4 of the book, "The tree shaker".
 
 use std::collections::BTreeMap;
-use std::fs;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
@@ -83,6 +83,10 @@ pub struct Store {
     shared: Arc<Shared>,
     /// The tree shaker, joined when the store is dropped.
     shaker: Option<JoinHandle<()>>,
+    /// The data directory's lock (see `files::lock_directory`), held for as
+    /// long as the store is open: one server per directory. Never read: its
+    /// job is to exist until the store is dropped.
+    _directory_lock: File,
 }
 
 /// What the store and its tree shaker share.
@@ -108,7 +112,10 @@ impl Store {
     /// flush that a crash interrupted (`*.sst.tmp` files) are removed: they
     /// were never part of the store.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
+        // One server per directory: the lock is taken before anything in the
+        // directory is read, replayed or removed.
         files::create_directory(directory)?;
+        let _directory_lock = files::lock_directory(directory)?;
         let mut numbered = Vec::new();
         let mut removed = false;
         for path in list_directory(directory)? {
@@ -154,6 +161,7 @@ impl Store {
         Ok(Store {
             shared,
             shaker: Some(shaker),
+            _directory_lock,
         })
     }
 

@@ -189,6 +189,7 @@ impl IntoResponse for Error {
             Error::Io { .. }
             | Error::Corrupt { .. }
             | Error::UnexpectedFile { .. }
+            | Error::Locked { .. }
             | Error::FlushFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Listen { .. } | Error::Start { .. } | Error::Serve(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR

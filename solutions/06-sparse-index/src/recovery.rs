@@ -50,10 +50,9 @@ pub(crate) struct Recovered {
     pub(crate) next_table_number: u64,
 }
 
-/// Recovers `directory`, creating it if needed: removes what an interrupted
+/// Recovers `directory`, which the caller has created and locked: removes what an interrupted
 /// flush or merge left, and opens the tables the manifest names.
 pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
-    files::create_directory(directory)?;
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
         if files::is_temporary(&path) {

@@ -52,6 +52,7 @@
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::thread::{self, JoinHandle};
@@ -97,6 +98,10 @@ pub struct Store {
     shaker: Option<JoinHandle<()>>,
     /// The log syncer (see `wal.rs`), joined when the store is dropped.
     syncer: Option<JoinHandle<()>>,
+    /// The data directory's lock (see `files::lock_directory`), held for as
+    /// long as the store is open: one server per directory. Never read: its
+    /// job is to exist until the store is dropped.
+    _directory_lock: File,
 }
 
 /// What the store and its tree shaker share.
@@ -134,6 +139,10 @@ impl Store {
     /// left, the manifest's tables loaded, the logs replayed), then starts
     /// the log syncer and the tree shaker.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
+        // One server per directory: the lock is taken before anything in the
+        // directory is read, replayed or removed.
+        files::create_directory(directory)?;
+        let _directory_lock = files::lock_directory(directory)?;
         let recovered = recovery::recover(directory)?;
         let preallocated = (options.memtable_bytes as u64)
             .saturating_mul(LOG_BYTES_PER_MEMTABLE_BYTE)
@@ -175,6 +184,7 @@ impl Store {
             shared,
             shaker: Some(shaker),
             syncer: Some(syncer),
+            _directory_lock,
         })
     }
 
@@ -423,7 +433,7 @@ fn live_value(entry: Entry) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::fs;
+    use std::fs::{self, File};
 
     use super::*;
     use crate::memtable::Memtable;

@@ -49,11 +49,13 @@
 //! Read alongside chapter 6 of the book, "A sparse index".
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use crate::compaction::Merge;
+use crate::files;
 use crate::manifest;
 use crate::memtable::Entry;
 use crate::recovery;
@@ -89,6 +91,10 @@ pub struct Store {
     pub(crate) shared: Arc<Shared>,
     /// The tree shaker, joined when the store is dropped.
     shaker: Option<JoinHandle<()>>,
+    /// The data directory's lock (see `files::lock_directory`), held for as
+    /// long as the store is open: one server per directory. Never read: its
+    /// job is to exist until the store is dropped.
+    _directory_lock: File,
 }
 
 /// What the store and its tree shaker share.
@@ -114,6 +120,10 @@ impl Store {
     /// `recovery.rs`: created if needed, cleaned of what an interrupted write
     /// left, the manifest's tables loaded), then starts the tree shaker.
     pub fn open(directory: &Path, options: Options) -> Result<Store> {
+        // One server per directory: the lock is taken before anything in the
+        // directory is read, replayed or removed.
+        files::create_directory(directory)?;
+        let _directory_lock = files::lock_directory(directory)?;
         let recovered = recovery::recover(directory)?;
         let state = State::new(recovered.tables, recovered.next_table_number);
         let shared = Arc::new(Shared {
@@ -132,6 +142,7 @@ impl Store {
         Ok(Store {
             shared,
             shaker: Some(shaker),
+            _directory_lock,
         })
     }
 
@@ -342,7 +353,7 @@ fn live_value(entry: Entry) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::fs;
+    use std::fs::{self, File};
 
     use super::*;
     use crate::memtable::Memtable;

@@ -212,6 +212,7 @@ impl IntoResponse for Error {
             Error::Io { .. }
             | Error::Corrupt { .. }
             | Error::UnexpectedFile { .. }
+            | Error::Locked { .. }
             | Error::FlushFailed { .. }
             | Error::LogFailed { .. }
             | Error::ReadAfterLogFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,

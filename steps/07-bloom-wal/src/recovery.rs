@@ -66,11 +66,10 @@ pub(crate) struct Recovered {
     pub(crate) next_log_number: u64,
 }
 
-/// Recovers `directory`, creating it if needed: removes what an interrupted
+/// Recovers `directory`, which the caller has created and locked: removes what an interrupted
 /// flush or merge left, opens the tables the manifest names, and replays the
 /// logs into a new table.
 pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
-    files::create_directory(directory)?;
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
         if files::is_temporary(&path) {
