@@ -21,7 +21,9 @@
 //! - every time a chapter's quiz quotes (`481.6 µs`) is on the quiz's page
 //!   too (see `quiz_figures.rs`).
 //! - every table of measurements is the CSV run it names (see
-//!   `measured_tables.rs`).
+//!   `measured_tables.rs`);
+//! - "Setting up" and README.md ask for the Rust the workspace needs, its
+//!   highest `rust-version` (see `rust_version.rs`).
 
 use std::collections::HashMap;
 use std::fs;
@@ -57,6 +59,7 @@ pub fn lint(layout: &Layout) -> Result<()> {
         )?);
     }
     problems.extend(missing_exercise_sections(layout, &pages)?);
+    problems.extend(crate::rust_version::problems(layout)?);
     problems.extend(
         crate::exercise_contract::check(layout)
             .err()

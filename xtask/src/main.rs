@@ -39,6 +39,7 @@ mod quiz_figures;
 mod record;
 mod run;
 mod rust_tokens;
+mod rust_version;
 mod scratch;
 mod starter;
 mod suites;
