@@ -257,6 +257,23 @@ fn layout_table(layout: &Layout, solutions: &[Chapter]) -> Result<String> {
                 .map(|file| String::from_utf8_lossy(&file.contents).into_owned())
         };
         let last = steps.iter().rev().find_map(text_in).unwrap_or_default();
+        // The row stands for every step that has the file, so a title that
+        // names its last step ("little-kv, step 07", "The `solution-07`
+        // server") names none: `NN`, as the introduction writes it.
+        let last_nn = steps
+            .iter()
+            .zip(solutions)
+            .rev()
+            .find(|(files, _)| text_in(files).is_some())
+            .map(|(_, solution)| solution.nn().to_string());
+        let in_steps = steps
+            .iter()
+            .filter(|files| text_in(files).is_some())
+            .count();
+        let mut title = as_markdown(short_title(&suites::first_sentence(&last)));
+        if let Some(nn) = last_nn.filter(|_| in_steps > 1) {
+            title = any_step(&title, &nn);
+        }
         let mut cells = Vec::new();
         let mut before: Option<String> = None;
         for files in &steps {
@@ -282,11 +299,20 @@ fn layout_table(layout: &Layout, solutions: &[Chapter]) -> Result<String> {
         out.push_str(&format!(
             "| `{}`<br>{} | {} |\n",
             name.display(),
-            as_markdown(short_title(&suites::first_sentence(&last))),
+            title,
             cells.join(" | ")
         ));
     }
     Ok(out)
+}
+
+/// `title` with step `nn`'s name (`step 07`, `solution-07`, `step-07`)
+/// written for any step (`step NN`, `solution-NN`, `step-NN`).
+fn any_step(title: &str, nn: &str) -> String {
+    title
+        .replace(&format!("step {nn}"), "step NN")
+        .replace(&format!("solution-{nn}"), "solution-NN")
+        .replace(&format!("step-{nn}"), "step-NN")
 }
 
 /// What a file is, from the first sentence of its docs: the part before
@@ -421,6 +447,16 @@ mod tests {
             "The knobs: `Options`, what `Store::open` takes \\| more"
         );
         assert_eq!(as_markdown("# little-kv, step 07"), "little-kv, step 07");
+    }
+
+    #[test]
+    fn a_title_that_names_its_step_names_any_step() {
+        assert_eq!(any_step("little-kv, step 07", "07"), "little-kv, step NN");
+        assert_eq!(
+            any_step("The `solution-07` server", "07"),
+            "The `solution-NN` server"
+        );
+        assert_eq!(any_step("The tree shaker", "07"), "The tree shaker");
     }
 
     #[test]

@@ -18,6 +18,9 @@
 //! - every exercise of a solution has its section in its chapter: a heading
 //!   `### Exercise N.M`, the command that runs its tests, and at least one
 //!   folded hint (`<summary>Hint`).
+//! - every time in a table cell keeps its unit on its line, by a
+//!   non-breaking space (`129 µs` with U+00A0): a narrow column would
+//!   otherwise put `µs` under `129`;
 //! - every time a chapter's quiz quotes (`481.6 µs`) is on the quiz's page
 //!   too (see `quiz_figures.rs`).
 //! - every table of measurements is the CSV run it names (see
@@ -141,6 +144,11 @@ fn lint_page(page: &Path, text: &str) -> Vec<(usize, String)> {
                 problems.push((at, problem));
             }
         }
+        if fence.is_none() && trimmed.starts_with('|') {
+            for time in times_that_can_break(line) {
+                problems.push((at, format!("`{time}`: put a non-breaking space (U+00A0) between a number and its unit in a table, so that a narrow column cannot break them apart")));
+            }
+        }
         if fence.is_none() {
             for target in link_targets(line) {
                 if !dir.join(target).exists() {
@@ -150,6 +158,28 @@ fn lint_page(page: &Path, text: &str) -> Vec<(usize, String)> {
         }
     }
     problems
+}
+
+/// The units a table's times are written in.
+const TABLE_UNITS: &[&str] = &["ns", "µs", "ms", "s", "min"];
+
+/// The times on `line` whose number and unit an ordinary space separates.
+fn times_that_can_break(line: &str) -> Vec<String> {
+    let words: Vec<&str> = line.split(' ').collect();
+    words
+        .windows(2)
+        .filter(|pair| {
+            let number = pair[0].trim_start_matches(['(', '|']);
+            let unit = pair[1].trim_end_matches([',', ';', ')', '|']);
+            number.starts_with(|c: char| c.is_ascii_digit())
+                && number.ends_with(|c: char| c.is_ascii_digit())
+                && number
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+                && TABLE_UNITS.contains(&unit)
+        })
+        .map(|pair| format!("{} {}", pair[0], pair[1]))
+        .collect()
 }
 
 /// The arguments of the `{{#include …}}` and `{{#rustdoc_include …}}` on a line.
@@ -322,6 +352,26 @@ mod tests {
                 .1
                 .contains("*Listing 3.5: `solutions/03-sstable/src/store.rs`*")
         );
+    }
+
+    #[test]
+    fn a_time_in_a_table_keeps_its_unit_by_a_non_breaking_space() {
+        assert_eq!(
+            times_that_can_break("| 1 | 7,601 | 129 µs | 3.42\u{a0}ms | 18.5 |"),
+            ["129 µs"]
+        );
+        assert_eq!(
+            times_that_can_break("| setup | 4\u{a0}min 28 s | 1.0 | step 07 |"),
+            ["28 s"]
+        );
+        assert!(times_that_can_break("| 64 | 64,354 | 8.6× | 11.2 |").is_empty());
+        let page = Path::new("/nonexistent/book/src/page.md");
+        let problems = lint_page(
+            page,
+            "| a | b |\n|---|---|\n| x | 1 ms |\n\n2 ms in prose\n",
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, 2);
     }
 
     #[test]

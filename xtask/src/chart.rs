@@ -21,8 +21,9 @@ use std::ops::Range;
 use std::path::Path;
 
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, ValueFormatter};
-use plotters::element::DashedPathElement;
+use plotters::element::{DashedPathElement, Drawable, PointCollection};
 use plotters::prelude::*;
+use plotters_backend::DrawingErrorKind;
 
 use crate::csv::Table;
 use crate::error::{Error, Result};
@@ -52,6 +53,14 @@ pub struct Series {
     pub rows: &'static [(&'static str, &'static str)],
     /// How its points are drawn.
     pub mark: Mark,
+    /// Its colour, an index into the palette: series that measure the same
+    /// thing (one key, before and after a merge) share one.
+    pub colour: usize,
+    /// Where its points sit instead of at their x values: a position of
+    /// its own (in the x column's unit) and the tick's text there, for a
+    /// measurement that is not a point of the x axis (a store after its
+    /// merge, beside the stores before it).
+    pub at: Option<(f64, &'static str)>,
 }
 
 /// How a series' points are drawn.
@@ -59,12 +68,18 @@ pub struct Series {
 pub enum Mark {
     /// Dots joined by a line: a measurement against the x axis.
     Line,
+    /// Rings joined by a line: as `Line`, for a series whose points may
+    /// sit on another's dots, which then show inside the rings.
+    LineRings,
     /// A dashed line without dots: a yardstick measured once and drawn
     /// across (the disk's own sync rate), not a result of the thing tested.
     Reference,
     /// Triangles, unjoined: a lone measurement to compare with a line's
     /// point (a store after its merge).
     Points,
+    /// Larger hollow triangles, unjoined: as `Points`, for one that may sit
+    /// on another's triangle, which then shows inside.
+    HollowPoints,
 }
 
 /// A chart of one CSV file.
@@ -81,6 +96,10 @@ pub struct Chart {
     /// The y axis's title (with its unit).
     pub y_title: &'static str,
     pub y_scale: Scale,
+    /// How many of the y column's units make one of the axis's: 1000 for an
+    /// axis in ms of a column in µs, so the chart speaks the unit its
+    /// chapter's table and text use.
+    pub y_per_unit: f64,
     pub series: &'static [Series],
     /// Which corner the legend takes: the one the lines leave free.
     pub legend: SeriesLabelPosition,
@@ -119,8 +138,11 @@ pub fn render(chart: &Chart, path: &Path, table: &Table) -> Result<String> {
             if filters.iter().all(|(column, value)| row[*column] == *value) {
                 // The header is line 1.
                 let line = index + 2;
-                let x = number(path, line, &row[x_column])?;
-                let y = number(path, line, &row[y_column])?;
+                let x = match series.at {
+                    Some((x, _)) => x,
+                    None => number(path, line, &row[x_column])?,
+                };
+                let y = number(path, line, &row[y_column])? / chart.y_per_unit;
                 points.push((to_axis(chart.x_scale, x), to_axis(chart.y_scale, y)));
             }
         }
@@ -185,7 +207,22 @@ pub fn render(chart: &Chart, path: &Path, table: &Table) -> Result<String> {
                 },
             )
             .map_err(|error| drawing_error(error.to_string()))?;
-        let x_label = |value: &f64| axis_label(chart.x_scale, *value);
+        // A series drawn at a position of its own names that tick itself.
+        let own_ticks: Vec<(f64, &str)> = chart
+            .series
+            .iter()
+            .filter_map(|series| series.at)
+            .map(|(x, text)| (to_axis(chart.x_scale, x), text))
+            .collect();
+        let x_label = |value: &f64| {
+            own_ticks
+                .iter()
+                .find(|(x, _)| (x - value).abs() < 1e-9)
+                .map_or_else(
+                    || axis_label(chart.x_scale, *value),
+                    |(_, text)| text.to_string(),
+                )
+        };
         let y_label = |value: &f64| axis_label(chart.y_scale, *value);
         context
             .configure_mesh()
@@ -200,11 +237,11 @@ pub fn render(chart: &Chart, path: &Path, table: &Table) -> Result<String> {
             .light_line_style(TRANSPARENT)
             .draw()
             .map_err(|error| drawing_error(error.to_string()))?;
-        for (index, (series, points)) in chart.series.iter().zip(&lines).enumerate() {
-            let colour = PALETTE[index % PALETTE.len()];
+        for (series, points) in chart.series.iter().zip(&lines) {
+            let colour = PALETTE[series.colour % PALETTE.len()];
             let error = |error: DrawingAreaErrorKind<_>| drawing_error(error.to_string());
             let drawn = match series.mark {
-                Mark::Line => {
+                Mark::Line | Mark::LineRings => {
                     context
                         .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))
                         .map_err(error)?;
@@ -212,7 +249,7 @@ pub fn render(chart: &Chart, path: &Path, table: &Table) -> Result<String> {
                         .draw_series(
                             points
                                 .iter()
-                                .map(|&point| Circle::new(point, 5, colour.filled())),
+                                .map(|&point| Glyph::new(series.mark, colour, point)),
                         )
                         .map_err(error)?
                 }
@@ -224,11 +261,11 @@ pub fn render(chart: &Chart, path: &Path, table: &Table) -> Result<String> {
                         colour.stroke_width(2),
                     ))
                     .map_err(error)?,
-                Mark::Points => context
+                Mark::Points | Mark::HollowPoints => context
                     .draw_series(
                         points
                             .iter()
-                            .map(|&point| TriangleMarker::new(point, 9, colour.filled())),
+                            .map(|&point| Glyph::new(series.mark, colour, point)),
                     )
                     .map_err(error)?,
             };
@@ -260,14 +297,86 @@ fn legend_mark<Backend: DrawingBackend>(
     (x, y): (i32, i32),
 ) -> DynElement<'static, Backend, (i32, i32)> {
     match mark {
-        Mark::Line => {
-            PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(3)).into_dyn()
+        Mark::Line | Mark::LineRings => Glyph {
+            line: true,
+            ..Glyph::new(mark, colour, (x + 12, y))
         }
+        .into_dyn(),
         Mark::Reference => {
             DashedPathElement::new(vec![(x, y), (x + 24, y)], 10, 6, colour.stroke_width(2))
                 .into_dyn()
         }
-        Mark::Points => TriangleMarker::new((x + 12, y), 9, colour.filled()).into_dyn(),
+        Mark::Points | Mark::HollowPoints => Glyph::new(mark, colour, (x + 12, y)).into_dyn(),
+    }
+}
+
+/// The mark of one point, drawn in pixels around it: a filled dot, a ring
+/// around where a dot would be, a triangle, or a larger hollow one, so that
+/// where two series' points meet both stay in sight. In the legend it may
+/// carry its line's stroke through it. (Plotters' own markers fill even a
+/// triangle given a stroke, and its composed elements carry the backend's
+/// lifetime, which a legend's element may not.)
+struct Glyph<Coord> {
+    at: Coord,
+    mark: Mark,
+    colour: RGBColor,
+    /// A stroke of the series' line through the mark, 24 pixels long.
+    line: bool,
+}
+
+impl<Coord> Glyph<Coord> {
+    fn new(mark: Mark, colour: RGBColor, at: Coord) -> Glyph<Coord> {
+        Glyph {
+            at,
+            mark,
+            colour,
+            line: false,
+        }
+    }
+}
+
+impl<'a, Coord> PointCollection<'a, Coord> for &'a Glyph<Coord> {
+    type Point = &'a Coord;
+    type IntoIter = std::iter::Once<&'a Coord>;
+
+    fn point_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.at)
+    }
+}
+
+impl<Coord, Backend: DrawingBackend> Drawable<Backend> for Glyph<Coord> {
+    fn draw<I: Iterator<Item = (i32, i32)>>(
+        &self,
+        mut points: I,
+        backend: &mut Backend,
+        _: (u32, u32),
+    ) -> std::result::Result<(), DrawingErrorKind<Backend::ErrorType>> {
+        let Some((x, y)) = points.next() else {
+            return Ok(());
+        };
+        let colour = self.colour;
+        if self.line {
+            backend.draw_line((x - 12, y), (x + 12, y), &colour.stroke_width(3))?;
+        }
+        // A triangle pointing up, `size` from its centre to its top corner.
+        let triangle = |size: f64| {
+            let (half_width, below) = (size * 0.866, size * 0.5);
+            vec![
+                (x, y - size as i32),
+                (x + half_width.round() as i32, y + below.round() as i32),
+                (x - half_width.round() as i32, y + below.round() as i32),
+            ]
+        };
+        match self.mark {
+            Mark::Line | Mark::Reference => backend.draw_circle((x, y), 5, &colour.filled(), true),
+            Mark::LineRings => backend.draw_circle((x, y), 9, &colour.stroke_width(2), false),
+            Mark::Points => backend.fill_polygon(triangle(9.0), &colour.filled()),
+            Mark::HollowPoints => {
+                let mut outline = triangle(16.0);
+                outline.push(outline[0]);
+                backend.draw_path(outline, &colour.stroke_width(2))
+            }
+        }
     }
 }
 
@@ -428,18 +537,23 @@ mod tests {
         x_scale: Scale::Nines,
         y_title: "PUT latency (µs, log scale)",
         y_scale: Scale::Log,
+        y_per_unit: 1.0,
         series: &[
             Series {
                 label: "step 03 & its inline flush",
                 y: "latency_us",
                 rows: &[("setup", "step 03, flushing inline")],
                 mark: Mark::Line,
+                colour: 0,
+                at: None,
             },
             Series {
                 label: "step 04 <shaker>",
                 y: "latency_us",
                 rows: &[("setup", "step 04 shaker")],
                 mark: Mark::Points,
+                colour: 1,
+                at: None,
             },
         ],
         legend: SeriesLabelPosition::UpperLeft,

@@ -112,7 +112,8 @@ impl Measured {
     /// Whether `cell` is a value of the files as written, or a cell this
     /// check leaves alone.
     fn holds(&self, cell: &str) -> bool {
-        if let Some((number, unit)) = cell.split_once(' ') {
+        // The book keeps a unit with its number by a non-breaking space.
+        if let Some((number, unit)) = cell.split_once([' ', '\u{a0}']) {
             let per_micro = match unit {
                 "ns" => 0.001,
                 "µs" => 1.0,
