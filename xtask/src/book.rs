@@ -2,8 +2,9 @@
 //! (see `book_serve.rs`), while the step crates' tests compile in the
 //! background, so that a learner's first `cargo test -p step-01` after
 //! reading chapter 1 does not wait for its dependencies;
-//! `cargo xtask book --build`: only build it into `target/book`, without
-//! serving it or compiling the steps;
+//! `cargo xtask book --build`: only build it into `target/book` (under
+//! `CARGO_TARGET_DIR` when that is set), without serving it or compiling
+//! the steps;
 //! `cargo xtask book --check`: what CI runs, a build that changes no file.
 //!
 //! All three first bring `book/src/generated/` up to date (`--check` instead
@@ -34,7 +35,7 @@ pub fn serve(layout: &Layout) -> Result<()> {
     mdbook_build(layout, &tools)?;
     let (host, port) = SERVE_ADDRESS;
     println!("book: serving on http://{host}:{port} (Ctrl-C stops)");
-    book_serve::serve(&layout.target.join("book"), &format!("{host}:{port}"))
+    book_serve::serve(&book_dir(layout), &format!("{host}:{port}"))
 }
 
 /// Starts compiling the tests of every step in the background, with its
@@ -108,10 +109,28 @@ pub fn check(layout: &Layout) -> Result<()> {
     mdbook_build(layout, &ensure_mdbook()?)
 }
 
-/// Runs `mdbook build`, which writes the book to `target/book`.
+/// Where the book is built and served from: `book` in the target
+/// directory, which `CARGO_TARGET_DIR` may move. book.toml's `build-dir`
+/// says `target/book` for an `mdbook build` run by hand; ours always
+/// passes this directory, so it builds where `serve` looks.
+fn book_dir(layout: &Layout) -> PathBuf {
+    layout.target.join("book")
+}
+
+/// The `mdbook` arguments that build the book into [`book_dir`].
+fn mdbook_build_args(layout: &Layout) -> Vec<std::ffi::OsString> {
+    vec![
+        "build".into(),
+        "book".into(),
+        "--dest-dir".into(),
+        book_dir(layout).into_os_string(),
+    ]
+}
+
+/// Runs `mdbook build`, which writes the book to [`book_dir`].
 fn mdbook_build(layout: &Layout, tools: &Installed) -> Result<()> {
     let mut command = Command::new(&tools.mdbook);
-    command.args(["build", "book"]);
+    command.args(mdbook_build_args(layout));
     let path = std::env::var_os("PATH").unwrap_or_default();
     let paths = std::iter::once(tools.bin.clone()).chain(std::env::split_paths(&path));
     if let Ok(joined) = std::env::join_paths(paths) {
@@ -119,7 +138,7 @@ fn mdbook_build(layout: &Layout, tools: &Installed) -> Result<()> {
     }
     command.current_dir(&layout.root);
     if run::stream(command)? {
-        println!("book: built into {}", layout.target.join("book").display());
+        println!("book: built into {}", book_dir(layout).display());
         Ok(())
     } else {
         Err(Error::Check(
@@ -224,4 +243,48 @@ fn cargo_bin() -> Result<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
         .map(|home| home.join("bin"))
         .ok_or_else(|| Error::Check("neither CARGO_HOME nor HOME is set".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With `CARGO_TARGET_DIR` set, the target directory is elsewhere:
+    /// mdBook must be told to build there, where the server looks and the
+    /// message points, not into book.toml's `target/book`.
+    #[test]
+    fn the_book_is_built_where_it_is_served_from() {
+        let layout = Layout {
+            root: PathBuf::from("/work/little-kv"),
+            target: PathBuf::from("/elsewhere/cargo-target"),
+        };
+        let args = mdbook_build_args(&layout);
+        let dest = args
+            .iter()
+            .position(|arg| arg == "--dest-dir")
+            .and_then(|at| args.get(at + 1))
+            .expect("mdbook is given --dest-dir");
+        assert_eq!(Path::new(dest), Path::new("/elsewhere/cargo-target/book"));
+        assert_eq!(book_dir(&layout), Path::new(dest));
+        assert!(
+            Path::new(dest).is_absolute(),
+            "mdBook would resolve it from book/"
+        );
+    }
+
+    /// `Layout::discover` takes `CARGO_TARGET_DIR` as cargo does, so the
+    /// directory the book is built into follows it: when this test runs
+    /// with the variable set, the book goes under it.
+    #[test]
+    fn the_book_follows_cargo_target_dir_when_it_is_set() {
+        let layout = Layout::discover().unwrap();
+        match std::env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty()) {
+            Some(dir) => assert!(
+                book_dir(&layout).starts_with(std::env::current_dir().unwrap().join(dir)),
+                "{}",
+                book_dir(&layout).display()
+            ),
+            None => assert_eq!(book_dir(&layout), layout.root.join("target/book")),
+        }
+    }
 }
