@@ -1,22 +1,33 @@
-//! One server per data directory, from step 03 on: a second server started
-//! on a directory that a running server uses is refused before it reads,
-//! replays or removes anything, so the first server's acknowledged writes
-//! survive the slip.
+//! One server per data directory, and damage on disk refused, never served
+//! or deleted.
+//!
+//! From step 03 on, a second server started on a directory that a running
+//! server uses is refused before it reads, replays or removes anything, so
+//! the first server's acknowledged writes survive the slip.
 //!
 //! Without the lock, the second start runs its recovery under the first
 //! server's feet (step 07 replays the live log into a table and removes it,
 //! while the first server goes on appending to a file that no longer has a
 //! name) and then serves the same files: writes the first one acknowledged
 //! are gone after its next restart.
+//!
+//! From step 05 on, a stopped directory damaged in one file at random (cut
+//! short, cut at a line, a byte changed, a line duplicated, swapped or
+//! dropped, a file added or removed) is either refused, with every file
+//! left as it was, or served exactly as before: never a wrong answer.
 
+use std::collections::BTreeMap;
+use std::fs;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use cross_step_tests::client::{Response, kv_path, send};
+use cross_step_tests::random::Xorshift;
 use cross_step_tests::server::Server;
+use cross_step_tests::stores::Harness;
 
 /// Sends one request and returns the response.
 fn request(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Response {
@@ -132,4 +143,211 @@ fn solution_06_refuses_a_second_server_on_its_directory() {
 #[test]
 fn solution_07_refuses_a_second_server_on_its_directory() {
     a_second_server_is_refused(env!("CARGO_BIN_EXE_serve-solution-07"), libc::SIGKILL);
+}
+
+/// The files of `directory` and their bytes, but for `LOCK`: what a refused
+/// start must leave as it found it (taking the lock may create `LOCK`).
+fn files_of(directory: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for entry in fs::read_dir(directory).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "LOCK" {
+            continue;
+        }
+        let bytes = if path.is_dir() { b"<a directory>".to_vec() } else { fs::read(&path).unwrap() };
+        files.insert(name, bytes);
+    }
+    files
+}
+
+fn copy_directory(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for (name, bytes) in files_of(from) {
+        fs::write(to.join(name), bytes).unwrap();
+    }
+}
+
+/// One damage to one file, as a disk, a careless hand or a bad tool might
+/// do it while the store is stopped. Returns what was done, for the report.
+fn damage(directory: &Path, random: &mut Xorshift, spared: &[&str]) -> String {
+    let files: Vec<PathBuf> = files_of(directory)
+        .keys()
+        .filter(|name| !spared.iter().any(|extension| name.ends_with(extension)))
+        .map(|name| directory.join(name))
+        .collect();
+    let path = &files[random.below(files.len() as u64) as usize];
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let bytes = fs::read(path).unwrap();
+    let mut lines: Vec<Vec<u8>> = bytes.split_inclusive(|&byte| byte == b'\n').map(<[u8]>::to_vec).collect();
+    let pick = |random: &mut Xorshift, count: usize| random.below(count.max(1) as u64) as usize;
+    let (what, damaged): (String, Option<Vec<u8>>) = match random.below(8) {
+        0 => {
+            let length = pick(random, bytes.len());
+            (format!("{name} cut to {length} bytes"), Some(bytes[..length].to_vec()))
+        }
+        1 => {
+            let keep = pick(random, lines.len());
+            (format!("{name} cut after line {keep}"), Some(lines[..keep].concat()))
+        }
+        2 if !bytes.is_empty() => {
+            let at = pick(random, bytes.len());
+            let mut changed = bytes.clone();
+            // Another byte, never the same one: a printable letter where it
+            // was text, so that the damage most often still parses.
+            changed[at] = if changed[at] == b'x' { b'y' } else { b'x' };
+            (format!("{name}: byte {at} changed"), Some(changed))
+        }
+        3 if !lines.is_empty() => {
+            let at = pick(random, lines.len());
+            lines.insert(at, lines[at].clone());
+            (format!("{name}: line {} duplicated", at + 1), Some(lines.concat()))
+        }
+        4 if lines.len() >= 2 => {
+            let at = pick(random, lines.len() - 1);
+            lines.swap(at, at + 1);
+            (format!("{name}: lines {} and {} swapped", at + 1, at + 2), Some(lines.concat()))
+        }
+        5 if !lines.is_empty() => {
+            let at = pick(random, lines.len());
+            lines.remove(at);
+            (format!("{name}: line {} dropped", at + 1), Some(lines.concat()))
+        }
+        6 => {
+            fs::remove_file(path).unwrap();
+            (format!("{name} removed"), None)
+        }
+        _ => {
+            // A file added: a copy of this one under a table's name that
+            // nothing names, a leftover's name, or a directory where a table
+            // would be.
+            let added = match random.below(3) {
+                0 => "000999.sst".to_string(),
+                1 => format!("{name}.tmp"),
+                _ => {
+                    fs::create_dir(directory.join("000998.sst")).unwrap();
+                    return "a directory 000998.sst/ added".into();
+                }
+            };
+            fs::write(directory.join(&added), &bytes).unwrap();
+            return format!("{added} added, a copy of {name}");
+        }
+    };
+    if let Some(damaged) = damaged {
+        fs::write(path, damaged).unwrap();
+    }
+    what
+}
+
+/// How a run of damages went.
+#[derive(Debug, Default)]
+struct Verdicts {
+    refused: usize,
+    served_as_before: usize,
+}
+
+/// Writes a store with several tables, merges, tombstones and (in step 07)
+/// a log, stops it, and then damages copies of its directory `rounds`
+/// times. Each damaged copy must be refused with every file left as it
+/// was, or served exactly as the undamaged directory is.
+fn damage_is_refused_or_served_as_before<H: Harness>(
+    seed: u64,
+    rounds: usize,
+    spared: &[&str],
+) -> Verdicts {
+    let scratch = tempfile::tempdir().unwrap();
+    let base = scratch.path().join("base");
+    let mut keys = Vec::new();
+    {
+        let store = H::open(&base);
+        let mut random = Xorshift(seed);
+        for n in 0..120 {
+            let key = format!("{}:capital", ["kenya", "rwanda", "tanzania", "uganda", "burundi"][n % 5]);
+            let key = format!("{key}:{}", random.below(12));
+            if random.below(5) == 0 {
+                store.delete(&key);
+            } else {
+                store.set(&key, &format!("value {n} of {key}"));
+            }
+            keys.push(key);
+        }
+        // Dropped without a flush: steps 05-06 lose the memtable (it was
+        // never promised), step 07 keeps it in its log.
+    }
+    keys.sort();
+    keys.dedup();
+    let read_all = |store: &H| -> Vec<(String, Option<String>)> {
+        keys.iter().map(|key| (key.clone(), store.get(key))).collect()
+    };
+    let probe = scratch.path().join("probe");
+    copy_directory(&base, &probe);
+    let (expected_gets, expected_scan) = {
+        let store = H::open(&probe);
+        (read_all(&store), store.scan())
+    };
+    let mut verdicts = Verdicts::default();
+    let mut random = Xorshift(seed ^ 0x9e37_79b9_7f4a_7c15);
+    for round in 0..rounds {
+        let damaged = scratch.path().join(format!("damaged-{round}"));
+        copy_directory(&base, &damaged);
+        let what = damage(&damaged, &mut random, spared);
+        let before = files_of(&damaged);
+        match H::try_open(&damaged, usize::MAX) {
+            Err(reason) => {
+                assert_eq!(
+                    files_of(&damaged),
+                    before,
+                    "{}: {what}: refused ({reason}), but the files changed",
+                    H::NAME
+                );
+                verdicts.refused += 1;
+            }
+            Ok(store) => {
+                assert_eq!(
+                    read_all(&store),
+                    expected_gets,
+                    "{}: {what}: served, and a GET answered otherwise than before the damage",
+                    H::NAME
+                );
+                assert_eq!(
+                    store.scan(),
+                    expected_scan,
+                    "{}: {what}: served, and the scan differs from before the damage",
+                    H::NAME
+                );
+                verdicts.served_as_before += 1;
+            }
+        }
+        fs::remove_dir_all(&damaged).unwrap();
+    }
+    eprintln!("{}: {rounds} damages: {verdicts:?}", H::NAME);
+    verdicts
+}
+
+/// Damages per step: 3 x 60 = 180 in all.
+const DAMAGES: usize = 60;
+
+#[test]
+fn solution_05_refuses_damage_or_serves_as_before() {
+    let verdicts = damage_is_refused_or_served_as_before::<solution_05::Store>(5, DAMAGES, &[]);
+    assert!(verdicts.refused > 0 && verdicts.served_as_before > 0, "{verdicts:?}");
+}
+
+#[test]
+fn solution_06_refuses_damage_or_serves_as_before() {
+    let verdicts = damage_is_refused_or_served_as_before::<solution_06::Store>(6, DAMAGES, &[]);
+    assert!(verdicts.refused > 0 && verdicts.served_as_before > 0, "{verdicts:?}");
+}
+
+/// Step 07's logs are spared, and that is a known gap, not a pass: no
+/// manifest names them, so a log removed whole, or cut at a batch boundary,
+/// is served without its acknowledged writes (this test finds it within a
+/// few damages when the logs are not spared), and damage to the newest
+/// log's last batch reads as a write torn by a crash, which recovery drops
+/// by design. LevelDB names its current log in the manifest; ours does not
+/// yet.
+#[test]
+fn solution_07_refuses_damage_or_serves_as_before() {
+    let verdicts = damage_is_refused_or_served_as_before::<solution_07::Store>(7, DAMAGES, &[".wal"]);
+    assert!(verdicts.refused > 0 && verdicts.served_as_before > 0, "{verdicts:?}");
 }

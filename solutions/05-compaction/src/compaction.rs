@@ -45,7 +45,8 @@ use crate::Result;
 use crate::memtable::Entry;
 use crate::sstable::{Entries, SsTable, TableWriter};
 use crate::store::Shared;
-use crate::{files, manifest};
+use crate::manifest::{self, LiveTable};
+use crate::files;
 
 // ANCHOR: pick
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
@@ -206,9 +207,9 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
     // Exercise 5.3: write the new manifest, swap the tables under the write lock, then remove the inputs
     // Only this thread changes `tables`, so the list cannot change between
     // this read and the swap below; the manifest is written with no lock held.
-    let mut names = shared.table_names();
-    names.splice(range.clone(), [manifest::file_name(merged.path())]);
-    manifest::write(&shared.directory, &names)?;
+    let mut live = shared.live_tables();
+    live.splice(range.clone(), [LiveTable::of(&merged)]);
+    manifest::write(&shared.directory, &live)?;
     let replaced = shared.write_state().install_merged(range, merged);
     // New readers no longer find the replaced tables. A reader that took
     // its snapshot before the swap may still be reading them: it reads
@@ -233,6 +234,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+    use crate::checksum::Checksum;
     use crate::store::Store;
     use crate::{Error, Options};
 
@@ -240,7 +242,7 @@ mod tests {
     fn table(directory: &Path, name: &str, text: &str) -> SsTable {
         let path = directory.join(name);
         fs::write(&path, text).unwrap();
-        SsTable::written(&path).unwrap()
+        SsTable::written(&path, Checksum::of_path(&path).unwrap()).unwrap()
     }
 
     fn value(text: &str) -> Entry {
@@ -338,14 +340,21 @@ mod tests {
 
     /// A store over tables written by hand, which never merges by itself.
     fn store_with_tables(directory: &Path, texts: &[&str]) -> Store {
-        let mut names = Vec::new();
+        let mut live = Vec::new();
         for (index, text) in texts.iter().enumerate() {
             let name = format!("{:06}.sst", index + 1);
             fs::write(directory.join(&name), text).unwrap();
-            names.push(name);
+            let checksum = Checksum::of_path(&directory.join(&name)).unwrap();
+            live.push(manifest::LiveTable { name, checksum });
         }
-        manifest::write(directory, &names).unwrap();
+        manifest::write(directory, &live).unwrap();
         Store::open(directory, only_by_hand()).unwrap()
+    }
+
+    /// The file names of the store's tables, oldest first.
+    fn table_names(store: &Store) -> Vec<String> {
+        let live = store.shared.live_tables();
+        live.into_iter().map(|table| table.name).collect()
     }
 
     fn files(directory: &Path) -> Vec<PathBuf> {
@@ -363,18 +372,19 @@ mod tests {
         let store = store_with_tables(directory.path(), &["a→1\n", "a→2\n", "b→3\n"]);
         let merged = table(directory.path(), "000009.sst", "a→2\nb→3\n");
         install(&store.shared, 1..3, merged).unwrap();
-        let manifest = fs::read_to_string(directory.path().join(manifest::FILE_NAME)).unwrap();
-        assert_eq!(manifest, "000001.sst\n000009.sst\n");
+        let live = manifest::read(directory.path()).unwrap().unwrap();
+        let live: Vec<&str> = live.iter().map(|table| table.name.as_str()).collect();
+        assert_eq!(live, ["000001.sst", "000009.sst"]);
         let names: Vec<String> = files(directory.path())
             .iter()
             .map(|path| manifest::file_name(path))
             .collect();
         assert_eq!(
             names,
-            ["000001.sst", "000009.sst", "MANIFEST"],
+            ["000001.sst", "000009.sst", "LOCK", "MANIFEST"],
             "the inputs are removed"
         );
-        assert_eq!(store.shared.table_names(), ["000001.sst", "000009.sst"]);
+        assert_eq!(table_names(&store), ["000001.sst", "000009.sst"]);
         let expected = [
             ("a".to_string(), "2".to_string()),
             ("b".to_string(), "3".to_string()),
@@ -391,7 +401,7 @@ mod tests {
         drop(store);
         let store = Store::open(directory.path(), only_by_hand()).unwrap();
         assert_eq!(store.scan().unwrap(), [("b".to_string(), "1".to_string())]);
-        assert_eq!(store.shared.table_names(), ["000003.sst"]);
+        assert_eq!(table_names(&store), ["000003.sst"]);
     }
 
     #[test]

@@ -63,6 +63,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A table's bytes are not what the manifest names it with: its size
+    /// or its CRC-32 differs, so it was damaged after it was written.
+    #[error(
+        "{}: the table is damaged: it has {found}, but the manifest names it with {expected}",
+        .path.display()
+    )]
+    Damaged {
+        path: PathBuf,
+        /// What the file holds now.
+        found: crate::checksum::Checksum,
+        /// What the manifest says it held when it was written.
+        expected: crate::checksum::Checksum,
+    },
+
     /// The tree shaker could not write or merge a table (or stopped by a
     /// bug), so writes are refused: the store could not keep them.
     #[error("writes are refused since a flush failed: {reason}")]

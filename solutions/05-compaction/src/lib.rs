@@ -47,6 +47,7 @@
 //!
 //! Read alongside chapter 5 of the book, "Compaction".
 
+mod checksum;
 mod compaction;
 mod entries;
 mod error;

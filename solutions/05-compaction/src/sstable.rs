@@ -17,9 +17,9 @@
 //! the manifest.
 //!
 //! Shortcuts, and what they cost:
-//! - plain text instead of a binary format with checksums: anyone can read a
-//!   table with `cat`, but it is bigger and slower to parse, and damage
-//!   inside a line that still parses goes unnoticed;
+//! - plain text instead of a binary format: anyone can read a table with
+//!   `cat`, but it is bigger and slower to parse; its checksum lives beside
+//!   it, in the manifest (see `checksum.rs`), and is checked at open;
 //! - a lookup reads the table from its first line (chapter 6 adds an index
 //!   so that it can jump close to the key).
 //!
@@ -58,7 +58,8 @@
 //!   name, synced, and only then renamed to its final name (the rules of
 //!   `files.rs`), whether a flush or a merge writes it; a writer that stops
 //!   before [`TableWriter::finish`] leaves only the temporary file;
-//! - a table that [`SsTable::open`] accepted has sorted, well-formed lines;
+//! - a table that [`SsTable::open`] accepted has the size and CRC-32 the
+//!   manifest names it with, and sorted, well-formed lines;
 //! - a table reads through the file it opened, with positioned reads only,
 //!   so any number of readers can share it; removing its file (a merge,
 //!   `clear`) does not disturb a reader that still holds the table, because
@@ -73,6 +74,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::checksum::{Checksum, Summer};
 use crate::files::{directory_of, sync_directory, temporary_path};
 use crate::line::encode_line;
 use crate::memtable::Entry;
@@ -104,6 +106,8 @@ pub struct TableWriter {
     path: PathBuf,
     temporary: PathBuf,
     writer: BufWriter<File>,
+    /// The bytes written so far, summed for the manifest.
+    summer: Summer,
 }
 
 impl TableWriter {
@@ -119,12 +123,14 @@ impl TableWriter {
             path: path.to_path_buf(),
             temporary,
             writer: BufWriter::new(file),
+            summer: Summer::default(),
         })
     }
 
     /// Appends one entry. Keys must come in strictly ascending order.
     pub fn push(&mut self, key: &str, entry: &Entry) -> Result<()> {
         let line = encode_line(key, entry);
+        self.summer.add(line.as_bytes());
         self.writer
             .write_all(line.as_bytes())
             .map_err(|source| self.io_error("write", source))
@@ -137,6 +143,7 @@ impl TableWriter {
             path,
             temporary,
             writer,
+            summer,
         } = self;
         let io_error = |action, source| Error::Io {
             action,
@@ -149,7 +156,7 @@ impl TableWriter {
         file.sync_all().map_err(|source| io_error("sync", source))?;
         fs::rename(&temporary, &path).map_err(|source| io_error("rename", source))?;
         sync_directory(directory_of(&path))?;
-        SsTable::written(&path)
+        SsTable::written(&path, summer.finish())
     }
 
     fn io_error(&self, action: &'static str, source: std::io::Error) -> Error {
@@ -170,16 +177,30 @@ pub struct SsTable {
     /// The table's file, opened once, read-only, and shared by every clone:
     /// all reads are positioned reads, so readers never share a place in it.
     file: Arc<File>,
+    /// The size and CRC-32 of the file, as the manifest names it.
+    checksum: Checksum,
 }
 
 impl SsTable {
-    /// Opens the table at `path` and reads it through once, so that a
-    /// malformed table stops the store at start instead of failing a request
-    /// later. Returns the table and its number of entries.
-    pub fn open(path: &Path) -> Result<(SsTable, usize)> {
+    /// Opens the table at `path`, which the manifest names with
+    /// `expected`, and checks it: first its bytes against `expected`, then
+    /// its lines, read through once. So a damaged or malformed table stops
+    /// the store at start instead of being served. Returns the table and its
+    /// number of entries.
+    pub fn open(path: &Path, expected: Checksum) -> Result<(SsTable, usize)> {
+        let file = open_file(path)?;
+        let found = Checksum::of_file(&file, path)?;
+        if found != expected {
+            return Err(Error::Damaged {
+                path: path.to_path_buf(),
+                found,
+                expected,
+            });
+        }
         let table = SsTable {
             path: path.to_path_buf(),
-            file: open_file(path)?,
+            file,
+            checksum: found,
         };
         let mut count = 0;
         for entry in table.entries()? {
@@ -190,12 +211,19 @@ impl SsTable {
     }
 
     /// A table that this process has just written with [`write`](fn@write), so it is
-    /// known to be well-formed and need not be read through. Opens its file.
-    pub fn written(path: &Path) -> Result<SsTable> {
+    /// known to be well-formed and need not be read through; `checksum` is
+    /// what its writer summed. Opens its file.
+    pub fn written(path: &Path, checksum: Checksum) -> Result<SsTable> {
         Ok(SsTable {
             path: path.to_path_buf(),
             file: open_file(path)?,
+            checksum,
         })
+    }
+
+    /// The size and CRC-32 of the table's file.
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
     }
 
     /// The file this table reads.
@@ -259,7 +287,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, text).unwrap();
-        SsTable::written(&path)?.entries()?.collect()
+        SsTable::written(&path, Checksum::of_path(&path)?)?.entries()?.collect()
     }
 
     #[test]
@@ -307,7 +335,9 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, b"\xff\xfe\n").unwrap();
-        let error = SsTable::open(&path).unwrap_err().to_string();
+        let error = SsTable::open(&path, Checksum::of_path(&path).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("000001.sst:1: not UTF-8"), "{error}");
     }
 
@@ -365,7 +395,7 @@ mod tests {
         let path = directory.path().join("000001.sst");
         // The third line is malformed, but lookups of "a" and "b" never reach it.
         fs::write(&path, "a→1\nc→3\nbroken\n").unwrap();
-        let table = SsTable::written(&path).unwrap();
+        let table = SsTable::written(&path, Checksum::of_path(&path).unwrap()).unwrap();
         assert_eq!(table.get("a").unwrap(), Some(value("1")));
         assert_eq!(table.get("b").unwrap(), None);
         let error = table.get("d").unwrap_err();

@@ -47,6 +47,7 @@
 //!
 //! Read alongside chapter 6 of the book, "A sparse index".
 
+mod checksum;
 mod compaction;
 mod entries;
 mod error;

@@ -37,7 +37,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::files;
-use crate::manifest;
+use crate::checksum::Checksum;
+use crate::manifest::{self, LiveTable};
 use crate::sstable::SsTable;
 use crate::{Error, Result};
 
@@ -53,18 +54,44 @@ pub(crate) struct Recovered {
 /// Recovers `directory`, which the caller has created and locked: removes what an interrupted
 /// flush or merge left, and opens the tables the manifest names.
 pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
+    let mut temporary = Vec::new();
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
         if files::is_temporary(&path) {
-            tracing::info!("removing {}, left by an interrupted write", path.display());
-            fs::remove_file(&path).map_err(|source| Error::Io {
-                action: "remove",
-                path,
-                source,
-            })?;
+            temporary.push(path);
         } else if files::is_table(&path) {
             numbered.push((files::file_number(&path)?, path));
         }
+    }
+    numbered.sort();
+    let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
+    let live = match manifest::read(directory)? {
+        Some(live) => live,
+        None => {
+            // A directory from step 03 or 04: the numbers give the order,
+            // and the tables are summed as they are, for lack of anything
+            // to check them against.
+            let mut live = Vec::new();
+            for (_, path) in &numbered {
+                let checksum = Checksum::of_path(path)?;
+                live.push(LiveTable {
+                    name: manifest::file_name(path),
+                    checksum,
+                });
+            }
+            tracing::info!("no manifest: writing one for the tables as they are");
+            manifest::write(directory, &live)?;
+            live
+        }
+    };
+    // Every live table is checked before anything is removed: a start that
+    // stops on a damaged table leaves the directory as it found it.
+    let mut tables = Vec::new();
+    for table in &live {
+        let table = SsTable::open(&directory.join(&table.name), table.checksum)?;
+        let blocks = table.index().blocks().len();
+        tracing::info!("loaded {} ({blocks} blocks)", table.path().display());
+        tables.push(table);
     }
     // A process killed halfway may have left changes that are only in the
     // page cache: a manifest renamed into place whose directory was not
@@ -72,63 +99,46 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     // the tables that manifest no longer names): a power cut must not undo
     // the manifest and keep the removals. (The power-loss check caught this
     // once, when its kill landed in that window.) The same sync makes the
-    // removals of temporary files above durable before a flush writes one
-    // of those names again and renames it into place.
+    // removals of temporary files durable before a flush writes one of
+    // those names again and renames it into place.
+    for path in temporary {
+        tracing::info!("removing {}, left by an interrupted write", path.display());
+        remove(&path)?;
+    }
     files::sync_directory(directory)?;
-    numbered.sort();
-    let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
-    let live = match manifest::read(directory)? {
-        Some(names) => names,
-        None => {
-            // A directory from step 03 or 04: the numbers give the order.
-            let names: Vec<String> = numbered
-                .iter()
-                .map(|(_, path)| manifest::file_name(path))
-                .collect();
-            manifest::write(directory, &names)?;
-            names
-        }
-    };
     for (_, path) in &numbered {
-        if !live.contains(&manifest::file_name(path)) {
+        if !live.iter().any(|table| table.name == manifest::file_name(path)) {
             tracing::info!(
                 "removing {}, left by an interrupted compaction",
                 path.display()
             );
-            fs::remove_file(path).map_err(|source| Error::Io {
-                action: "remove",
-                path: path.clone(),
-                source,
-            })?;
+            remove(path)?;
         }
     }
     for path in list_directory(directory)? {
         let is_index = path.extension().is_some_and(|extension| extension == "idx");
-        let of_a_live_table = live.contains(&manifest::file_name(
-            &path.with_extension(files::TABLE_EXTENSION),
-        ));
+        let table_name = manifest::file_name(&path.with_extension(files::TABLE_EXTENSION));
+        let of_a_live_table = live.iter().any(|table| table.name == table_name);
         if is_index && !of_a_live_table {
             tracing::info!(
                 "removing {}, the index of a table that is gone",
                 path.display()
             );
-            fs::remove_file(&path).map_err(|source| Error::Io {
-                action: "remove",
-                path,
-                source,
-            })?;
+            remove(&path)?;
         }
-    }
-    let mut tables = Vec::new();
-    for name in &live {
-        let table = SsTable::open(&directory.join(name))?;
-        let blocks = table.index().blocks().len();
-        tracing::info!("loaded {} ({blocks} blocks)", table.path().display());
-        tables.push(table);
     }
     Ok(Recovered {
         tables,
         next_table_number,
+    })
+}
+
+/// Removes the file at `path`.
+fn remove(path: &Path) -> Result<()> {
+    fs::remove_file(path).map_err(|source| Error::Io {
+        action: "remove",
+        path: path.to_path_buf(),
+        source,
     })
 }
 
@@ -171,7 +181,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.sst"), "a→1\n").unwrap();
         fs::write(directory.path().join("000002.sst"), "a→2\n").unwrap();
-        fs::write(directory.path().join(manifest::FILE_NAME), "000002.sst\n").unwrap();
+        manifest::write(directory.path(), &[live(directory.path(), "000002.sst")]).unwrap();
         let recovered = recover(directory.path()).unwrap();
         assert_eq!(recovered.tables.len(), 1);
         // Numbers are not reused, so no stale name can be mistaken for new.
@@ -186,6 +196,66 @@ mod tests {
         fs::write(directory.path().join("000001.idx"), "").unwrap();
         recover(directory.path()).unwrap();
         assert_eq!(file_names(directory.path()), [manifest::FILE_NAME]);
+    }
+
+    /// How the manifest would name the table `name` in `directory` as it is.
+    fn live(directory: &Path, name: &str) -> LiveTable {
+        LiveTable {
+            name: name.into(),
+            checksum: Checksum::of_path(&directory.join(name)).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_damaged_manifest_stops_the_store_and_nothing_is_removed() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("000001.sst"), "a→1\n").unwrap();
+        fs::write(directory.path().join("000002.sst"), "a→2\n").unwrap();
+        fs::write(directory.path().join("000003.sst.tmp"), "a→").unwrap();
+        let before = file_names(directory.path());
+        // Emptied, and its last table line dropped: neither is a crash
+        // state (a manifest is only ever replaced whole), so both are
+        // damage, and a start must not remove the tables they leave out.
+        manifest::write(
+            directory.path(),
+            &[live(directory.path(), "000001.sst"), live(directory.path(), "000002.sst")],
+        )
+        .unwrap();
+        let whole = fs::read_to_string(directory.path().join(manifest::FILE_NAME)).unwrap();
+        let lines: Vec<&str> = whole.lines().collect();
+        let last_line_dropped = format!("{}\n{}\n", lines[0], lines[2]);
+        for damaged in [String::new(), last_line_dropped] {
+            fs::write(directory.path().join(manifest::FILE_NAME), &damaged).unwrap();
+            let error = recover(directory.path()).unwrap_err();
+            assert!(
+                matches!(&error, Error::Corrupt { path, .. } if path.ends_with(manifest::FILE_NAME)),
+                "{damaged:?}: {error}"
+            );
+            let mut expected = before.clone();
+            expected.push(manifest::FILE_NAME.into());
+            expected.sort();
+            assert_eq!(file_names(directory.path()), expected, "{damaged:?}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_table_stops_the_store_and_nothing_is_removed() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("000001.sst"), "a→1\nb→2\n").unwrap();
+        fs::write(directory.path().join("000002.sst"), "a→2\n").unwrap();
+        manifest::write(directory.path(), &[live(directory.path(), "000002.sst")]).unwrap();
+        let before = file_names(directory.path());
+        // A letter of a value changed in place, and a line lost at a line
+        // boundary: both still parse, so only the checksum can tell.
+        for damaged in ["a→3\n", ""] {
+            fs::write(directory.path().join("000002.sst"), damaged).unwrap();
+            let error = recover(directory.path()).unwrap_err();
+            assert!(
+                matches!(&error, Error::Damaged { path, .. } if path.ends_with("000002.sst")),
+                "{damaged:?}: {error}"
+            );
+            assert_eq!(file_names(directory.path()), before, "{damaged:?}");
+        }
     }
 
     #[test]

@@ -50,7 +50,8 @@ use std::time::Duration;
 use crate::Result;
 use crate::error::panic_message;
 use crate::store::Shared;
-use crate::{compaction, files, manifest, sstable};
+use crate::manifest::{self, LiveTable};
+use crate::{compaction, files, sstable};
 
 /// The name of the thread, as debuggers and `top -H` show it.
 pub const THREAD_NAME: &str = "tree-shaker";
@@ -239,9 +240,9 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     let path = files::table_path(&shared.directory, number);
     let table = sstable::write(&path, oldest.iter())?;
     // On disk first: the manifest names the table before any reader sees it.
-    let mut names = shared.table_names();
-    names.push(manifest::file_name(&path));
-    manifest::write(&shared.directory, &names)?;
+    let mut live = shared.live_tables();
+    live.push(LiveTable::of(&table));
+    manifest::write(&shared.directory, &live)?;
     shared.write_state().install_flushed(table, &oldest);
     shared.mailbox.tick();
     tracing::info!(

@@ -99,6 +99,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{self, AtomicU64};
 
+use crate::checksum::{Checksum, Summer};
 use crate::files::{directory_of, sync_directory, temporary_path};
 use crate::index::{self, Block, Index};
 use crate::line::{compare_escaped, encode_line, escape, escaped_key, parse_line};
@@ -131,6 +132,8 @@ pub struct TableWriter {
     path: PathBuf,
     temporary: PathBuf,
     writer: BufWriter<File>,
+    /// The bytes written so far, summed for the manifest.
+    summer: Summer,
     /// Bytes written so far: where the next line starts.
     offset: u64,
     /// Lines written so far.
@@ -152,6 +155,7 @@ impl TableWriter {
             path: path.to_path_buf(),
             temporary,
             writer: BufWriter::new(file),
+            summer: Summer::default(),
             offset: 0,
             lines: 0,
             index: Index::new(),
@@ -161,6 +165,7 @@ impl TableWriter {
     /// Appends one entry. Keys must come in strictly ascending order.
     pub fn push(&mut self, key: &str, entry: &Entry) -> Result<()> {
         let line = encode_line(key, entry);
+        self.summer.add(line.as_bytes());
         self.index.note_line(key, self.offset, self.lines + 1);
         self.writer
             .write_all(line.as_bytes())
@@ -178,6 +183,7 @@ impl TableWriter {
             path,
             temporary,
             writer,
+            summer,
             offset,
             mut index,
             ..
@@ -198,7 +204,7 @@ impl TableWriter {
         index.finish(offset);
         index::write(&path, &index)?;
         sync_directory(directory_of(&path))?;
-        SsTable::with_index(&path, index)
+        SsTable::with_index(&path, index, summer.finish())
     }
 
     fn io_error(&self, action: &'static str, source: std::io::Error) -> Error {
@@ -223,20 +229,21 @@ pub struct SsTable {
     /// How many bytes lookups have read from the file (for tests and the
     /// curious: the read bound is the point of this step).
     bytes_read: Arc<AtomicU64>,
+    /// The size and CRC-32 of the file, as the manifest names it.
+    checksum: Checksum,
 }
 
 impl SsTable {
-    /// Opens the table at `path` with its index. A missing or damaged index
-    /// is rebuilt by reading the table through once, which also checks every
-    /// line of it, and written anew.
-    pub fn open(path: &Path) -> Result<SsTable> {
-        let table = SsTable::with_index(path, Index::new())?;
-        let io_error = |source| Error::Io {
-            action: "measure",
-            path: path.to_path_buf(),
-            source,
-        };
-        let table_bytes = table.file.metadata().map_err(io_error)?.len();
+    /// Opens the table at `path`, which the manifest names with `expected`:
+    /// reads it through once to check its size and CRC-32 (a damaged table
+    /// is an error, and none of it is served), then loads its index. A
+    /// missing or damaged sidecar is rebuilt from the table, which has just
+    /// passed its check, by reading it through once more, which also checks
+    /// every line of it, and written anew.
+    pub fn open(path: &Path, expected: Checksum) -> Result<SsTable> {
+        let table = SsTable::with_index(path, Index::new(), expected)?;
+        table.check(expected)?;
+        let table_bytes = expected.bytes;
         let index = match index::load(path, table_bytes)? {
             Some(index) => index,
             None => {
@@ -252,13 +259,34 @@ impl SsTable {
     }
 
     /// A table whose index is known. Opens its file.
-    pub fn with_index(path: &Path, index: Index) -> Result<SsTable> {
+    pub fn with_index(path: &Path, index: Index, checksum: Checksum) -> Result<SsTable> {
         Ok(SsTable {
             path: path.to_path_buf(),
             file: open_file(path)?,
             index: Arc::new(index),
             bytes_read: Arc::default(),
+            checksum,
         })
+    }
+
+    /// Reads the table's file through and compares its size and CRC-32
+    /// with `expected`, what the manifest names it with: a table that was
+    /// changed after it was written is damaged, and none of it is served.
+    fn check(&self, expected: Checksum) -> Result<()> {
+        let found = Checksum::of_file(&self.file, &self.path)?;
+        if found != expected {
+            return Err(Error::Damaged {
+                path: self.path.clone(),
+                found,
+                expected,
+            });
+        }
+        Ok(())
+    }
+
+    /// The size and CRC-32 of the table's file.
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
     }
 
     /// The file this table reads.
@@ -447,7 +475,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, text).unwrap();
-        SsTable::with_index(&path, Index::new())?
+        SsTable::with_index(&path, Index::new(), Checksum::of_path(&path)?)?
             .entries()?
             .collect()
     }
@@ -497,7 +525,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, b"\xff\xfe\n").unwrap();
-        let error = SsTable::open(&path).unwrap_err().to_string();
+        let error = SsTable::open(&path, Checksum::of_path(&path).unwrap()).unwrap_err().to_string();
         assert!(error.ends_with("000001.sst:1: not UTF-8"), "{error}");
     }
 
@@ -615,7 +643,12 @@ mod tests {
         // An index whose second block starts in the middle of line 2 (the
         // line starts at byte 6: `→` takes three bytes).
         let wrong =
-            SsTable::with_index(&path, Index::parse("0 1 a\n7 2 c\n", 19).unwrap()).unwrap();
+            SsTable::with_index(
+            &path,
+            Index::parse("0 1 a\n7 2 c\n", 19).unwrap(),
+            Checksum::of_path(&path).unwrap(),
+        )
+        .unwrap();
         assert_eq!(wrong.get("a").unwrap(), Some(value("1")));
         let error = wrong.get("c").unwrap_err().to_string();
         assert!(error.contains("000001.sst:2: "), "{error}");

@@ -50,6 +50,7 @@
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
 mod bloom;
+mod checksum;
 mod compaction;
 mod entries;
 mod error;
@@ -77,9 +78,10 @@ mod wal;
 /// needs, so that the inspector cannot drift from the store.
 pub mod format {
     pub use crate::bloom::{BloomFilter, FALSE_POSITIVE_RATE, hash as bloom_hash};
+    pub use crate::checksum::{Checksum, Summer};
     pub use crate::files::{
-        LOG_EXTENSION, TABLE_EXTENSION, file_number, is_log, is_table, is_temporary, log_path,
-        table_path, temporary_path,
+        LOCK_FILE_NAME as LOCK, LOG_EXTENSION, TABLE_EXTENSION, file_number, is_log, is_table,
+        is_temporary, log_path, table_path, temporary_path,
     };
     pub use crate::index::{BLOCK_BYTES, Block, BlockStart, Index};
     pub use crate::line::{
@@ -88,7 +90,7 @@ pub mod format {
     pub use crate::log_record::{
         Op, batch_header, decode, encode, parse_batch_header, written_length,
     };
-    pub use crate::manifest::{FILE_NAME as MANIFEST, read as read_manifest};
+    pub use crate::manifest::{FILE_NAME as MANIFEST, LiveTable, read as read_manifest};
     pub use crate::sidecar::checked_body;
 }
 

@@ -50,7 +50,8 @@ use std::path::{Path, PathBuf};
 
 use crate::files;
 use crate::log_record;
-use crate::manifest;
+use crate::checksum::Checksum;
+use crate::manifest::{self, LiveTable};
 use crate::memtable::Memtable;
 use crate::sstable::{self, SsTable};
 use crate::{Error, Result};
@@ -70,18 +71,44 @@ pub(crate) struct Recovered {
 /// flush or merge left, opens the tables the manifest names, and replays the
 /// logs into a new table.
 pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
+    let mut temporary = Vec::new();
     let mut numbered = Vec::new();
     for path in list_directory(directory)? {
         if files::is_temporary(&path) {
-            tracing::info!("removing {}, left by an interrupted write", path.display());
-            fs::remove_file(&path).map_err(|source| Error::Io {
-                action: "remove",
-                path,
-                source,
-            })?;
+            temporary.push(path);
         } else if files::is_table(&path) {
             numbered.push((files::file_number(&path)?, path));
         }
+    }
+    numbered.sort();
+    let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
+    let live = match manifest::read(directory)? {
+        Some(live) => live,
+        None => {
+            // A directory from step 03 or 04: the numbers give the order,
+            // and the tables are summed as they are, for lack of anything
+            // to check them against.
+            let mut live = Vec::new();
+            for (_, path) in &numbered {
+                let checksum = Checksum::of_path(path)?;
+                live.push(LiveTable {
+                    name: manifest::file_name(path),
+                    checksum,
+                });
+            }
+            tracing::info!("no manifest: writing one for the tables as they are");
+            manifest::write(directory, &live)?;
+            live
+        }
+    };
+    // Every live table is checked before anything is removed: a start that
+    // stops on a damaged table leaves the directory as it found it.
+    let mut tables = Vec::new();
+    for table in &live {
+        let table = SsTable::open(&directory.join(&table.name), table.checksum)?;
+        let blocks = table.index().blocks().len();
+        tracing::info!("loaded {} ({blocks} blocks)", table.path().display());
+        tables.push(table);
     }
     // A process killed halfway may have left changes that are only in the
     // page cache: a manifest renamed into place whose directory was not
@@ -89,61 +116,35 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     // the tables that manifest no longer names): a power cut must not undo
     // the manifest and keep the removals. (The power-loss check caught this
     // once, when its kill landed in that window.) The same sync makes the
-    // removals of temporary files above durable before a flush writes one
-    // of those names again and renames it into place.
+    // removals of temporary files durable before a flush writes one of
+    // those names again and renames it into place.
+    for path in temporary {
+        tracing::info!("removing {}, left by an interrupted write", path.display());
+        remove(&path)?;
+    }
     files::sync_directory(directory)?;
-    numbered.sort();
-    let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
-    let live = match manifest::read(directory)? {
-        Some(names) => names,
-        None => {
-            // A directory from step 03 or 04: the numbers give the order.
-            let names: Vec<String> = numbered
-                .iter()
-                .map(|(_, path)| manifest::file_name(path))
-                .collect();
-            manifest::write(directory, &names)?;
-            names
-        }
-    };
     for (_, path) in &numbered {
-        if !live.contains(&manifest::file_name(path)) {
+        if !live.iter().any(|table| table.name == manifest::file_name(path)) {
             tracing::info!(
                 "removing {}, left by an interrupted compaction",
                 path.display()
             );
-            fs::remove_file(path).map_err(|source| Error::Io {
-                action: "remove",
-                path: path.clone(),
-                source,
-            })?;
+            remove(path)?;
         }
     }
     for path in list_directory(directory)? {
         let is_sidecar = path
             .extension()
             .is_some_and(|extension| extension == "idx" || extension == "bloom");
-        let of_a_live_table = live.contains(&manifest::file_name(
-            &path.with_extension(files::TABLE_EXTENSION),
-        ));
+        let table_name = manifest::file_name(&path.with_extension(files::TABLE_EXTENSION));
+        let of_a_live_table = live.iter().any(|table| table.name == table_name);
         if is_sidecar && !of_a_live_table {
             tracing::info!(
                 "removing {}, a sidecar of a table that is gone",
                 path.display()
             );
-            fs::remove_file(&path).map_err(|source| Error::Io {
-                action: "remove",
-                path,
-                source,
-            })?;
+            remove(&path)?;
         }
-    }
-    let mut tables = Vec::new();
-    for name in &live {
-        let table = SsTable::open(&directory.join(name))?;
-        let blocks = table.index().blocks().len();
-        tracing::info!("loaded {} ({blocks} blocks)", table.path().display());
-        tables.push(table);
     }
     let (tables, next_table_number, newest_log) =
         recover_logs(directory, tables, next_table_number)?;
@@ -212,11 +213,8 @@ fn recover_logs(
         )?;
         next_table_number += 1;
         tables.push(table);
-        let names: Vec<String> = tables
-            .iter()
-            .map(|table| manifest::file_name(table.path()))
-            .collect();
-        manifest::write(directory, &names)?;
+        let live: Vec<LiveTable> = tables.iter().map(LiveTable::of).collect();
+        manifest::write(directory, &live)?;
     }
     // Oldest first, each removal durable before the next: a crash in
     // between leaves only the newest logs, whose records are the newest in
@@ -235,6 +233,15 @@ fn recover_logs(
     Ok((tables, next_table_number, newest_log))
 }
 // ANCHOR_END: recover_logs
+
+/// Removes the file at `path`.
+fn remove(path: &Path) -> Result<()> {
+    fs::remove_file(path).map_err(|source| Error::Io {
+        action: "remove",
+        path: path.to_path_buf(),
+        source,
+    })
+}
 
 /// Lists the paths of the entries of `directory`, sorted by name.
 pub(crate) fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
@@ -292,7 +299,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.sst"), "a→1\n").unwrap();
         fs::write(directory.path().join("000002.sst"), "a→2\n").unwrap();
-        fs::write(directory.path().join(manifest::FILE_NAME), "000002.sst\n").unwrap();
+        manifest::write(directory.path(), &[live(directory.path(), "000002.sst")]).unwrap();
         let recovered = recover(directory.path()).unwrap();
         assert_eq!(recovered.tables.len(), 1);
         // Numbers are not reused, so no stale name can be mistaken for new.
@@ -307,6 +314,66 @@ mod tests {
         fs::write(directory.path().join("000001.idx"), "").unwrap();
         recover(directory.path()).unwrap();
         assert_eq!(file_names(directory.path()), [manifest::FILE_NAME]);
+    }
+
+    /// How the manifest would name the table `name` in `directory` as it is.
+    fn live(directory: &Path, name: &str) -> LiveTable {
+        LiveTable {
+            name: name.into(),
+            checksum: Checksum::of_path(&directory.join(name)).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_damaged_manifest_stops_the_store_and_nothing_is_removed() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("000001.sst"), "a→1\n").unwrap();
+        fs::write(directory.path().join("000002.sst"), "a→2\n").unwrap();
+        fs::write(directory.path().join("000003.sst.tmp"), "a→").unwrap();
+        let before = file_names(directory.path());
+        // Emptied, and its last table line dropped: neither is a crash
+        // state (a manifest is only ever replaced whole), so both are
+        // damage, and a start must not remove the tables they leave out.
+        manifest::write(
+            directory.path(),
+            &[live(directory.path(), "000001.sst"), live(directory.path(), "000002.sst")],
+        )
+        .unwrap();
+        let whole = fs::read_to_string(directory.path().join(manifest::FILE_NAME)).unwrap();
+        let lines: Vec<&str> = whole.lines().collect();
+        let last_line_dropped = format!("{}\n{}\n", lines[0], lines[2]);
+        for damaged in [String::new(), last_line_dropped] {
+            fs::write(directory.path().join(manifest::FILE_NAME), &damaged).unwrap();
+            let error = recover(directory.path()).unwrap_err();
+            assert!(
+                matches!(&error, Error::Corrupt { path, .. } if path.ends_with(manifest::FILE_NAME)),
+                "{damaged:?}: {error}"
+            );
+            let mut expected = before.clone();
+            expected.push(manifest::FILE_NAME.into());
+            expected.sort();
+            assert_eq!(file_names(directory.path()), expected, "{damaged:?}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_table_stops_the_store_and_nothing_is_removed() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::write(directory.path().join("000001.sst"), "a→1\nb→2\n").unwrap();
+        fs::write(directory.path().join("000002.sst"), "a→2\n").unwrap();
+        manifest::write(directory.path(), &[live(directory.path(), "000002.sst")]).unwrap();
+        let before = file_names(directory.path());
+        // A letter of a value changed in place, and a line lost at a line
+        // boundary: both still parse, so only the checksum can tell.
+        for damaged in ["a→3\n", ""] {
+            fs::write(directory.path().join("000002.sst"), damaged).unwrap();
+            let error = recover(directory.path()).unwrap_err();
+            assert!(
+                matches!(&error, Error::Damaged { path, .. } if path.ends_with("000002.sst")),
+                "{damaged:?}: {error}"
+            );
+            assert_eq!(file_names(directory.path()), before, "{damaged:?}");
+        }
     }
 
     #[test]

@@ -112,6 +112,7 @@ use std::sync::Arc;
 use std::sync::atomic::{self, AtomicU64};
 
 use crate::bloom::{self, BloomFilter};
+use crate::checksum::{Checksum, Summer};
 use crate::files::{directory_of, sync_directory, temporary_path};
 use crate::index::{self, Block, Index};
 use crate::line::{compare_escaped, encode_line, escape, escaped_key, parse_line};
@@ -144,6 +145,8 @@ pub struct TableWriter {
     path: PathBuf,
     temporary: PathBuf,
     writer: BufWriter<File>,
+    /// The bytes written so far, summed for the manifest.
+    summer: Summer,
     /// Bytes written so far: where the next line starts.
     offset: u64,
     /// Lines written so far.
@@ -167,6 +170,7 @@ impl TableWriter {
             path: path.to_path_buf(),
             temporary,
             writer: BufWriter::new(file),
+            summer: Summer::default(),
             offset: 0,
             lines: 0,
             index: Index::new(),
@@ -177,6 +181,7 @@ impl TableWriter {
     /// Appends one entry. Keys must come in strictly ascending order.
     pub fn push(&mut self, key: &str, entry: &Entry) -> Result<()> {
         let line = encode_line(key, entry);
+        self.summer.add(line.as_bytes());
         self.index.note_line(key, self.offset, self.lines + 1);
         self.key_hashes.push(bloom::hash(key));
         self.writer
@@ -195,6 +200,7 @@ impl TableWriter {
             path,
             temporary,
             writer,
+            summer,
             offset,
             mut index,
             key_hashes,
@@ -219,7 +225,7 @@ impl TableWriter {
         let filter = BloomFilter::from_hashes(&key_hashes);
         sidecar::write(&path, "bloom", offset, &filter.encode())?;
         sync_directory(directory_of(&path))?;
-        SsTable::with_index(&path, index, filter)
+        SsTable::with_index(&path, index, filter, summer.finish())
     }
 
     fn io_error(&self, action: &'static str, source: std::io::Error) -> Error {
@@ -244,20 +250,22 @@ pub struct SsTable {
     /// How many bytes lookups have read from the file (for tests and the
     /// curious: the read bound is the point of this step).
     bytes_read: Arc<AtomicU64>,
+    /// The size and CRC-32 of the file, as the manifest names it.
+    checksum: Checksum,
 }
 
 impl SsTable {
-    /// Opens the table at `path` with its index. A missing or damaged index
-    /// is rebuilt by reading the table through once, which also checks every
-    /// line of it, and written anew.
-    pub fn open(path: &Path) -> Result<SsTable> {
-        let table = SsTable::with_index(path, Index::new(), BloomFilter::from_hashes(&[]))?;
-        let io_error = |source| Error::Io {
-            action: "measure",
-            path: path.to_path_buf(),
-            source,
-        };
-        let table_bytes = table.file.metadata().map_err(io_error)?.len();
+    /// Opens the table at `path`, which the manifest names with `expected`:
+    /// reads it through once to check its size and CRC-32 (a damaged table
+    /// is an error, and none of it is served), then loads its index and filter. A
+    /// missing or damaged sidecar is rebuilt from the table, which has just
+    /// passed its check, by reading it through once more, which also checks
+    /// every line of it, and written anew.
+    pub fn open(path: &Path, expected: Checksum) -> Result<SsTable> {
+        let no_filter = BloomFilter::from_hashes(&[]);
+        let table = SsTable::with_index(path, Index::new(), no_filter, expected)?;
+        table.check(expected)?;
+        let table_bytes = expected.bytes;
         let index = index::load(path, table_bytes)?;
         let filter = sidecar::load(path, "bloom", table_bytes, BloomFilter::parse)?;
         let (index, filter) = match (index, filter) {
@@ -277,14 +285,40 @@ impl SsTable {
     }
 
     /// A table whose index and filter are known. Opens its file.
-    pub fn with_index(path: &Path, index: Index, filter: BloomFilter) -> Result<SsTable> {
+    pub fn with_index(
+        path: &Path,
+        index: Index,
+        filter: BloomFilter,
+        checksum: Checksum,
+    ) -> Result<SsTable> {
         Ok(SsTable {
             path: path.to_path_buf(),
             file: open_file(path)?,
             index: Arc::new(index),
             filter: Arc::new(filter),
             bytes_read: Arc::default(),
+            checksum,
         })
+    }
+
+    /// Reads the table's file through and compares its size and CRC-32
+    /// with `expected`, what the manifest names it with: a table that was
+    /// changed after it was written is damaged, and none of it is served.
+    fn check(&self, expected: Checksum) -> Result<()> {
+        let found = Checksum::of_file(&self.file, &self.path)?;
+        if found != expected {
+            return Err(Error::Damaged {
+                path: self.path.clone(),
+                found,
+                expected,
+            });
+        }
+        Ok(())
+    }
+
+    /// The size and CRC-32 of the table's file.
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
     }
 
     /// The file this table reads.
@@ -458,7 +492,12 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, text).unwrap();
-        SsTable::with_index(&path, Index::new(), BloomFilter::from_hashes(&[]))?
+        SsTable::with_index(
+            &path,
+            Index::new(),
+            BloomFilter::from_hashes(&[]),
+            Checksum::of_path(&path)?,
+        )?
             .entries()?
             .collect()
     }
@@ -508,7 +547,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, b"\xff\xfe\n").unwrap();
-        let error = SsTable::open(&path).unwrap_err().to_string();
+        let error = SsTable::open(&path, Checksum::of_path(&path).unwrap()).unwrap_err().to_string();
         assert!(error.ends_with("000001.sst:1: not UTF-8"), "{error}");
     }
 
@@ -629,6 +668,7 @@ mod tests {
             &path,
             Index::parse("0 1 a\n7 2 c\n", 19).unwrap(),
             BloomFilter::from_hashes(&[bloom::hash("a"), bloom::hash("c")]),
+            Checksum::of_path(&path).unwrap(),
         )
         .unwrap();
         assert_eq!(wrong.get("a").unwrap(), Some(value("1")));

@@ -60,7 +60,7 @@ use std::thread::{self, JoinHandle};
 use crate::compaction::Merge;
 use crate::files;
 use crate::log_record::Op;
-use crate::manifest;
+use crate::manifest::{self, LiveTable};
 use crate::memtable::Entry;
 use crate::recovery;
 use crate::shaker::{self, Mailbox};
@@ -335,11 +335,9 @@ impl Shared {
         Ok(())
     }
 
-    /// The file names of the tables, oldest first, as the manifest lists them.
-    pub(crate) fn table_names(&self) -> Vec<String> {
-        let tables = self.read_state().tables();
-        let names = tables.iter().map(|table| manifest::file_name(table.path()));
-        names.collect()
+    /// The tables, oldest first, as the manifest names them.
+    pub(crate) fn live_tables(&self) -> Vec<LiveTable> {
+        self.read_state().tables().iter().map(LiveTable::of).collect()
     }
 }
 
@@ -433,9 +431,10 @@ fn live_value(entry: Entry) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::fs::{self, File};
+    use std::fs;
 
     use super::*;
+    use crate::checksum::Checksum;
     use crate::memtable::Memtable;
 
     /// A threshold no test reaches, so that only `flush` writes tables.
@@ -865,26 +864,26 @@ mod tests {
             ("000003.sst", "b→3\n"),
         ];
         let merged = ("000004.sst", "a→2\nb→3\nc→†\n");
-        let before = "000001.sst\n000002.sst\n000003.sst\n";
-        let after = "000001.sst\n000004.sst\n";
+        let before = [inputs[0], inputs[1], inputs[2]];
+        let after = [inputs[0], merged];
         // (files present, manifest): the merge's steps, one crash after each.
-        let crash_points: [(&[&str], &str); 5] = [
+        let crash_points: [(&[&str], Vec<(&str, &str)>); 5] = [
             (
                 &["000001.sst", "000002.sst", "000003.sst", "000004.sst.tmp"],
-                before,
+                before.to_vec(),
             ),
             (
                 &["000001.sst", "000002.sst", "000003.sst", "000004.sst"],
-                before,
+                before.to_vec(),
             ),
             (
                 &["000001.sst", "000002.sst", "000003.sst", "000004.sst"],
-                after,
+                after.to_vec(),
             ),
-            (&["000001.sst", "000003.sst", "000004.sst"], after),
-            (&["000001.sst", "000004.sst"], after),
+            (&["000001.sst", "000003.sst", "000004.sst"], after.to_vec()),
+            (&["000001.sst", "000004.sst"], after.to_vec()),
         ];
-        for (present, manifest_text) in crash_points {
+        for (present, manifest_tables) in crash_points {
             let directory = tempfile::tempdir().unwrap();
             for (name, text) in inputs.iter().chain([&merged]) {
                 for file in [name.to_string(), format!("{name}.tmp")] {
@@ -893,7 +892,17 @@ mod tests {
                     }
                 }
             }
-            fs::write(directory.path().join(manifest::FILE_NAME), manifest_text).unwrap();
+            let live: Vec<LiveTable> = manifest_tables
+                .iter()
+                .map(|(name, text)| LiveTable {
+                    name: name.to_string(),
+                    checksum: Checksum {
+                        bytes: text.len() as u64,
+                        crc: crc32fast::hash(text.as_bytes()),
+                    },
+                })
+                .collect();
+            manifest::write(directory.path(), &live).unwrap();
             let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
             let expected = [
                 ("a".to_string(), "2".to_string()),
@@ -902,9 +911,9 @@ mod tests {
             assert_eq!(
                 store.scan().unwrap(),
                 expected,
-                "files {present:?}, manifest {manifest_text:?}"
+                "files {present:?}, manifest {manifest_tables:?}"
             );
-            let live: Vec<&str> = manifest_text.lines().collect();
+            let live: Vec<&str> = manifest_tables.iter().map(|(name, _)| *name).collect();
             assert_eq!(table_files(directory.path()), live, "leftovers are removed");
         }
     }

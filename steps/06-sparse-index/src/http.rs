@@ -188,6 +188,7 @@ impl IntoResponse for Error {
             | Error::Corrupt { .. }
             | Error::UnexpectedFile { .. }
             | Error::Locked { .. }
+            | Error::Damaged { .. }
             | Error::FlushFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Listen { .. } | Error::Start { .. } | Error::Serve(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -213,6 +213,7 @@ impl IntoResponse for Error {
             | Error::Corrupt { .. }
             | Error::UnexpectedFile { .. }
             | Error::Locked { .. }
+            | Error::Damaged { .. }
             | Error::FlushFailed { .. }
             | Error::LogFailed { .. }
             | Error::ReadAfterLogFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,

@@ -39,8 +39,10 @@
 //! anywhere else (in an older log, or followed by a whole batch) is damage
 //! to synced data, and the store stops with the log's path and the line of
 //! the batch's header. So does a whole record where a header should be: a
-//! tear cannot make one, so it is a log from before batches were framed,
-//! and dropping it as a torn tail would lose acknowledged writes.
+//! tear cannot make one (it cuts, zeroes or drops bytes, and cannot write
+//! a record's checksum for it), so the file was written by something other
+//! than this log, and dropping it as a torn tail could lose writes that
+//! were acknowledged.
 //!
 //! A log file is made longer than its records up front (see `wal.rs`), so
 //! it ends in zeros: the log is the bytes up to the last one that is not

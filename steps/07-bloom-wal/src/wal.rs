@@ -491,9 +491,12 @@ impl Wal {
 ///
 /// Why the length up front: appending to a file changes its size, and then
 /// every `fdatasync` must write the inode as well as the data. Within the
-/// preallocated length the size does not change, and a sync writes the data
-/// alone; on the machine the book was written on that is about twice as
-/// many syncs a second (chapter 7, "Measured"). Replay reads up to the last
+/// preallocated length the size does not change, and most syncs write the
+/// data alone; not all, because the first write into each block of a
+/// sparse file allocates the block, metadata its sync must persist too
+/// (RocksDB's wiki, "WAL Performance": even `fallocate` does not avoid it,
+/// only reusing an old log's blocks does). What that gained is in the
+/// book's appendix, "Logs made full-size". Replay reads up to the last
 /// byte that is not zero (`log_record::written_length`): a record ends with
 /// a newline, never with a zero. A log left empty by a failed rotation
 /// holds only zeros, and replay skips it.
