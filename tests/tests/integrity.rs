@@ -91,17 +91,28 @@ fn a_second_server_is_refused(binary: &str, stop: libc::c_int) {
     let data = directory.path().join("data");
     let first = Server::start(binary, &data, &["--memtable-bytes=64"]);
     for n in 0..20 {
-        put(first.addr, &format!("before:{n:02}"), "written before the slip");
+        put(
+            first.addr,
+            &format!("before:{n:02}"),
+            "written before the slip",
+        );
     }
     let (succeeded, printed) = second_start(binary, &data);
-    assert!(!succeeded, "the second server exited successfully:\n{printed}");
+    assert!(
+        !succeeded,
+        "the second server exited successfully:\n{printed}"
+    );
     let expected = format!("another server is using {}", data.display());
     assert!(
         printed.contains(&expected),
         "the refusal does not say {expected:?}:\n{printed}"
     );
     for n in 0..20 {
-        put(first.addr, &format!("after:{n:02}"), "written after the slip");
+        put(
+            first.addr,
+            &format!("after:{n:02}"),
+            "written after the slip",
+        );
     }
     let (_, log) = first.stop_with(stop);
     let restarted = Server::start(binary, &data, &[]);
@@ -155,7 +166,11 @@ fn files_of(directory: &Path) -> BTreeMap<String, Vec<u8>> {
         if name == "LOCK" {
             continue;
         }
-        let bytes = if path.is_dir() { b"<a directory>".to_vec() } else { fs::read(&path).unwrap() };
+        let bytes = if path.is_dir() {
+            b"<a directory>".to_vec()
+        } else {
+            fs::read(&path).unwrap()
+        };
         files.insert(name, bytes);
     }
     files
@@ -179,16 +194,25 @@ fn damage(directory: &Path, random: &mut Xorshift, spared: &[&str]) -> String {
     let path = &files[random.below(files.len() as u64) as usize];
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     let bytes = fs::read(path).unwrap();
-    let mut lines: Vec<Vec<u8>> = bytes.split_inclusive(|&byte| byte == b'\n').map(<[u8]>::to_vec).collect();
+    let mut lines: Vec<Vec<u8>> = bytes
+        .split_inclusive(|&byte| byte == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
     let pick = |random: &mut Xorshift, count: usize| random.below(count.max(1) as u64) as usize;
     let (what, damaged): (String, Option<Vec<u8>>) = match random.below(8) {
         0 => {
             let length = pick(random, bytes.len());
-            (format!("{name} cut to {length} bytes"), Some(bytes[..length].to_vec()))
+            (
+                format!("{name} cut to {length} bytes"),
+                Some(bytes[..length].to_vec()),
+            )
         }
         1 => {
             let keep = pick(random, lines.len());
-            (format!("{name} cut after line {keep}"), Some(lines[..keep].concat()))
+            (
+                format!("{name} cut after line {keep}"),
+                Some(lines[..keep].concat()),
+            )
         }
         2 if !bytes.is_empty() => {
             let at = pick(random, bytes.len());
@@ -201,17 +225,26 @@ fn damage(directory: &Path, random: &mut Xorshift, spared: &[&str]) -> String {
         3 if !lines.is_empty() => {
             let at = pick(random, lines.len());
             lines.insert(at, lines[at].clone());
-            (format!("{name}: line {} duplicated", at + 1), Some(lines.concat()))
+            (
+                format!("{name}: line {} duplicated", at + 1),
+                Some(lines.concat()),
+            )
         }
         4 if lines.len() >= 2 => {
             let at = pick(random, lines.len() - 1);
             lines.swap(at, at + 1);
-            (format!("{name}: lines {} and {} swapped", at + 1, at + 2), Some(lines.concat()))
+            (
+                format!("{name}: lines {} and {} swapped", at + 1, at + 2),
+                Some(lines.concat()),
+            )
         }
         5 if !lines.is_empty() => {
             let at = pick(random, lines.len());
             lines.remove(at);
-            (format!("{name}: line {} dropped", at + 1), Some(lines.concat()))
+            (
+                format!("{name}: line {} dropped", at + 1),
+                Some(lines.concat()),
+            )
         }
         6 => {
             fs::remove_file(path).unwrap();
@@ -262,7 +295,10 @@ fn damage_is_refused_or_served_as_before<H: Harness>(
         let store = H::open(&base);
         let mut random = Xorshift(seed);
         for n in 0..120 {
-            let key = format!("{}:capital", ["kenya", "rwanda", "tanzania", "uganda", "burundi"][n % 5]);
+            let key = format!(
+                "{}:capital",
+                ["kenya", "rwanda", "tanzania", "uganda", "burundi"][n % 5]
+            );
             let key = format!("{key}:{}", random.below(12));
             if random.below(5) == 0 {
                 store.delete(&key);
@@ -277,7 +313,9 @@ fn damage_is_refused_or_served_as_before<H: Harness>(
     keys.sort();
     keys.dedup();
     let read_all = |store: &H| -> Vec<(String, Option<String>)> {
-        keys.iter().map(|key| (key.clone(), store.get(key))).collect()
+        keys.iter()
+            .map(|key| (key.clone(), store.get(key)))
+            .collect()
     };
     let probe = scratch.path().join("probe");
     copy_directory(&base, &probe);
@@ -330,13 +368,19 @@ const DAMAGES: usize = 60;
 #[test]
 fn solution_05_refuses_damage_or_serves_as_before() {
     let verdicts = damage_is_refused_or_served_as_before::<solution_05::Store>(5, DAMAGES, &[]);
-    assert!(verdicts.refused > 0 && verdicts.served_as_before > 0, "{verdicts:?}");
+    assert!(
+        verdicts.refused > 0 && verdicts.served_as_before > 0,
+        "{verdicts:?}"
+    );
 }
 
 #[test]
 fn solution_06_refuses_damage_or_serves_as_before() {
     let verdicts = damage_is_refused_or_served_as_before::<solution_06::Store>(6, DAMAGES, &[]);
-    assert!(verdicts.refused > 0 && verdicts.served_as_before > 0, "{verdicts:?}");
+    assert!(
+        verdicts.refused > 0 && verdicts.served_as_before > 0,
+        "{verdicts:?}"
+    );
 }
 
 /// Step 07's logs are spared, and that is a known gap, not a pass: no
@@ -348,6 +392,10 @@ fn solution_06_refuses_damage_or_serves_as_before() {
 /// yet.
 #[test]
 fn solution_07_refuses_damage_or_serves_as_before() {
-    let verdicts = damage_is_refused_or_served_as_before::<solution_07::Store>(7, DAMAGES, &[".wal"]);
-    assert!(verdicts.refused > 0 && verdicts.served_as_before > 0, "{verdicts:?}");
+    let verdicts =
+        damage_is_refused_or_served_as_before::<solution_07::Store>(7, DAMAGES, &[".wal"]);
+    assert!(
+        verdicts.refused > 0 && verdicts.served_as_before > 0,
+        "{verdicts:?}"
+    );
 }

@@ -181,10 +181,10 @@ impl IntoResponse for Error {
         let status = match self {
             Error::EmptyKey | Error::EmptyValue | Error::NotUtf8 { .. } => StatusCode::BAD_REQUEST,
             Error::KeyNotFound => StatusCode::NOT_FOUND,
-            Error::Io { .. } | Error::Corrupt { .. } | Error::UnexpectedFile { .. }
-            | Error::Locked { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Io { .. }
+            | Error::Corrupt { .. }
+            | Error::UnexpectedFile { .. }
+            | Error::Locked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Error::Listen { .. } | Error::Start { .. } | Error::Serve(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

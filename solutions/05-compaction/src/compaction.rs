@@ -42,11 +42,11 @@ use std::fs;
 use std::ops::Range;
 
 use crate::Result;
+use crate::files;
+use crate::manifest::{self, LiveTable};
 use crate::memtable::Entry;
 use crate::sstable::{Entries, SsTable, TableWriter};
 use crate::store::Shared;
-use crate::manifest::{self, LiveTable};
-use crate::files;
 
 // ANCHOR: pick
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in

@@ -287,7 +287,9 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, text).unwrap();
-        SsTable::written(&path, Checksum::of_path(&path)?)?.entries()?.collect()
+        SsTable::written(&path, Checksum::of_path(&path)?)?
+            .entries()?
+            .collect()
     }
 
     #[test]

@@ -140,7 +140,6 @@ pub fn create_directory(directory: &Path) -> Result<()> {
     sync_directory(directory_of(directory))
 }
 
-
 /// The file in a data directory whose lock says that a server owns it.
 pub const LOCK_FILE_NAME: &str = "LOCK";
 

@@ -49,8 +49,8 @@ use std::time::Duration;
 
 use crate::Result;
 use crate::error::panic_message;
-use crate::store::Shared;
 use crate::manifest::{self, LiveTable};
+use crate::store::Shared;
 use crate::{compaction, files, sstable};
 
 /// The name of the thread, as debuggers and `top -H` show it.

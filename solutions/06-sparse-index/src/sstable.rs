@@ -525,7 +525,9 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, b"\xff\xfe\n").unwrap();
-        let error = SsTable::open(&path, Checksum::of_path(&path).unwrap()).unwrap_err().to_string();
+        let error = SsTable::open(&path, Checksum::of_path(&path).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("000001.sst:1: not UTF-8"), "{error}");
     }
 
@@ -642,8 +644,7 @@ mod tests {
         fs::write(&path, "a→1\nc→3\nbroken\n").unwrap();
         // An index whose second block starts in the middle of line 2 (the
         // line starts at byte 6: `→` takes three bytes).
-        let wrong =
-            SsTable::with_index(
+        let wrong = SsTable::with_index(
             &path,
             Index::parse("0 1 a\n7 2 c\n", 19).unwrap(),
             Checksum::of_path(&path).unwrap(),

@@ -49,11 +49,11 @@
 use std::ops::Range;
 
 use crate::Result;
+use crate::files;
+use crate::manifest::{self, LiveTable};
 use crate::memtable::Entry;
 use crate::sstable::{Entries, SsTable, TableWriter};
 use crate::store::Shared;
-use crate::files;
-use crate::manifest::{self, LiveTable};
 
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
 /// bytes, oldest first): `None` while there are fewer than `threshold`

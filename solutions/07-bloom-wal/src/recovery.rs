@@ -48,9 +48,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::checksum::Checksum;
 use crate::files;
 use crate::log_record;
-use crate::checksum::Checksum;
 use crate::manifest::{self, LiveTable};
 use crate::memtable::Memtable;
 use crate::sstable::{self, SsTable};
@@ -124,7 +124,10 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     }
     files::sync_directory(directory)?;
     for (_, path) in &numbered {
-        if !live.iter().any(|table| table.name == manifest::file_name(path)) {
+        if !live
+            .iter()
+            .any(|table| table.name == manifest::file_name(path))
+        {
             tracing::info!(
                 "removing {}, left by an interrupted compaction",
                 path.display()
@@ -336,7 +339,10 @@ mod tests {
         // damage, and a start must not remove the tables they leave out.
         manifest::write(
             directory.path(),
-            &[live(directory.path(), "000001.sst"), live(directory.path(), "000002.sst")],
+            &[
+                live(directory.path(), "000001.sst"),
+                live(directory.path(), "000002.sst"),
+            ],
         )
         .unwrap();
         let whole = fs::read_to_string(directory.path().join(manifest::FILE_NAME)).unwrap();

@@ -498,8 +498,8 @@ mod tests {
             BloomFilter::from_hashes(&[]),
             Checksum::of_path(&path)?,
         )?
-            .entries()?
-            .collect()
+        .entries()?
+        .collect()
     }
 
     #[test]
@@ -547,7 +547,9 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, b"\xff\xfe\n").unwrap();
-        let error = SsTable::open(&path, Checksum::of_path(&path).unwrap()).unwrap_err().to_string();
+        let error = SsTable::open(&path, Checksum::of_path(&path).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("000001.sst:1: not UTF-8"), "{error}");
     }
 

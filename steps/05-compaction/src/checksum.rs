@@ -77,7 +77,11 @@ impl Checksum {
 
 impl fmt::Display for Checksum {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{} bytes with CRC-32 {:08x}", self.bytes, self.crc)
+        write!(
+            formatter,
+            "{} bytes with CRC-32 {:08x}",
+            self.bytes, self.crc
+        )
     }
 }
 

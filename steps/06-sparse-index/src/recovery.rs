@@ -36,8 +36,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::files;
 use crate::checksum::Checksum;
+use crate::files;
 use crate::manifest::{self, LiveTable};
 use crate::sstable::SsTable;
 use crate::{Error, Result};
@@ -107,7 +107,10 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     }
     files::sync_directory(directory)?;
     for (_, path) in &numbered {
-        if !live.iter().any(|table| table.name == manifest::file_name(path)) {
+        if !live
+            .iter()
+            .any(|table| table.name == manifest::file_name(path))
+        {
             tracing::info!(
                 "removing {}, left by an interrupted compaction",
                 path.display()
@@ -218,7 +221,10 @@ mod tests {
         // damage, and a start must not remove the tables they leave out.
         manifest::write(
             directory.path(),
-            &[live(directory.path(), "000001.sst"), live(directory.path(), "000002.sst")],
+            &[
+                live(directory.path(), "000001.sst"),
+                live(directory.path(), "000002.sst"),
+            ],
         )
         .unwrap();
         let whole = fs::read_to_string(directory.path().join(manifest::FILE_NAME)).unwrap();

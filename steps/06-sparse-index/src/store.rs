@@ -632,6 +632,9 @@ mod tests {
         assert_eq!(store.shared.read_state().next_table_number(), 3);
     }
 
+    /// The files a crash left, and the tables (name, text) its manifest names.
+    type CrashPoint<'a> = (&'a [&'a str], Vec<(&'a str, &'a str)>);
+
     /// The directory as a crash at each point of a merge of tables 2 and 3
     /// into table 4 would leave it, and what a restart must then read.
     #[test]
@@ -645,7 +648,7 @@ mod tests {
         let before = [inputs[0], inputs[1], inputs[2]];
         let after = [inputs[0], merged];
         // (files present, manifest): the merge's steps, one crash after each.
-        let crash_points: [(&[&str], Vec<(&str, &str)>); 5] = [
+        let crash_points: [CrashPoint; 5] = [
             (
                 &["000001.sst", "000002.sst", "000003.sst", "000004.sst.tmp"],
                 before.to_vec(),

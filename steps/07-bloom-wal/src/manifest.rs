@@ -132,12 +132,20 @@ fn parse(text: &str, directory: &Path) -> std::result::Result<Vec<LiveTable>, (u
     let crc = check
         .strip_prefix("check ")
         .and_then(|crc| parse_crc(crc.trim_end_matches('\n')))
-        .ok_or((lines, format!("expected the check line `check <crc>`, found {:?}", check.trim_end())))?;
+        .ok_or((
+            lines,
+            format!(
+                "expected the check line `check <crc>`, found {:?}",
+                check.trim_end()
+            ),
+        ))?;
     let summed = crc32fast::hash(body.as_bytes());
     if crc != summed {
         return Err((
             lines,
-            format!("the check line says {crc:08x}, but the lines above it sum to {summed:08x}: the manifest is damaged"),
+            format!(
+                "the check line says {crc:08x}, but the lines above it sum to {summed:08x}: the manifest is damaged"
+            ),
         ));
     }
     let mut tables: Vec<LiveTable> = Vec::new();
@@ -148,11 +156,15 @@ fn parse(text: &str, directory: &Path) -> std::result::Result<Vec<LiveTable>, (u
             at,
             format!("expected `<table name> <bytes> <crc>` like `000001.sst 129 8a3c2f04`, found {line:?}"),
         ))?;
-        let number = files::file_number(Path::new(&table.name)).map_err(|error| (at, error.to_string()))?;
+        let number =
+            files::file_number(Path::new(&table.name)).map_err(|error| (at, error.to_string()))?;
         if last_number.is_some_and(|last| number <= last) {
             return Err((
                 at,
-                format!("{} is not newer than the table on the line above: table numbers must ascend", table.name),
+                format!(
+                    "{} is not newer than the table on the line above: table numbers must ascend",
+                    table.name
+                ),
             ));
         }
         last_number = Some(number);
@@ -186,7 +198,10 @@ fn parse_table_line(line: &str) -> Option<LiveTable> {
 
 /// Eight lowercase hex digits, as the writer prints a CRC-32.
 fn parse_crc(text: &str) -> Option<u32> {
-    let is_crc = text.len() == 8 && text.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
+    let is_crc = text.len() == 8
+        && text
+            .bytes()
+            .all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f'));
     is_crc.then(|| u32::from_str_radix(text, 16).ok()).flatten()
 }
 
@@ -235,7 +250,10 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000003.sst"), "").unwrap();
         fs::write(directory.path().join("000007.sst"), "").unwrap();
-        let tables = [live("000003.sst", 129, 0x8a3c2f04), live("000007.sst", 0, 0)];
+        let tables = [
+            live("000003.sst", 129, 0x8a3c2f04),
+            live("000007.sst", 0, 0),
+        ];
         write(directory.path(), &tables).unwrap();
         let body = "000003.sst 129 8a3c2f04\n000007.sst 0 00000000\n";
         assert_eq!(
@@ -264,7 +282,10 @@ mod tests {
         let one = "000001.sst 0 00000000\n";
         let two = "000002.sst 0 00000000\n";
         let cases = [
-            (String::new(), "MANIFEST:1: the manifest is empty: it has no check line"),
+            (
+                String::new(),
+                "MANIFEST:1: the manifest is empty: it has no check line",
+            ),
             (
                 format!("{one}{two}"),
                 "MANIFEST:2: expected the check line `check <crc>`, found \"000002.sst 0 00000000\"",
