@@ -10,6 +10,8 @@
 //! - `memtable.rs` is the sorted map, its tombstones and its size in bytes.
 //! - [`http`] turns requests into calls on the store, and errors into status
 //!   codes (unchanged since step 01).
+//! - `serve.rs` accepts the connections that [`http`] serves: a deadline
+//!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags and serves until SIGTERM or SIGINT.
 //!
 //! Invariants (the tests in `tests/` check them):
@@ -23,6 +25,7 @@
 mod error;
 pub mod http;
 mod memtable;
+mod serve;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -35,14 +35,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// Creates the store, then serves it until SIGTERM or SIGINT.
+/// Takes the port, creates the store, then serves it until SIGTERM or
+/// SIGINT.
 fn run(args: Args) -> Result<()> {
     tracing::info!(
         "keeping everything in memory; --working-dir {} is used from step 03 on",
         args.working_dir.display()
     );
+    // The port first, so that a start that cannot serve fails at once.
+    let listener = http::listen(args.port)?;
     let store = Arc::new(Store::new());
-    let served = http::run(args.port, store);
+    let served = http::run(listener, store);
     // From step 03 on, this line says the stop's flush is done; here there
     // is nothing to keep, and the line says so.
     tracing::info!("stopped: this step keeps nothing, so every key is gone");

@@ -30,14 +30,23 @@
 //! From step 05 on the tree shaker also merges tables, and a failed merge
 //! stops it as a failed flush does: the same 500, the same refusals.
 //!
+//! Slow clients cannot take the server away from everyone (`serve.rs`): a
+//! connection that has not sent its whole request head within 3 seconds
+//! (`HEADER_READ_TIMEOUT`) of being accepted, or of its previous answer, is
+//! closed; and the server keeps at most its open-file limit minus 256
+//! (`RESERVED_FILES`) connections open, 768 with the common limit of 1024,
+//! so that it never runs out of files. The connections beyond that wait in
+//! the kernel's queue until a slot frees.
+//!
 //! Shortcuts: plain HTTP/1.1, no TLS, no authentication, bound to 127.0.0.1.
+//! Only the request head has a deadline: a client that sends its body
+//! slowly, or never reads its answer, keeps its connection's slot.
 //!
 //! Read alongside chapter 1 of the book, "A hash map behind HTTP"; the move
 //! off the runtime, with chapter 3, "SSTables".
 
 use std::any::Any;
 use std::future::Future;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
@@ -46,24 +55,19 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get};
-use axum::serve::ListenerExt;
 use percent_encoding::percent_decode_str;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::panic_message;
+use crate::serve;
+pub use crate::serve::listen;
 use crate::{Error, Result, Storage, Store};
 
 /// The largest request body we accept. The API promises values of at least
 /// 1 MiB; the margin above that is for clients that send a little more.
 pub const MAX_VALUE_BYTES: usize = 4 * 1024 * 1024;
-
-/// How many connections may wait in the kernel to be accepted. Tokio's
-/// default is 1024; a burst of thousands of clients would then see some of
-/// their connection attempts dropped and retried a second later. Linux caps
-/// this at `net.core.somaxconn` (4096 by default).
-const LISTEN_BACKLOG: u32 = 4096;
 
 /// Builds the routes of the API, all served from one shared store.
 pub fn router(store: Arc<Store>) -> Router {
@@ -200,41 +204,24 @@ impl IntoResponse for Error {
     }
 }
 
-/// Opens the listening socket on 127.0.0.1:`port` (0 picks a free port).
-pub fn listen(port: u16) -> Result<TcpListener> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let listen_error = |source| Error::Listen { addr, source };
-    let socket = TcpSocket::new_v4().map_err(listen_error)?;
-    // Lets a restarted server bind the port at once, while the old
-    // connections of the previous process still linger in TIME_WAIT.
-    socket.set_reuseaddr(true).map_err(listen_error)?;
-    socket.bind(addr).map_err(listen_error)?;
-    socket.listen(LISTEN_BACKLOG).map_err(listen_error)
-}
-
-/// Serves the API on `listener` until `shutdown` completes, then lets the
-/// requests in flight finish before returning.
+/// Serves the API on `listener` (from [`listen`]) until `shutdown`
+/// completes, then lets the requests in flight finish before returning.
 pub async fn serve(
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     store: Arc<Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    // Without TCP_NODELAY the kernel may hold a short response back until the
-    // client acknowledges the previous packet, which adds up to 40 ms.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::warn!("cannot set TCP_NODELAY on a connection: {error}");
-        }
-    });
-    axum::serve(listener, router(store))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Error::Serve)
+    let listener = TcpListener::from_std(listener).map_err(|source| Error::Start {
+        what: "listening socket",
+        source,
+    })?;
+    serve::connections(listener, router(store), shutdown).await;
+    Ok(())
 }
 
-/// Runs the server on 127.0.0.1:`port` until SIGTERM or SIGINT (Ctrl-C).
-pub fn run(port: u16, store: Arc<Store>) -> Result<()> {
-    raise_open_file_limit();
+/// Serves `store` on `listener` (from [`listen`]) until SIGTERM or SIGINT
+/// (Ctrl-C).
+pub fn run(listener: std::net::TcpListener, store: Arc<Store>) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().map_err(|source| Error::Start {
         what: "async runtime",
         source,
@@ -248,9 +235,8 @@ pub fn run(port: u16, store: Arc<Store>) -> Result<()> {
             what: "SIGINT handler",
             source,
         })?;
-        let listener = listen(port)?;
-        let addr = listener.local_addr().map_err(|source| Error::Listen {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        let addr = listener.local_addr().map_err(|source| Error::Start {
+            what: "listening socket",
             source,
         })?;
         tracing::info!("listening on http://{addr}");
@@ -262,15 +248,6 @@ pub fn run(port: u16, store: Arc<Store>) -> Result<()> {
         };
         serve(listener, store, shutdown).await
     })
-}
-
-/// Raises this process's soft limit on open files to its hard limit. Each
-/// connection is an open file, and the soft limit is often only 1024.
-fn raise_open_file_limit() {
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::debug!("open-file limit: {limit}"),
-        Err(error) => tracing::warn!("cannot raise the open-file limit: {error}"),
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //!   and [`Store`], its hash-map implementation.
 //! - [`http`] turns requests into calls on the store, and errors into status
 //!   codes.
+//! - `serve.rs` accepts the connections that [`http`] serves: a deadline
+//!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags and serves until SIGTERM or SIGINT.
 //!
 //! Invariants (the tests in `tests/` check them):
@@ -20,6 +22,7 @@
 
 mod error;
 pub mod http;
+mod serve;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -26,6 +26,8 @@
 //!   list of tables, and the only code that changes them.
 //! - [`http`] turns requests into calls on the store, and errors into status
 //!   codes; store calls now run on threads meant for blocking work.
+//! - `serve.rs` accepts the connections that [`http`] serves: a deadline
+//!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
 //! Invariants (the tests in `tests/` check them):
@@ -44,6 +46,7 @@ pub mod http;
 mod line;
 mod memtable;
 mod options;
+mod serve;
 pub mod sstable;
 mod state;
 pub mod store;

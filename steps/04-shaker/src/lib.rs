@@ -27,6 +27,8 @@
 //!   since step 03.
 //! - [`http`] turns requests into calls on the store, and errors into status
 //!   codes; a failed flush answers 500.
+//! - `serve.rs` accepts the connections that [`http`] serves: a deadline
+//!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
 //! Invariants (the tests in `tests/` check them):
@@ -47,6 +49,7 @@ mod line;
 mod locking;
 mod memtable;
 mod options;
+mod serve;
 mod shaker;
 pub mod sstable;
 mod state;

@@ -32,6 +32,8 @@
 //! - `files.rs` writes a file whole or not at all, and now does it in one
 //!   call for the manifest.
 //! - [`http`] turns requests into calls on the store (unchanged since step 04).
+//! - `serve.rs` accepts the connections that [`http`] serves: a deadline
+//!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
 //! Invariants (the tests in `tests/` check them):
@@ -59,6 +61,7 @@ mod manifest;
 mod memtable;
 mod options;
 mod recovery;
+mod serve;
 mod shaker;
 pub mod sstable;
 mod state;

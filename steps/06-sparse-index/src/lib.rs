@@ -33,6 +33,8 @@
 //!   index too) is unchanged since step 05.
 //! - `memtable.rs` is the sorted map (unchanged since step 02).
 //! - [`http`] turns requests into calls on the store (unchanged since step 04).
+//! - `serve.rs` accepts the connections that [`http`] serves: a deadline
+//!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
 //! Invariants (the tests in `tests/` check them):
@@ -60,6 +62,7 @@ mod manifest;
 mod memtable;
 mod options;
 mod recovery;
+mod serve;
 mod shaker;
 mod sidecar;
 pub mod sstable;

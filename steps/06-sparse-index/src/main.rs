@@ -49,15 +49,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// Opens the store, serves it until SIGTERM or SIGINT, then flushes it.
+/// Takes the port, opens the store, serves it until SIGTERM or SIGINT, then
+/// flushes it.
 fn run(args: Args) -> Result<()> {
     let options = Options {
         memtable_bytes: args.memtable_bytes,
         max_frozen_memtables: args.max_frozen_memtables,
         compaction_threshold: args.compaction_threshold,
     };
+    // The port first: a start that cannot serve fails before opening the
+    // store reads or removes a file.
+    let listener = http::listen(args.port)?;
     let store = Arc::new(Store::open(&args.working_dir, options)?);
-    let served = http::run(args.port, Arc::clone(&store));
+    let served = http::run(listener, Arc::clone(&store));
     // Flush even if serving failed: the memtable holds acknowledged writes.
     store.flush()?;
     // The power-loss check (tests/tests/power_loss.rs) takes this line as

@@ -37,6 +37,8 @@
 //!   unchanged since step 06; `files.rs` now also names the logs
 //!   (`000003.wal`).
 //! - [`http`] turns requests into calls on the store; a failed log answers 500.
+//! - `serve.rs` accepts the connections that [`http`] serves: a deadline
+//!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
 //! Invariants (the tests in `tests/` check them):
@@ -65,6 +67,7 @@ mod manifest;
 mod memtable;
 mod options;
 mod recovery;
+mod serve;
 mod shaker;
 mod sidecar;
 pub mod sstable;
