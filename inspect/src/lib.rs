@@ -7,10 +7,12 @@
 //!
 //! - `step.rs` says which step wrote the directory, from its files;
 //! - `tree.rs` reads the directory once, as that step's recovery decides
-//!   what is live; `table.rs`, `sidecars.rs` and `log.rs` read one file
-//!   each;
+//!   what is live, and with the same rules finds what would stop the
+//!   store's start; `table.rs`, `sidecars.rs` and `log.rs` read one file
+//!   each, and `lock.rs` asks whether a server holds `LOCK`;
 //! - the commands: `summary.rs`, `get.rs` (a lookup explained), `verify.rs`
-//!   (every rule, `path:line: reason`) and `picture.rs` (an SVG);
+//!   (every rule, `path:line: reason`, and whether the store refuses to
+//!   start) and `picture.rs` (an SVG);
 //! - `main.rs` parses the command line, and `--watch` refreshes the summary.
 //!
 //! One definition per format: the inspector reads each file with the
@@ -30,11 +32,13 @@
 //! Shortcuts, and what they cost:
 //! - each file is read whole into memory: fine for a learner's data, not
 //!   for gigabytes;
-//! - there is no lock against the server: a file may change between two
-//!   reads, and the next look shows the new state.
+//! - there is no lock against the server (the inspector only asks whether
+//!   one holds `LOCK`, and says so): a file may change between two reads,
+//!   and the next look shows the new state.
 
 mod error;
 pub mod get;
+mod lock;
 mod log;
 pub mod picture;
 mod problem;
@@ -46,6 +50,7 @@ pub mod tree;
 pub mod verify;
 
 pub use error::{Error, Result};
+pub use lock::{Lock, SERVER_RUNNING};
 pub use log::{LogFile, Record};
 pub use problem::Problem;
 pub use sidecars::Sidecar;

@@ -15,7 +15,9 @@
 //! - [`LogFile::records`] are the records replay would apply, in order;
 //! - a torn tail is a [`LogFile::torn`] note, never a problem; any other
 //!   broken batch is a problem at its header's line, and reading stops
-//!   there as replay does.
+//!   there as replay does;
+//! - every problem here is one replay stops on, so each says that the
+//!   store refuses to start.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -80,11 +82,14 @@ pub fn parse(name: &str, bytes: &[u8], newest: bool) -> LogFile {
         let header_line = at + 1;
         let header = lines[at];
         if let Some(text) = as_record(header) {
-            log.problems.push(Problem::at(
-                name,
-                header_line,
-                format!("a record with no batch header ({text:?}): a log from before batches were framed"),
-            ));
+            log.problems.push(
+                Problem::at(
+                    name,
+                    header_line,
+                    format!("a record with no batch header ({text:?}): a log from before batches were framed"),
+                )
+                .refusing(),
+            );
             return log;
         }
         match whole_batch(&lines, at) {
@@ -96,7 +101,8 @@ pub fn parse(name: &str, bytes: &[u8], newest: bool) -> LogFile {
                     match decode(text.trim_end_matches('\n')) {
                         Ok(op) => log.records.push(Record { line, op }),
                         Err(reason) => {
-                            log.problems.push(Problem::at(name, line, reason));
+                            log.problems
+                                .push(Problem::at(name, line, reason).refusing());
                             return log;
                         }
                     }
@@ -104,12 +110,12 @@ pub fn parse(name: &str, bytes: &[u8], newest: bool) -> LogFile {
                 at += 1 + count;
             }
             Err(reason) => {
-                let later_whole =
-                    (at + 1..lines.len()).any(|later| whole_batch(&lines, later).is_ok());
+                let later_whole = (at + 1..lines.len()).any(|later| sums_right(&lines, later));
                 if newest && !later_whole {
                     log.torn = Some((header_line, reason));
                 } else {
-                    log.problems.push(Problem::at(name, header_line, reason));
+                    log.problems
+                        .push(Problem::at(name, header_line, reason).refusing());
                 }
                 return log;
             }
@@ -122,7 +128,10 @@ pub fn parse(name: &str, bytes: &[u8], newest: bool) -> LogFile {
 /// why it is broken (the reasons replay gives).
 fn whole_batch(lines: &[&[u8]], at: usize) -> Result<usize, String> {
     let header = lines[at];
-    let Some((count, crc)) = header.strip_suffix(b"\n").and_then(parse_batch_header) else {
+    // As replay's `read_batch`: a last line with no newline is still read
+    // as a header (its records, if it says it has any, are then missing).
+    let Some((count, crc)) = parse_batch_header(header.strip_suffix(b"\n").unwrap_or(header))
+    else {
         return Err("expected a batch header".into());
     };
     // `count` comes from the file: it may be anything.
@@ -144,6 +153,23 @@ fn whole_batch(lines: &[&[u8]], at: usize) -> Result<usize, String> {
         return Err("not UTF-8".into());
     }
     Ok(count)
+}
+
+/// Whether a batch that replay counts as whole starts at `lines[at]`, by
+/// replay's test for one after a broken batch (`whole_batch_follows`): a
+/// header line, then as many lines as it says whose CRC-32 it names. When
+/// one does, the broken batch before it is damage, not a torn tail.
+fn sums_right(lines: &[&[u8]], at: usize) -> bool {
+    let Some((count, crc)) = lines[at].strip_suffix(b"\n").and_then(parse_batch_header) else {
+        return false;
+    };
+    // `count` comes from a damaged file: it may be anything.
+    let records = lines.get(at + 1..).and_then(|rest| rest.get(..count));
+    let expected = |records: &[&[u8]]| {
+        let header = batch_header(count as u64, &records.concat());
+        parse_batch_header(header.trim_end().as_bytes()).map(|(_, crc)| crc)
+    };
+    records.is_some_and(|records| expected(records) == Some(crc))
 }
 
 /// The text of `line` if it is a whole record where a header should be.
@@ -189,6 +215,25 @@ mod tests {
         let older = parse("000001.wal", &text, false);
         assert_eq!(older.problems.len(), 1);
         assert_eq!(older.problems[0].line, Some(3));
+    }
+
+    #[test]
+    fn every_problem_of_a_log_stops_the_store() {
+        let text = batch(&[put("a", "1")]).replace("a→1", "a→2") + &batch(&[put("b", "2")]);
+        let log = parse("000001.wal", text.as_bytes(), true);
+        assert_eq!(log.problems.len(), 1, "{:?}", log.problems);
+        assert!(log.problems[0].refuses_start);
+    }
+
+    #[test]
+    fn a_last_header_with_no_newline_is_read_as_replay_reads_it() {
+        // An empty batch whose header lost its newline: replay's
+        // `read_batch` still reads it as whole, so even in an older log it
+        // is no damage.
+        let text = batch(&[put("a", "1")]) + "batch 0 00000000";
+        let log = parse("000001.wal", text.as_bytes(), false);
+        assert_eq!(log.problems, []);
+        assert_eq!(log.batches, 2);
     }
 
     #[test]

@@ -1,5 +1,12 @@
 //! A problem found in a data directory: the file, the line, and the reason,
-//! printed `path:line: reason` as the store's own errors are.
+//! printed `path:line: reason` as the store's own errors are, and whether
+//! the store refuses to start on it.
+//!
+//! Invariants:
+//! - a problem says "the store refuses to start" exactly when the store's
+//!   own start (`Store::open` of the step) stops on it; everything else the
+//!   store repairs (a sidecar it rebuilds, a leftover it removes) or does
+//!   not look at.
 
 use std::fmt;
 use std::path::Path;
@@ -13,7 +20,12 @@ pub struct Problem {
     /// The line, counted from 1, when the problem is on one.
     pub line: Option<usize>,
     pub reason: String,
+    /// Whether the store refuses to start on it.
+    pub refuses_start: bool,
 }
+
+/// What a problem that stops the store says after its reason.
+pub const REFUSES: &str = "the store refuses to start";
 
 impl Problem {
     /// A problem on line `line` of `file`.
@@ -22,6 +34,7 @@ impl Problem {
             file: file.to_string(),
             line: Some(line),
             reason: reason.into(),
+            refuses_start: false,
         }
     }
 
@@ -31,7 +44,21 @@ impl Problem {
             file: file.to_string(),
             line: None,
             reason: reason.into(),
+            refuses_start: false,
         }
+    }
+
+    /// The same problem, as one the store refuses to start on.
+    pub fn refusing(self) -> Problem {
+        Problem {
+            refuses_start: true,
+            ..self
+        }
+    }
+
+    /// The same problem, refusing the start if `refuses` says so.
+    pub fn refusing_if(self, refuses: bool) -> Problem {
+        if refuses { self.refusing() } else { self }
     }
 
     /// The problem as `directory/file:line: reason`.
@@ -47,8 +74,12 @@ impl fmt::Display for Shown<'_> {
         let Shown(problem, directory) = self;
         let path = directory.join(&problem.file);
         match problem.line {
-            Some(line) => write!(formatter, "{}:{line}: {}", path.display(), problem.reason),
-            None => write!(formatter, "{}: {}", path.display(), problem.reason),
+            Some(line) => write!(formatter, "{}:{line}: {}", path.display(), problem.reason)?,
+            None => write!(formatter, "{}: {}", path.display(), problem.reason)?,
         }
+        if problem.refuses_start {
+            write!(formatter, ": {REFUSES}")?;
+        }
+        Ok(())
     }
 }

@@ -149,10 +149,16 @@ fn write_summary(out: &mut String, tree: &Tree) -> std::fmt::Result {
     }
     writeln!(out)?;
     if !tree.problems.is_empty() {
+        let refuses = tree.problems.iter().any(|problem| problem.refuses_start);
         writeln!(
             out,
-            "problems: {} (`verify` lists them)",
-            tree.problems.len()
+            "problems: {} (`verify` lists them){}",
+            tree.problems.len(),
+            if refuses {
+                ": the store refuses to start"
+            } else {
+                ""
+            }
         )?;
     }
     Ok(())

@@ -22,7 +22,7 @@ use std::io;
 use std::path::Path;
 
 use solution_07::Entry;
-use solution_07::format::parse_line;
+use solution_07::format::{Checksum, Summer, parse_line};
 
 use crate::Problem;
 
@@ -46,6 +46,9 @@ pub struct TableFile {
     pub name: String,
     /// Its size in bytes.
     pub bytes: u64,
+    /// Its size and the CRC-32 of all its bytes, summed by the store's own
+    /// `Summer`: what a manifest line must name it with.
+    pub checksum: Checksum,
     /// How many lines the file has, good or bad.
     pub line_count: usize,
     /// The good lines, in file order.
@@ -83,9 +86,12 @@ pub fn read(directory: &Path, name: &str) -> io::Result<TableFile> {
 
 /// Checks the text of a table, `bytes`, line by line.
 pub fn parse(name: &str, bytes: &[u8]) -> TableFile {
+    let mut summer = Summer::default();
+    summer.add(bytes);
     let mut table = TableFile {
         name: name.to_string(),
         bytes: bytes.len() as u64,
+        checksum: summer.finish(),
         line_count: 0,
         lines: Vec::new(),
         problems: Vec::new(),

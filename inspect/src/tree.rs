@@ -10,16 +10,31 @@
 //! Whatever else is in the directory is listed with the reason it is
 //! there, which is usually that the next start will remove it.
 //!
+//! What the store refuses to start on, this reports as a problem that says
+//! so, by the store's own rules: a manifest that fails `manifest::read`; a
+//! live table whose size or CRC-32 is not what its manifest line names
+//! (summed by the store's own `Summer`); a table line that breaks its
+//! format where the start reads the table through (step 03 to 05 always,
+//! 06 and 07 when a sidecar must be rebuilt); a log damaged anywhere but in
+//! a torn tail; a table or log whose name is not a number; and anything
+//! that is not a file where the store reads, writes or removes one (a
+//! directory called `000999.sst`, say: removing it fails). `LOCK` is the
+//! store's lock on the directory, asked whether a server holds it
+//! (`lock.rs`).
+//!
 //! Shortcuts, and what they cost:
 //! - the directory is listed once and each file read once, with no lock:
 //!   beside a live server a file may vanish in between (a merge removed
-//!   it), which becomes a note, or change, which the next look shows.
+//!   it), which becomes a note, or change, which the next look shows;
+//! - asking whether `LOCK` is held takes a shared lock for a moment (see
+//!   `lock.rs`).
 //!
 //! Invariants:
 //! - the inspector never writes, creates or removes a file: every file is
 //!   opened read-only;
 //! - every name in the directory is in exactly one place: the manifest, a
-//!   live table or its sidecar, a log, or [`Tree::others`];
+//!   live table or its sidecar, a log, the lock ([`Tree::lock`]), or
+//!   [`Tree::others`];
 //! - the output is a function of the directory's files: names are sorted,
 //!   nothing depends on time or on hashing.
 
@@ -29,10 +44,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use solution_07::format::{
-    BloomFilter, Index, MANIFEST, encode_line, read_manifest, written_length,
+    BloomFilter, Checksum, Index, LOCK, LiveTable, MANIFEST, encode_line, read_manifest,
+    written_length,
 };
 use solution_07::{Entry, Error as StoreError};
 
+use crate::lock::{self, Lock, SERVER_RUNNING};
 use crate::log::{self, LogFile};
 use crate::sidecars::{self, Sidecar};
 use crate::table::{self, TableFile};
@@ -87,6 +104,9 @@ pub struct Tree {
     /// The manifest's table names, oldest first, where the step reads one
     /// and there is one.
     pub manifest: Option<Vec<String>>,
+    /// Whether a server holds the directory's `LOCK`: `None` when there is
+    /// no `LOCK` file (or it cannot be asked).
+    pub lock: Option<Lock>,
     /// The live tables, newest first: the order a read looks in them.
     pub tables: Vec<Table>,
     /// The logs, newest first (step 07).
@@ -105,7 +125,7 @@ impl Tree {
     /// Reads `directory` as step `step` wrote it, or as the step its files
     /// show if `step` is `None`.
     pub fn read(directory: &Path, step: Option<Step>) -> Result<Tree> {
-        let names = list(directory)?;
+        let (names, not_files) = list(directory)?;
         let (step, step_reason) = match step {
             Some(step) => (step, "as --step says".to_string()),
             None => {
@@ -118,6 +138,7 @@ impl Tree {
             step,
             step_reason,
             manifest: None,
+            lock: None,
             tables: Vec::new(),
             logs: Vec::new(),
             others: Vec::new(),
@@ -125,54 +146,76 @@ impl Tree {
             notes: Vec::new(),
             files_read: 0,
         };
-        let live = tree.live_table_names(&names);
-        for name in live.iter().rev() {
-            tree.read_table(name);
+        tree.lock = lock::state(directory, &names);
+        if tree.lock == Some(Lock::Held) {
+            tree.notes.push(SERVER_RUNNING.to_string());
+        }
+        let live = tree.live_tables(&names);
+        for (name, expected) in live.iter().rev() {
+            tree.read_table(name, *expected);
         }
         if step.has_filter_and_logs() {
             tree.read_logs(&names);
         }
+        let live: Vec<String> = live.into_iter().map(|(name, _)| name).collect();
         tree.sort_others(&names, &live);
+        tree.sort_not_files(&not_files);
         Ok(tree)
     }
 
     /// The names of the live tables, oldest first, as the step's recovery
-    /// decides them.
-    fn live_table_names(&mut self, names: &[String]) -> Vec<String> {
-        if self.step.has_manifest() && names.iter().any(|name| name == MANIFEST) {
-            self.files_read += 1;
-            let listed = match read_manifest(&self.directory) {
-                Ok(listed) => listed.unwrap_or_default(),
-                Err(error) => {
-                    self.problems.push(store_problem(MANIFEST, error));
-                    // Go on with the lines that name a table that is there,
-                    // to show what can be shown.
-                    let text =
-                        fs::read_to_string(self.directory.join(MANIFEST)).unwrap_or_default();
-                    let lines = text
-                        .lines()
-                        .filter(|line| names.iter().any(|name| name == line));
-                    lines.map(str::to_string).collect()
-                }
-            };
-            self.manifest = Some(listed.clone());
-            return listed;
-        }
+    /// decides them, each with the size and CRC-32 its manifest line names
+    /// (`None` where there is no manifest, or it failed its check).
+    fn live_tables(&mut self, names: &[String]) -> Vec<(String, Option<Checksum>)> {
+        // As `recover`: the store numbers every `.sst` before it reads the
+        // manifest, and a name that is not a number stops it.
         let mut numbered: Vec<(u64, String)> = Vec::new();
         for name in names.iter().filter(|name| name.ends_with(".sst")) {
             match table_number(name) {
                 Some(number) => numbered.push((number, name.clone())),
-                None => self.problems.push(Problem::of(
-                    name,
-                    "the name of a table must be digits and `.sst`: the store refuses to start",
-                )),
+                None => self.problems.push(
+                    Problem::of(name, "the name of a table must be digits and `.sst`").refusing(),
+                ),
             }
         }
+        if self.step.has_manifest() && names.iter().any(|name| name == MANIFEST) {
+            self.files_read += 1;
+            let listed: Vec<(String, Option<Checksum>)> = match read_manifest(&self.directory) {
+                Ok(listed) => listed
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|LiveTable { name, checksum }| (name, Some(checksum)))
+                    .collect(),
+                Err(error) => {
+                    self.problems
+                        .push(store_problem(MANIFEST, error).refusing());
+                    // Go on with the lines that name a table that is there,
+                    // to show what can be shown.
+                    let text =
+                        fs::read_to_string(self.directory.join(MANIFEST)).unwrap_or_default();
+                    let mut shown: Vec<(String, Option<Checksum>)> = Vec::new();
+                    let lines = text
+                        .lines()
+                        .filter_map(|line| line.split(' ').next())
+                        .filter(|first| names.iter().any(|name| name == first));
+                    for name in lines {
+                        if !shown.iter().any(|(seen, _)| seen == name) {
+                            shown.push((name.to_string(), None));
+                        }
+                    }
+                    shown
+                }
+            };
+            self.manifest = Some(listed.iter().map(|(name, _)| name.clone()).collect());
+            return listed;
+        }
         numbered.sort();
-        numbered.into_iter().map(|(_, name)| name).collect()
+        numbered.into_iter().map(|(_, name)| (name, None)).collect()
     }
 
-    fn read_table(&mut self, name: &str) {
+    /// Reads the live table `name`, and checks it against `expected`, what
+    /// its manifest line names it with, as the store's `SsTable::open` does.
+    fn read_table(&mut self, name: &str, expected: Option<Checksum>) {
         let file = match table::read(&self.directory, name) {
             Ok(file) => file,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
@@ -185,12 +228,26 @@ impl Tree {
             }
             Err(error) => {
                 self.problems
-                    .push(Problem::of(name, format!("cannot read: {error}")));
+                    .push(Problem::of(name, format!("cannot read: {error}")).refusing());
                 return;
             }
         };
         self.files_read += 1;
-        self.problems.extend(file.problems.iter().cloned());
+        if let Some(expected) = expected
+            && file.checksum != expected
+        {
+            // The words of the store's `Error::Damaged`.
+            self.problems.push(
+                Problem::of(
+                    name,
+                    format!(
+                        "the table is damaged: it has {}, but the manifest names it with {expected}",
+                        file.checksum
+                    ),
+                )
+                .refusing(),
+            );
+        }
         let index = self
             .step
             .has_index()
@@ -199,6 +256,24 @@ impl Tree {
             .step
             .has_filter_and_logs()
             .then(|| sidecars::filter(&self.directory, &file));
+        // The start reads a table through, and so stops at its first bad
+        // line, in steps 03 to 05 always, and from 06 on only to rebuild a
+        // sidecar that is missing or does not check out.
+        let is_rebuilt = |sidecar: &Option<Sidecar<_>>| {
+            sidecar
+                .as_ref()
+                .is_some_and(|sidecar| sidecar.sound().is_none())
+        };
+        let read_through = !self.step.has_index()
+            || is_rebuilt(&index)
+            || filter
+                .as_ref()
+                .is_some_and(|filter| filter.sound().is_none());
+        self.problems.extend(
+            file.problems
+                .iter()
+                .map(|problem| problem.clone().refusing_if(read_through)),
+        );
         for sidecar in [
             index.as_ref().map(is_present),
             filter.as_ref().map(is_present),
@@ -217,10 +292,9 @@ impl Tree {
         for name in names.iter().filter(|name| name.ends_with(".wal")) {
             match table_number(name) {
                 Some(number) => numbered.push((number, name)),
-                None => self.problems.push(Problem::of(
-                    name,
-                    "the name of a log must be digits and `.wal`: the store refuses to start",
-                )),
+                None => self.problems.push(
+                    Problem::of(name, "the name of a log must be digits and `.wal`").refusing(),
+                ),
             }
         }
         numbered.sort();
@@ -244,16 +318,22 @@ impl Tree {
                 )),
                 Err(error) => self
                     .problems
-                    .push(Problem::of(name, format!("cannot read: {error}"))),
+                    .push(Problem::of(name, format!("cannot read: {error}")).refusing()),
             }
         }
     }
 
     /// Puts every file that is not live, not a sidecar of a live table and
     /// not a log in [`Tree::others`], with why it is there; the leftovers
-    /// that the next start removes are also problems.
+    /// that the next start removes are also problems. Behind a manifest
+    /// that failed its check they are not: the start refuses, and removes
+    /// nothing on the word of that manifest.
     fn sort_others(&mut self, names: &[String], live: &[String]) {
         let step = self.step;
+        let manifest_failed = self
+            .problems
+            .iter()
+            .any(|problem| problem.file == MANIFEST && problem.refuses_start);
         for name in names {
             let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
             let of_live = live
@@ -261,6 +341,7 @@ impl Tree {
                 .any(|table| table.strip_suffix(".sst") == Some(stem));
             let why = match extension {
                 _ if name == MANIFEST && step.has_manifest() => continue,
+                _ if name == LOCK => continue,
                 "sst" if live.contains(name) => continue,
                 "idx" if step.has_index() && of_live => continue,
                 "bloom" if step.has_filter_and_logs() && of_live => continue,
@@ -282,6 +363,10 @@ impl Tree {
             let bytes =
                 fs::metadata(self.directory.join(name)).map_or(0, |metadata| metadata.len());
             let why = match why {
+                Some(why) if manifest_failed => why.replace(
+                    "the next start removes it",
+                    "no start removes it while the MANIFEST fails its check",
+                ),
                 Some(why) => {
                     self.problems.push(Problem::of(name, why));
                     why.to_string()
@@ -298,6 +383,37 @@ impl Tree {
                 name: name.clone(),
                 bytes,
                 why,
+            });
+        }
+    }
+
+    /// Puts every entry of the directory that is not a file in
+    /// [`Tree::others`]. Where the store reads, writes or removes a file of
+    /// that name, it cannot, and refuses to start: a `.sst` or a `.tmp`
+    /// (the start removes or opens it), the `MANIFEST` and `LOCK` (it opens
+    /// them), and from the step that has them a sidecar (removed, or
+    /// rebuilt over) and a log (replayed, then removed).
+    fn sort_not_files(&mut self, not_files: &[String]) {
+        let step = self.step;
+        for name in not_files {
+            let extension = name.rsplit_once('.').map_or("", |(_, extension)| extension);
+            let the_store_acts_on_it = match extension {
+                "sst" | "tmp" => true,
+                "idx" => step.has_index(),
+                "bloom" | "wal" => step.has_filter_and_logs(),
+                _ => name == LOCK || (name == MANIFEST && step.has_manifest()),
+            };
+            let why = if the_store_acts_on_it {
+                let why = "not a file (a directory?) where the store reads, writes or removes one";
+                self.problems.push(Problem::of(name, why).refusing());
+                why
+            } else {
+                "not a file of the store (not a file at all)"
+            };
+            self.others.push(Other {
+                name: name.clone(),
+                bytes: 0,
+                why: why.to_string(),
             });
         }
     }
@@ -357,23 +473,28 @@ pub fn table_number(name: &str) -> Option<u64> {
     solution_07::format::file_number(Path::new(name)).ok()
 }
 
-/// The names in `directory`, sorted.
-fn list(directory: &Path) -> Result<Vec<String>> {
+/// The names in `directory`, sorted: of the files (a link to a file
+/// counts, as it does for the store), and of every other entry.
+fn list(directory: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let list_error = |source| Error::List {
         path: directory.to_path_buf(),
         source,
     };
-    let mut names = Vec::new();
+    let (mut files, mut others) = (Vec::new(), Vec::new());
     for entry in fs::read_dir(directory).map_err(list_error)? {
         // An entry that vanished between the listing and this look is gone.
         let Ok(entry) = entry else { continue };
-        let is_file = entry.file_type().is_ok_and(|kind| kind.is_file());
-        if is_file {
-            names.push(entry.file_name().to_string_lossy().into_owned());
+        let name = entry.file_name().to_string_lossy().into_owned();
+        match fs::metadata(entry.path()) {
+            Ok(metadata) if metadata.is_file() => files.push(name),
+            Ok(_) => others.push(name),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(_) => others.push(name),
         }
     }
-    names.sort();
-    Ok(names)
+    files.sort();
+    others.sort();
+    Ok((files, others))
 }
 
 /// The store's error about `file` as a problem, with its line if it has one.
@@ -381,5 +502,97 @@ fn store_problem(file: &str, error: StoreError) -> Problem {
     match error {
         StoreError::Corrupt { line, reason, .. } => Problem::at(file, line, reason),
         other => Problem::of(file, other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_is_known_asked_and_never_created() {
+        let directory = tempfile::tempdir().unwrap();
+        let step = Some(Step::new(7).unwrap());
+        let tree = Tree::read(directory.path(), step).unwrap();
+        assert_eq!(tree.lock, None);
+        assert!(
+            !directory.path().join(LOCK).exists(),
+            "reading created LOCK"
+        );
+
+        let lock = File::create(directory.path().join(LOCK)).unwrap();
+        let tree = Tree::read(directory.path(), step).unwrap();
+        assert_eq!(tree.lock, Some(Lock::Free));
+        assert!(tree.others.is_empty(), "{:?}", tree.others);
+        assert!(tree.notes.is_empty(), "{:?}", tree.notes);
+
+        // As a running server holds it (`files::lock_directory`).
+        lock.try_lock().unwrap();
+        let tree = Tree::read(directory.path(), step).unwrap();
+        assert_eq!(tree.lock, Some(Lock::Held));
+        assert_eq!(tree.notes, [SERVER_RUNNING]);
+        assert!(tree.problems.is_empty(), "{:?}", tree.problems);
+    }
+
+    #[test]
+    fn a_directory_where_the_store_keeps_a_file_stops_it() {
+        let directory = tempfile::tempdir().unwrap();
+        for name in ["000999.sst", "000001.wal", "notes"] {
+            fs::create_dir(directory.path().join(name)).unwrap();
+        }
+        let tree = Tree::read(directory.path(), Some(Step::new(7).unwrap())).unwrap();
+        let refusing: Vec<&str> = tree
+            .problems
+            .iter()
+            .filter(|problem| problem.refuses_start)
+            .map(|problem| problem.file.as_str())
+            .collect();
+        assert_eq!(
+            refusing,
+            ["000001.wal", "000999.sst"],
+            "{:?}",
+            tree.problems
+        );
+        let others: Vec<&str> = tree
+            .others
+            .iter()
+            .map(|other| other.name.as_str())
+            .collect();
+        assert_eq!(others, ["000001.wal", "000999.sst", "notes"]);
+    }
+
+    #[test]
+    fn a_table_is_checked_against_its_manifest_line() {
+        let directory = tempfile::tempdir().unwrap();
+        let table = "a→1\n";
+        fs::write(directory.path().join("000001.sst"), table).unwrap();
+        let line = |bytes: usize, crc: u32| format!("000001.sst {bytes} {crc:08x}\n");
+        let manifest = |body: String| {
+            let check = format!("check {:08x}\n", crc32(&body));
+            fs::write(directory.path().join(MANIFEST), body + &check).unwrap();
+        };
+        let step = Some(Step::new(5).unwrap());
+        manifest(line(table.len(), crc32(table)));
+        let tree = Tree::read(directory.path(), step).unwrap();
+        assert_eq!(tree.problems, []);
+        manifest(line(table.len(), crc32("a→2\n")));
+        let tree = Tree::read(directory.path(), step).unwrap();
+        assert_eq!(tree.problems.len(), 1, "{:?}", tree.problems);
+        let problem = &tree.problems[0];
+        assert_eq!((problem.file.as_str(), problem.line), ("000001.sst", None));
+        assert!(problem.refuses_start);
+        assert!(
+            problem
+                .reason
+                .starts_with("the table is damaged: it has 6 bytes with CRC-32 "),
+            "{problem:?}"
+        );
+    }
+
+    /// The CRC-32 of `text`, by the store's own `Summer`.
+    fn crc32(text: &str) -> u32 {
+        let mut summer = solution_07::format::Summer::default();
+        summer.add(text.as_bytes());
+        summer.finish().crc
     }
 }

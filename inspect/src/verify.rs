@@ -15,15 +15,27 @@
 //! manifest does not name, sidecars of tables that are gone) are reported,
 //! since the next start removes them.
 //!
+//! Each problem that the store refuses to start on says so ("the store
+//! refuses to start"), and so does the last line: the rules are the
+//! store's own (see `tree.rs`), so `verify` and a start agree. What the
+//! store accepts is at most a note: a torn last batch of the newest log,
+//! which replay drops, and a server holding `LOCK`. Where there is no
+//! manifest (steps 03 and 04, or a later step before its first start) no
+//! table has a size and a checksum to be checked against, and a note says
+//! what damage cannot be seen.
+//!
 //! Invariants:
 //! - `verify` fails exactly when there is a problem; each problem names a
-//!   file, and a line where there is one.
+//!   file, and a line where there is one;
+//! - it says "the store refuses to start" exactly when the step's
+//!   `Store::open` would stop on the directory.
 
 use solution_07::format::{BloomFilter, Index};
 
 use crate::Problem;
+use crate::problem::REFUSES;
 use crate::sidecars::{self, Sidecar};
-use crate::summary::shown;
+use crate::summary::{plural, shown};
 use crate::tree::{Table, Tree};
 
 /// How many keys that fail their filter are named, per table.
@@ -47,23 +59,57 @@ pub fn render(tree: &Tree) -> (String, bool) {
         out.push_str(&problem.show(&tree.directory));
         out.push('\n');
     }
-    for note in &tree.notes {
+    for note in notes(tree) {
         out.push_str(&format!("note: {note}\n"));
     }
-    if problems.is_empty() {
-        out.push_str(&format!(
-            "ok: {} files checked (step {})\n",
-            tree.files_read, tree.step
-        ));
-    } else {
-        out.push_str(&format!(
-            "{} problems in {} files checked (step {})\n",
-            problems.len(),
-            tree.files_read,
-            tree.step
+    let refusing = problems
+        .iter()
+        .filter(|problem| problem.refuses_start)
+        .count();
+    let found = format!(
+        "{} in {} files checked (step {})",
+        plural(problems.len(), "problem", "problems"),
+        tree.files_read,
+        tree.step
+    );
+    let verdict = match (problems.len(), refusing) {
+        (0, _) => format!("ok: {} files checked (step {})", tree.files_read, tree.step),
+        (_, 0) => format!("{found}; none stops the store from starting"),
+        (_, refusing) => format!("{found}: {REFUSES} (on {refusing} of them)"),
+    };
+    out.push_str(&verdict);
+    out.push('\n');
+    (out, problems.is_empty())
+}
+
+/// What the store accepts as it is, or what cannot be checked: the
+/// tree's notes, a torn tail of each log, and where there is no manifest,
+/// what that hides.
+fn notes(tree: &Tree) -> Vec<String> {
+    let mut notes = tree.notes.clone();
+    for log in &tree.logs {
+        if let Some((line, reason)) = &log.torn {
+            let path = tree.directory.join(&log.name);
+            notes.push(format!(
+                "{}:{line}: a torn last batch ({reason}): written by a sync that never finished, none of it acknowledged; the store drops it at start",
+                path.display()
+            ));
+        }
+    }
+    if tree.manifest.is_none() && !tree.tables.is_empty() {
+        let why = if tree.step.has_manifest() {
+            format!(
+                "step {} writes one at its next start, from the tables as they are",
+                tree.step
+            )
+        } else {
+            "steps 03 and 04 keep none".to_string()
+        };
+        notes.push(format!(
+            "no MANIFEST names the tables with their sizes and checksums ({why}), so damage that still parses cannot be seen: a letter of a value changed, or a line lost at a line boundary"
         ));
     }
-    (out, problems.is_empty())
+    notes
 }
 
 /// The sidecar called `name` if the store would use it. A missing or

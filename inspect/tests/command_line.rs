@@ -67,6 +67,34 @@ fn verify_exits_1_on_a_damaged_table_and_names_its_line() {
 }
 
 #[test]
+fn verify_says_the_store_refuses_a_table_its_manifest_does_not_name_so() {
+    let directory = one_table();
+    // Step 05's manifest, naming the table with a size it does not have.
+    let body = "000001.sst 3 00000000\n";
+    let mut summer = solution_07::format::Summer::default();
+    summer.add(body.as_bytes());
+    let check = format!("check {:08x}\n", summer.finish().crc);
+    fs::write(directory.path().join("MANIFEST"), format!("{body}{check}")).unwrap();
+    let output = Command::new(INSPECT)
+        .arg(directory.path())
+        .arg("verify")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("000001.sst: the table is damaged: it has 47 bytes with CRC-32 "),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|last| last.contains("the store refuses to start")),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_directory_that_cannot_be_read_exits_2_with_its_path() {
     let directory = tempfile::tempdir().unwrap();
     let missing = directory.path().join("no-such-data");

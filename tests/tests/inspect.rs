@@ -188,49 +188,133 @@ fn crc_of(body: &str) -> String {
     header.trim_end().rsplit(' ').next().unwrap().to_string()
 }
 
-/// Each kind of damage, on a copy of a clean step 07 directory: `verify`
-/// names the file and the line, and the reason.
-#[test]
-fn verify_finds_damage_with_its_file_and_line() {
+/// A clean step 07 directory with two tables: the workload (one memtable,
+/// flushed at its stop: `000001.sst`, `key-1` to `key-8`), then one more
+/// run that PUTs `key-9` (`000002.sst`). No merge, no log left.
+fn clean_07_with_two_tables() -> tempfile::TempDir {
+    let binary = env!("CARGO_BIN_EXE_serve-solution-07");
     let clean = tempfile::tempdir().unwrap();
-    workload(
-        env!("CARGO_BIN_EXE_serve-solution-07"),
-        clean.path(),
-        &["--compaction-threshold=1000"],
-    );
-    type Damage = fn(&Path);
-    let cases: &[(&str, Damage, &str)] = &[
-        (
-            "a flipped byte in a table line",
-            |dir| {
+    let no_merging = ["--compaction-threshold=1000"];
+    workload(binary, clean.path(), &no_merging);
+    let server = Server::start(binary, clean.path(), &[MEMTABLE_07, no_merging[0]]);
+    request(&server, "PUT", "key-9", "v9");
+    let (status, log) = server.stop_with(libc::SIGTERM);
+    assert!(status.success(), "{log}");
+    let tree = Tree::read(clean.path(), None).unwrap();
+    let names: Vec<&str> = tree.tables.iter().map(|t| t.file.name.as_str()).collect();
+    assert_eq!(names, ["000002.sst", "000001.sst"], "newest first");
+    clean
+}
+
+/// `body` as a whole manifest: the lines, then the check line that covers
+/// them (the CRC-32 of a batch's records is the same sum).
+fn manifest_of(body: &str) -> String {
+    format!("{body}check {}\n", crc_of(body))
+}
+
+/// The table lines of the manifest in `directory`, without the check line.
+fn manifest_lines(directory: &Path) -> Vec<String> {
+    let text = fs::read_to_string(directory.join("MANIFEST")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.pop();
+    lines
+}
+
+/// A log of one batch per op, as the log writes them.
+fn log_of(ops: &[Op]) -> String {
+    let batch = |op: &Op| batch_header(1, encode(op).as_bytes()) + &encode(op);
+    ops.iter().map(batch).collect()
+}
+
+fn put(key: &str) -> Op {
+    Op::Put(key.into(), "v".into())
+}
+
+/// What the store makes of a damage, and so what `verify` must say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// The store refuses to start: a problem that says so, exit 1.
+    Refuses,
+    /// The store starts, and rebuilds or removes the file: a problem that
+    /// does not say it refuses, exit 1.
+    Repairs,
+    /// The store starts and serves it as it is: a note at most, exit 0.
+    Accepts,
+}
+
+type Damage = fn(&Path);
+
+/// One damage done to a copy of the clean directory: what, how, the
+/// `path:line: reason` starts `verify` must print (after `[data]/`, or
+/// after `note: [data]/` for `Accepts`), and what the store makes of it.
+struct Case {
+    what: &'static str,
+    apply: Damage,
+    expected: &'static [&'static str],
+    verdict: Verdict,
+}
+
+/// Every kind of damage `verify` is checked against, on the directory of
+/// `clean_07_with_two_tables`.
+fn damage_cases() -> Vec<Case> {
+    use Verdict::*;
+    vec![
+        Case {
+            what: "nothing: the clean directory",
+            apply: |_| {},
+            expected: &[],
+            verdict: Accepts,
+        },
+        Case {
+            what: "a flipped byte in a table line",
+            apply: |dir| {
                 damage(dir, "000001.sst", |text| {
                     text.replacen("key-2→", "key-2\u{2191}", 1)
                 })
             },
-            "000001.sst:2: expected `key→value`",
-        ),
-        (
-            "two keys out of order",
-            |dir| {
+            expected: &[
+                "000001.sst: the table is damaged: it has 113 bytes with CRC-32 ",
+                "000001.sst:2: expected `key→value`",
+            ],
+            verdict: Refuses,
+        },
+        Case {
+            what: "two keys out of order",
+            apply: |dir| {
                 damage(dir, "000001.sst", |text| {
                     text.replacen("key-4→v4\nkey-5→v5", "key-5→v5\nkey-4→v4", 1)
                 })
             },
-            "000001.sst:5: key \"key-4\" is not after the key \"key-5\" on line 4",
-        ),
-        (
-            "a bad escape",
-            |dir| damage(dir, "000001.sst", |text| text.replacen("→v5", "→\\q", 1)),
-            "000001.sst:5: bad value: unknown escape `\\q`",
-        ),
-        (
-            "a corrupted index",
-            |dir| damage(dir, "000001.idx", |text| text.replacen("key-1", "key-0", 1)),
-            "000001.idx:1: the checksum does not match",
-        ),
-        (
-            "an index whose block starts elsewhere, with its checksum made right",
-            |dir| {
+            expected: &["000001.sst:5: key \"key-4\" is not after the key \"key-5\" on line 4"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a bad escape",
+            apply: |dir| damage(dir, "000001.sst", |text| text.replacen("→v5", "→\\q", 1)),
+            expected: &["000001.sst:5: bad value: unknown escape `\\q`"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a letter of a value changed: the table still parses",
+            apply: |dir| damage(dir, "000001.sst", |text| text.replacen("→v5", "→v6", 1)),
+            expected: &["000001.sst: the table is damaged: it has 113 bytes with CRC-32 "],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a table longer than its manifest line says",
+            apply: |dir| damage(dir, "000002.sst", |text| text + "key-99→v\n"),
+            expected: &["000002.sst: the table is damaged: it has 22 bytes with CRC-32 "],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a corrupted index",
+            apply: |dir| damage(dir, "000001.idx", |text| text.replacen("key-1", "key-0", 1)),
+            expected: &["000001.idx:1: the checksum does not match"],
+            verdict: Repairs,
+        },
+        Case {
+            what: "an index whose block starts elsewhere, with its checksum made right",
+            apply: |dir| {
                 damage(dir, "000001.idx", |text| {
                     let (check, body) = text.split_once('\n').unwrap();
                     let body = body.replacen("key-1", "key-0", 1);
@@ -238,52 +322,267 @@ fn verify_finds_damage_with_its_file_and_line() {
                     format!("{check} {}\n{body}", crc_of(&body))
                 })
             },
-            "000001.idx:2: the block of line 1 starts with the key \"key-0\"",
-        ),
-        (
-            "zeroed filter words",
-            |dir| damage(dir, "000001.bloom", |text| zero_words(&text, false)),
-            "000001.bloom:1: the checksum does not match",
-        ),
-        (
-            "zeroed filter words, with the checksum made right",
-            |dir| damage(dir, "000001.bloom", |text| zero_words(&text, true)),
-            "000001.bloom:2: says \"not here\" for the key \"key-1\" of 000001.sst line 1",
-        ),
-        (
-            "a log record with a bad checksum, whole batches after it",
-            |dir| {
-                let put = |key: &str| Op::Put(key.into(), "v".into());
-                let batch = |op: &Op| batch_header(1, encode(op).as_bytes()) + &encode(op);
-                let bad = batch(&put("a")).replace("a→v", "a→w");
-                let log = bad + &batch(&put("b")) + &batch(&put("c"));
+            expected: &["000001.idx:2: the block of line 1 starts with the key \"key-0\""],
+            // The store uses it as it is: it cannot tell.
+            verdict: Repairs,
+        },
+        Case {
+            what: "zeroed filter words",
+            apply: |dir| damage(dir, "000001.bloom", |text| zero_words(&text, false)),
+            expected: &["000001.bloom:1: the checksum does not match"],
+            verdict: Repairs,
+        },
+        Case {
+            what: "zeroed filter words, with the checksum made right",
+            apply: |dir| damage(dir, "000001.bloom", |text| zero_words(&text, true)),
+            expected: &[
+                "000001.bloom:2: says \"not here\" for the key \"key-1\" of 000001.sst line 1",
+            ],
+            verdict: Repairs,
+        },
+        Case {
+            what: "a log record with a bad checksum, whole batches after it",
+            apply: |dir| {
+                let bad = log_of(&[put("a")]).replace("a→v", "a→w");
+                let log = bad + &log_of(&[put("b"), put("c")]);
                 fs::write(dir.join("000009.wal"), log).unwrap();
             },
-            "000009.wal:1: the checksum does not match",
-        ),
-        (
-            "a manifest naming a missing table",
-            |dir| damage(dir, "MANIFEST", |text| text + "000042.sst\n"),
-            "MANIFEST:2: the table 000042.sst does not exist",
-        ),
-        (
-            "a leftover temporary file",
-            |dir| fs::write(dir.join("000005.sst.tmp"), "key→half").unwrap(),
-            "000005.sst.tmp: left by an interrupted write",
-        ),
-    ];
-    for (what, apply, expected) in cases {
+            expected: &["000009.wal:1: the checksum does not match"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "the last batch of the newest log damaged: a torn tail",
+            apply: |dir| {
+                let log = log_of(&[put("a"), put("b")]).replace("b→v", "b→w");
+                fs::write(dir.join("000009.wal"), log).unwrap();
+            },
+            expected: &["000009.wal:3: a torn last batch (the checksum does not match)"],
+            verdict: Accepts,
+        },
+        Case {
+            what: "the last batch of the newest log cut short, zeros after it",
+            apply: |dir| {
+                let log = log_of(&[put("a"), put("b")]);
+                let cut = &log.as_bytes()[..log.len() - 4];
+                fs::write(dir.join("000009.wal"), [cut, &[0; 100]].concat()).unwrap();
+            },
+            expected: &["000009.wal:3: a torn last batch (the checksum does not match)"],
+            verdict: Accepts,
+        },
+        Case {
+            what: "the last batch of an older log damaged, a newer log after it",
+            apply: |dir| {
+                let log = log_of(&[put("a"), put("b")]).replace("b→v", "b→w");
+                fs::write(dir.join("000009.wal"), log).unwrap();
+                fs::write(dir.join("000010.wal"), log_of(&[put("c")])).unwrap();
+            },
+            expected: &["000009.wal:3: the checksum does not match"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "an empty batch whose header lost its newline, ending an older log",
+            apply: |dir| {
+                let log = log_of(&[put("a")]) + "batch 0 00000000";
+                fs::write(dir.join("000009.wal"), log).unwrap();
+                fs::write(dir.join("000010.wal"), log_of(&[put("b")])).unwrap();
+            },
+            expected: &[],
+            verdict: Accepts,
+        },
+        Case {
+            what: "a manifest naming a missing table",
+            apply: |dir| {
+                let mut lines = manifest_lines(dir);
+                lines.push("000042.sst 3 00000000".into());
+                let body: String = lines.iter().map(|line| format!("{line}\n")).collect();
+                fs::write(dir.join("MANIFEST"), manifest_of(&body)).unwrap();
+            },
+            expected: &["MANIFEST:3: the table 000042.sst does not exist"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a duplicated manifest line, the check line made right",
+            apply: |dir| {
+                let lines = manifest_lines(dir);
+                let body = format!("{0}\n{0}\n{1}\n", lines[0], lines[1]);
+                fs::write(dir.join("MANIFEST"), manifest_of(&body)).unwrap();
+            },
+            expected: &["MANIFEST:2: 000001.sst is not newer than the table on the line above"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "two manifest lines swapped, the check line made right",
+            apply: |dir| {
+                let lines = manifest_lines(dir);
+                let body = format!("{}\n{}\n", lines[1], lines[0]);
+                fs::write(dir.join("MANIFEST"), manifest_of(&body)).unwrap();
+            },
+            expected: &["MANIFEST:2: 000001.sst is not newer than the table on the line above"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "two manifest lines swapped",
+            apply: |dir| {
+                damage(dir, "MANIFEST", |text| {
+                    let lines: Vec<&str> = text.lines().collect();
+                    format!("{}\n{}\n{}\n", lines[1], lines[0], lines[2])
+                })
+            },
+            expected: &["MANIFEST:3: the check line says "],
+            verdict: Refuses,
+        },
+        Case {
+            what: "an emptied manifest",
+            apply: |dir| fs::write(dir.join("MANIFEST"), "").unwrap(),
+            expected: &[
+                "MANIFEST:1: the manifest is empty: it has no check line: the store refuses to start",
+            ],
+            verdict: Refuses,
+        },
+        Case {
+            what: "the manifest's last table line dropped",
+            apply: |dir| {
+                damage(dir, "MANIFEST", |text| {
+                    let lines: Vec<&str> = text.lines().collect();
+                    format!("{}\n{}\n", lines[0], lines[2])
+                })
+            },
+            expected: &["MANIFEST:2: the check line says "],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a directory where a table would be",
+            apply: |dir| fs::create_dir(dir.join("000999.sst")).unwrap(),
+            expected: &[
+                "000999.sst: not a file (a directory?) where the store reads, writes or removes one: the store refuses to start",
+            ],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a leftover temporary file",
+            apply: |dir| fs::write(dir.join("000005.sst.tmp"), "key→half").unwrap(),
+            expected: &["000005.sst.tmp: left by an interrupted write"],
+            verdict: Repairs,
+        },
+    ]
+}
+
+/// Each kind of damage, on a copy of a clean step 07 directory: `verify`
+/// names the file and the line, and the reason, and says that the store
+/// refuses to start exactly where it does.
+#[test]
+fn verify_finds_damage_with_its_file_and_line() {
+    let clean = clean_07_with_two_tables();
+    for Case {
+        what,
+        apply,
+        expected,
+        verdict,
+    } in damage_cases()
+    {
         let copy = copy_of(clean.path());
         apply(copy.path());
         let tree = Tree::read(copy.path(), Some(Step::new(7).unwrap())).unwrap();
         let (report, ok) = verify::render(&tree);
         let report = said(copy.path(), &report);
-        assert!(!ok, "{what}: verify passed:\n{report}");
-        assert!(
-            report.contains(&format!("[data]/{expected}")),
-            "{what}: expected {expected:?} in:\n{report}"
+        let last = report.lines().last().unwrap_or_default();
+        match verdict {
+            Verdict::Accepts => {
+                assert!(ok, "{what}: verify failed:\n{report}");
+                assert!(last.starts_with("ok: "), "{what}:\n{report}");
+            }
+            Verdict::Repairs => {
+                assert!(!ok, "{what}: verify passed:\n{report}");
+                assert!(!report.contains("refuses"), "{what}:\n{report}");
+            }
+            Verdict::Refuses => {
+                assert!(!ok, "{what}: verify passed:\n{report}");
+                assert!(
+                    last.contains(": the store refuses to start (on "),
+                    "{what}: the last line does not say the store refuses:\n{report}"
+                );
+            }
+        }
+        // A start that refuses on the manifest removes nothing.
+        if report.contains("[data]/MANIFEST:") {
+            assert!(
+                !report.contains("the next start removes it"),
+                "{what}:\n{report}"
+            );
+        }
+        let prefix = if verdict == Verdict::Accepts {
+            "note: [data]/"
+        } else {
+            "[data]/"
+        };
+        for expected in expected {
+            assert!(
+                report
+                    .lines()
+                    .any(|line| line.starts_with(&format!("{prefix}{expected}"))),
+                "{what}: expected a line starting {prefix}{expected:?} in:\n{report}"
+            );
+        }
+    }
+}
+
+/// For each damage, `verify` says "the store refuses to start" exactly when
+/// the store, opened on the damaged copy, does refuse.
+#[test]
+fn verify_says_the_store_refuses_exactly_when_it_does() {
+    let clean = clean_07_with_two_tables();
+    for Case { what, apply, .. } in damage_cases() {
+        let copy = copy_of(clean.path());
+        apply(copy.path());
+        let tree = Tree::read(copy.path(), None).unwrap();
+        let (report, _) = verify::render(&tree);
+        let says_refuses = verify::problems(&tree)
+            .iter()
+            .any(|problem| problem.refuses_start);
+        // After `verify`: a start that succeeds removes leftovers, rebuilds
+        // sidecars and replays logs.
+        let opened = solution_07::Store::open(copy.path(), solution_07::Options::default());
+        let refused = opened.as_ref().err().map(ToString::to_string);
+        drop(opened);
+        assert_eq!(
+            says_refuses,
+            refused.is_some(),
+            "{what}: the store {}, but verify said:\n{report}",
+            refused.map_or("started".into(), |error| format!("refused: {error}"))
         );
     }
+}
+
+/// Without a manifest (steps 03 and 04) a changed letter of a value cannot
+/// be seen, and `verify` says so; with one (step 05 on) it is damage the
+/// store refuses, and `verify` agrees with each step's own store.
+#[test]
+fn a_changed_value_is_seen_only_where_a_manifest_sums_the_tables() {
+    let change = |dir: &Path| damage(dir, "000001.sst", |text| text.replacen("→v5", "→v6", 1));
+    let old = tempfile::tempdir().unwrap();
+    workload(env!("CARGO_BIN_EXE_serve-solution-03"), old.path(), &[]);
+    change(old.path());
+    let (report, ok) = verify::render(&Tree::read(old.path(), None).unwrap());
+    assert!(ok, "{report}");
+    assert!(
+        report.contains("cannot be seen: a letter of a value changed"),
+        "{report}"
+    );
+    assert!(solution_03::Store::open(old.path(), solution_03::Options::default()).is_ok());
+
+    let new = tempfile::tempdir().unwrap();
+    let binary = env!("CARGO_BIN_EXE_serve-solution-05");
+    workload(binary, new.path(), &["--compaction-threshold=1000"]);
+    change(new.path());
+    let (report, ok) = verify::render(&Tree::read(new.path(), None).unwrap());
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains("000001.sst: the table is damaged: it has "),
+        "{report}"
+    );
+    assert!(report.contains("the store refuses to start"), "{report}");
+    let opened = solution_05::Store::open(new.path(), solution_05::Options::default());
+    assert!(opened.is_err(), "step 05 started:\n{report}");
 }
 
 /// The filter text with every word of bits zeroed, its check line made
