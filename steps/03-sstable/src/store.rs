@@ -281,11 +281,11 @@ mod tests {
         Options { memtable_bytes }
     }
 
+    /// The table files in `directory` (the lock and others left out).
     fn table_files(directory: &Path) -> Vec<String> {
         let names = list_directory(directory).unwrap().into_iter();
-        names
-            .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
-            .collect()
+        let names = names.map(|path| path.file_name().unwrap().to_string_lossy().into_owned());
+        names.filter(|name| name != files::LOCK_FILE_NAME).collect()
     }
 
     #[test]

@@ -65,8 +65,8 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     }
     numbered.sort();
     let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
-    let live = match manifest::read(directory)? {
-        Some(live) => live,
+    let (live, listed) = match manifest::read(directory)? {
+        Some(live) => (live, true),
         None => {
             // A directory from step 03 or 04: the numbers give the order,
             // and the tables are summed as they are, for lack of anything
@@ -79,9 +79,7 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
                     checksum,
                 });
             }
-            tracing::info!("no manifest: writing one for the tables as they are");
-            manifest::write(directory, &live)?;
-            live
+            (live, false)
         }
     };
     // Every live table is checked before anything is removed: a start that
@@ -106,6 +104,12 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
         remove(&path)?;
     }
     files::sync_directory(directory)?;
+    if !listed {
+        // Written only now: a leftover `MANIFEST.tmp` removed above would
+        // otherwise be the very file this write renames into place.
+        tracing::info!("no manifest: writing one for the tables as they are");
+        manifest::write(directory, &live)?;
+    }
     for (_, path) in &numbered {
         if !live
             .iter()
