@@ -18,6 +18,13 @@
 //! - every exercise of a solution has its section in its chapter: a heading
 //!   `### Exercise N.M`, the command that runs its tests, and at least one
 //!   folded hint (`<summary>Hint`).
+//! - every prediction, a paragraph quoted as `> **Predict before you
+//!   code.** …`, is followed by its answer folded (`<details>` then
+//!   `<summary>Check your prediction</summary>`) and sits before the section
+//!   that answers it: the next `##` heading after it is not one of the
+//!   chapter's closing sections (Exercises, Test your understanding,
+//!   Checkpoint, What changed), where a prediction would only check recall;
+//!   and every chapter with a step holds at least two predictions.
 //! - every time in a table cell keeps its unit on its line, by a
 //!   non-breaking space (`129 µs` with U+00A0): a narrow column would
 //!   otherwise put `µs` under `129`;
@@ -51,7 +58,11 @@ pub fn lint(layout: &Layout) -> Result<()> {
         let before = listings_so_far.entry(chapter.clone()).or_default();
         let (captions, listings) = caption_problems(&chapter, *before, &text);
         *before += listings;
-        for (at, problem) in captions.into_iter().chain(lint_page(page, &text)) {
+        for (at, problem) in captions
+            .into_iter()
+            .chain(lint_page(page, &text))
+            .chain(prediction_problems(&text))
+        {
             problems.push(format!("{}:{}: {problem}", shown.display(), at + 1));
         }
         problems.extend(crate::quiz_figures::problems(page, &text, shown)?);
@@ -62,6 +73,7 @@ pub fn lint(layout: &Layout) -> Result<()> {
         )?);
     }
     problems.extend(missing_exercise_sections(layout, &pages)?);
+    problems.extend(too_few_predictions(layout, &pages)?);
     problems.extend(crate::rust_version::problems(layout)?);
     problems.extend(
         crate::exercise_contract::check(layout)
@@ -158,6 +170,98 @@ fn lint_page(page: &Path, text: &str) -> Vec<(usize, String)> {
         }
     }
     problems
+}
+
+/// How a prediction opens: a quoted paragraph that starts with these words.
+const PREDICTION: &str = "> **Predict before you code.**";
+
+/// The summary of a prediction's folded answer.
+const PREDICTION_ANSWER: &str = "<summary>Check your prediction</summary>";
+
+/// A chapter's closing sections, after its teaching: a prediction followed
+/// by one of them comes after everything that could answer it.
+const CLOSING_SECTIONS: &[&str] = &[
+    "Exercises",
+    "Test your understanding",
+    "Checkpoint",
+    "What changed",
+    "Predict before you code",
+];
+
+/// The fewest predictions a chapter with a step holds.
+const MIN_PREDICTIONS: usize = 2;
+
+/// The problems of the predictions on a page, each with its 0-based line
+/// index: a prediction asks before the section that answers it, and its
+/// answer is folded right below it, so that the learner commits to a guess
+/// before reading on.
+fn prediction_problems(text: &str) -> Vec<(usize, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut problems = Vec::new();
+    let mut in_fence = false;
+    for (at, line) in lines.iter().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if in_fence || !line.starts_with(PREDICTION) {
+            continue;
+        }
+        // The answer: the first lines after the quoted question.
+        let mut after = lines[at..]
+            .iter()
+            .skip_while(|line| line.starts_with('>'))
+            .map(|line| line.trim())
+            .filter(|line| !line.is_empty());
+        if after.next() != Some("<details>") || after.next() != Some(PREDICTION_ANSWER) {
+            problems.push((
+                at,
+                format!("a prediction needs its answer folded right below it: `<details>`, then `{PREDICTION_ANSWER}`"),
+            ));
+        }
+        let mut fenced = false;
+        let next_section = lines[at..].iter().find_map(|line| {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+            }
+            (!fenced).then(|| line.strip_prefix("## ")).flatten()
+        });
+        match next_section.map(str::trim) {
+            Some(heading) if !CLOSING_SECTIONS.contains(&heading) => {}
+            heading => problems.push((
+                at,
+                format!(
+                    "a prediction goes before the section that answers it, but the next section is {}",
+                    heading.map_or("none".to_string(), |heading| format!("`## {heading}`"))
+                ),
+            )),
+        }
+    }
+    problems
+}
+
+/// Every chapter with a step must ask at least [`MIN_PREDICTIONS`]
+/// predictions across its pages.
+fn too_few_predictions(layout: &Layout, pages: &[PathBuf]) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for chapter in layout.solutions()? {
+        let chapter_pages = book_pages::chapter_pages(pages, chapter.nn());
+        if chapter_pages.is_empty() {
+            // Reported by `missing_exercise_sections`.
+            continue;
+        }
+        let text = book_pages::joined_text(&chapter_pages)?;
+        let count = text
+            .lines()
+            .filter(|line| line.starts_with(PREDICTION))
+            .count();
+        if count < MIN_PREDICTIONS {
+            problems.push(format!(
+                "{}: {count} prediction(s) (`{PREDICTION} …` before the section that answers it); a chapter asks at least {MIN_PREDICTIONS}",
+                book_pages::shown(&chapter_pages, &layout.root, chapter.nn())
+            ));
+        }
+    }
+    Ok(problems)
 }
 
 /// The units a table's times are written in.
@@ -372,6 +476,30 @@ mod tests {
         );
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].0, 2);
+    }
+
+    #[test]
+    fn a_prediction_comes_before_its_section_with_its_answer_folded() {
+        let good = "# 3. SSTables\n\n> **Predict before you code.** Which lines?\n> In which order?\n\n\
+                    <details>\n<summary>Check your prediction</summary>\n\nTwo.\n\n</details>\n\n\
+                    ## The format\n\nYou predicted two lines.\n\n## Exercises\n";
+        assert_eq!(prediction_problems(good), []);
+        // After the teaching, a prediction only checks recall.
+        let late = good.replace("## The format", "## Exercises");
+        let problems = prediction_problems(&late);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, 2);
+        assert!(problems[0].1.contains("`## Exercises`"));
+        // An answer in plain sight answers before the learner guesses.
+        let open = good.replace("<details>\n<summary>Check your prediction</summary>\n", "");
+        let problems = prediction_problems(&open);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].1.contains("folded"));
+        // A heading inside a code block is not the next section.
+        let fenced = good.replace("## The format", "```text\n## x\n```\n\n## Checkpoint");
+        assert_eq!(prediction_problems(&fenced).len(), 1);
+        let at_the_end = "> **Predict before you code.** Why?\n\n<details>\n<summary>Check your prediction</summary>\n</details>\n";
+        assert!(prediction_problems(at_the_end)[0].1.ends_with("none"));
     }
 
     #[test]
