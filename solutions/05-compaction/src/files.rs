@@ -143,7 +143,6 @@ pub fn create_directory(directory: &Path) -> Result<()> {
 /// The file in a data directory whose lock says that a server owns it.
 pub const LOCK_FILE_NAME: &str = "LOCK";
 
-// ANCHOR: lock_directory
 /// Takes the lock of `directory` (created beforehand) for this process:
 /// one server per data directory. Returns the open `LOCK` file, which holds
 /// the lock until it is dropped. Two servers on one directory would each
@@ -178,7 +177,6 @@ pub fn lock_directory(directory: &Path) -> Result<File> {
         }),
     }
 }
-// ANCHOR_END: lock_directory
 
 #[cfg(test)]
 mod tests {
