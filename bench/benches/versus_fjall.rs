@@ -242,7 +242,11 @@ fn main() {
     });
     let open_theirs = median_of_three(|| {
         let database = Database::builder(fjall_directory.path()).open().unwrap();
-        drop(database.keyspace("default", KeyspaceCreateOptions::default).unwrap());
+        drop(
+            database
+                .keyspace("default", KeyspaceCreateOptions::default)
+                .unwrap(),
+        );
     });
     row(
         &mut results,
