@@ -102,6 +102,14 @@ impl NameChange {
         }
     }
 
+    /// The paths it names: the one created or removed, or both of a rename.
+    pub fn paths(&self) -> Vec<&Path> {
+        match self {
+            NameChange::Create { path, .. } | NameChange::Remove { path } => vec![path],
+            NameChange::Rename { from, to } => vec![from, to],
+        }
+    }
+
     /// The change as a learner would say it.
     pub fn describe(&self) -> String {
         match self {

@@ -30,7 +30,16 @@
 //!
 //! A failure names the crash point, the image, the key, and what was not
 //! yet durable when the lost operation was promised: that is where a sync
-//! is missing.
+//! is missing. When the image is one the store cannot open (a table cut
+//! short, say), every key promised so far is unreadable: the failure names
+//! the first few, and what was not durable at that cut. Either way it ends
+//! with the sync to look at: the exercise whose answer holds it (a table's
+//! file and name, exercise 3.3 in steps 03 and 04; the log's data, exercise
+//! 7.3), else the function that owns it. A directory the store cannot open
+//! before anything was promised names no key, so the check looks on for a
+//! later power cut that breaks a promise, and reports the first one only if
+//! none does. `cargo xtask sync-mutants` holds these messages to what the
+//! book quotes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -182,6 +191,11 @@ pub fn check<S: Harness>(
     // points leave is opened once.
     let mut reads: HashMap<Image, Read> = HashMap::new();
     let mut promised_at: HashMap<usize, String> = HashMap::new();
+    let step = step_of(S::NAME);
+    // A directory the store cannot open before anything was promised: a
+    // failure, but one that names no key. It is reported only if no later
+    // power cut breaks a promise made by then (see [`Broken::names_a_key`]).
+    let mut first_unkeyed: Option<(String, String)> = None;
 
     for index in 0..=calls.len() {
         if let Some(run) = restarts.iter().position(|&start| start == index) {
@@ -200,27 +214,43 @@ pub fn check<S: Harness>(
                     let read = reads.entry(image).or_insert_with_key(|image| {
                         open_and_read::<S>(image, &keys, memtable_bytes)
                     });
-                    let Some(problem) = judge(read, &allowed, &operations, promise, &promised_at)
-                    else {
+                    let Some(broken) = judge(read, &allowed) else {
                         continue;
                     };
                     let when = match call {
                         Some(call) => format!("just before call {index}, {}", describe(call, root)),
                         None => "at the end of the run".to_string(),
                     };
-                    return Err(format!(
+                    let report = format!(
                         "a power cut {when} can leave a directory that breaks the promise:\n\
-                         the image: {}\n{problem}",
-                        describe_image(fs.pending(), &kept, unsynced)
-                    ));
+                         the image: {}\n{}",
+                        describe_image(fs.pending(), &kept, unsynced),
+                        broken.explain(step, &fs, &operations, promise, &promised_at)
+                    );
+                    if broken.names_a_key() {
+                        return Err(match first_unkeyed {
+                            Some((_, earlier)) => format!("{report}\n{earlier}"),
+                            None => report,
+                        });
+                    }
+                    first_unkeyed.get_or_insert_with(|| {
+                        let note = format!(
+                            "(Earlier, before anything was promised, a power cut {when} \
+                             leaves a directory the store does not open.)"
+                        );
+                        (report, note)
+                    });
                 }
             }
         }
         let Some(call) = call else { break };
         fs.apply(call);
         for op in timeline.follow(call, promise) {
-            promised_at.insert(op, not_durable(&fs, &operations[op].0, index));
+            promised_at.insert(op, not_durable(step, &fs, &operations[op].0, index));
         }
+    }
+    if let Some((report, _)) = first_unkeyed {
+        return Err(report);
     }
     Ok(Summary {
         calls: calls.len(),
@@ -237,45 +267,153 @@ type Read = Result<BTreeMap<String, Option<String>>, String>;
 /// promised), and every result it may hold.
 type Allowed = Vec<(String, Option<usize>, BTreeSet<Option<String>>)>;
 
+/// How an image breaks the promise.
+enum Broken<'a> {
+    /// The store does not open (the error, with the image's directory left
+    /// out of its paths): every key promised so far is unreadable, oldest
+    /// promise first.
+    DoesNotOpen {
+        error: &'a str,
+        promised: Vec<(&'a str, usize)>,
+    },
+    /// Keys that hold what no operation that reached the server left,
+    /// and the operation each was promised to hold (if any).
+    Wrong(Vec<(&'a str, &'a Option<String>, Option<usize>)>),
+}
+
+/// How many keys a message names before "and N more".
+const KEYS_NAMED: usize = 3;
+
 /// What is wrong with what an image read back, if anything.
-fn judge(
-    read: &Read,
-    allowed: &Allowed,
-    operations: &[(Op, u16)],
-    promise: Promise,
-    promised_at: &HashMap<usize, String>,
-) -> Option<String> {
+fn judge<'a>(read: &'a Read, allowed: &'a Allowed) -> Option<Broken<'a>> {
     let values = match read {
-        Err(error) => return Some(format!("the store does not open: {error}")),
+        Err(error) => {
+            let mut promised: Vec<(&str, usize)> = allowed
+                .iter()
+                .filter_map(|(key, op, _)| Some((key.as_str(), (*op)?)))
+                .collect();
+            promised.sort_by_key(|&(key, op)| (op, key));
+            return Some(Broken::DoesNotOpen { error, promised });
+        }
         Ok(values) => values,
     };
-    allowed.iter().find_map(|(key, promised, allowed)| {
-        let value = &values[key];
-        if allowed.contains(value) {
-            return None;
+    let wrong: Vec<_> = allowed
+        .iter()
+        .filter(|(key, _, allowed)| !allowed.contains(&values[key]))
+        .map(|(key, promised, _)| (key.as_str(), &values[key], *promised))
+        .collect();
+    (!wrong.is_empty()).then_some(Broken::Wrong(wrong))
+}
+
+impl Broken<'_> {
+    /// Whether the failure names a key: one that holds the wrong value, or
+    /// one promised before the store stopped opening. A directory the store
+    /// cannot open before anything was promised names none, so the check
+    /// looks on for a later power cut that does.
+    fn names_a_key(&self) -> bool {
+        match self {
+            Broken::DoesNotOpen { promised, .. } => !promised.is_empty(),
+            Broken::Wrong(_) => true,
         }
-        let mut text = format!(
-            "key {key:?} holds {:?}, but ",
-            value.as_deref().map(shorten)
-        );
-        match promised {
-            Some(op) => {
+    }
+
+    /// The failure as a learner reads it: the keys, what was not durable
+    /// (when the lost operation was promised, or at this cut when the store
+    /// does not open), and the sync to look at.
+    fn explain(
+        &self,
+        step: u32,
+        fs: &FileSystem,
+        operations: &[(Op, u16)],
+        promise: Promise,
+        promised_at: &HashMap<usize, String>,
+    ) -> String {
+        let promised_as = match promise {
+            Promise::WhenAnswered => "answered 200",
+            Promise::WhenFlushed => "flushed",
+            Promise::WhenStopped => "stopped with everything flushed",
+        };
+        match self {
+            Broken::DoesNotOpen { error, promised } => {
+                let mut text = format!("the store does not open: {error}\n");
+                if promised.is_empty() {
+                    text.push_str("Nothing was promised durable yet, but a store that cannot open loses everything.");
+                } else {
+                    let keys: Vec<&str> = promised.iter().map(|&(key, _)| key).collect();
+                    let _ = write!(
+                        text,
+                        "So every key promised durable ({promised_as}) is unreadable: {}.",
+                        name_keys(&keys)
+                    );
+                }
+                let files = fs.unsynced_files(b"");
+                let names = fs.pending();
                 let _ = write!(
                     text,
-                    "{} was promised durable ({}).\n{}",
-                    operations[*op].0.describe(),
-                    match promise {
-                        Promise::WhenAnswered => "answered 200",
-                        Promise::WhenFlushed => "flushed",
-                        Promise::WhenStopped => "stopped with everything flushed",
-                    },
-                    promised_at.get(op).map_or("", String::as_str)
+                    "\nAt this cut, not yet durable:{}",
+                    list(&files, names)
                 );
+                let named = |path: &Path| error.contains(&*path.to_string_lossy());
+                let _ = write!(text, "\n{}", hint(step, &files, names, named));
+                text
             }
-            None => text.push_str("no operation that reached the server left that"),
+            Broken::Wrong(wrong) => {
+                let &(key, value, promised) = &wrong[0];
+                let mut text = format!(
+                    "key {key:?} holds {:?}, but ",
+                    value.as_deref().map(shorten)
+                );
+                match promised {
+                    Some(op) => {
+                        let _ = write!(
+                            text,
+                            "{} was promised durable ({promised_as}).",
+                            operations[op].0.describe()
+                        );
+                    }
+                    None => text.push_str("no operation that reached the server left that."),
+                }
+                if wrong.len() > 1 {
+                    let others: Vec<&str> = wrong[1..].iter().map(|&(key, _, _)| key).collect();
+                    let _ = write!(
+                        text,
+                        "\nOther keys wrong in this image: {}.",
+                        name_keys(&others)
+                    );
+                }
+                if let Some(when) = promised.and_then(|op| promised_at.get(&op)) {
+                    let _ = write!(text, "\n{when}");
+                }
+                text
+            }
         }
-        Some(text)
-    })
+    }
+}
+
+/// The first few of `keys`, quoted: `"c0-k1", "c0-k2", "c0-k3" and 5 more`.
+fn name_keys(keys: &[&str]) -> String {
+    let named: Vec<String> = keys
+        .iter()
+        .take(KEYS_NAMED)
+        .map(|key| format!("{key:?}"))
+        .collect();
+    match keys.len().saturating_sub(KEYS_NAMED) {
+        0 => named.join(", "),
+        more => format!("{} and {more} more", named.join(", ")),
+    }
+}
+
+/// The step a harness's name ends with: `solution-03` → 3.
+fn step_of(name: &str) -> u32 {
+    let digits: String = name
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<char>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().unwrap_or(0)
 }
 
 /// Whether a power cut just before `call` can differ from one just after
@@ -318,18 +456,28 @@ fn subsets(count: usize) -> Vec<Vec<bool>> {
 
 /// What was not durable when `op` was promised: where a sync is missing if
 /// it is lost.
-fn not_durable(fs: &FileSystem, op: &Op, call: usize) -> String {
+fn not_durable(step: u32, fs: &FileSystem, op: &Op, call: usize) -> String {
     let needle = match op {
         Op::Put { key, .. } | Op::Delete { key } => key.as_bytes(),
         Op::Clear => b"",
     };
-    let mut text = format!("When it was promised (call {call}), not yet durable:");
     let files = fs.unsynced_files(needle);
     let names = fs.pending();
+    format!(
+        "When it was promised (call {call}), not yet durable:{}\n{}",
+        list(&files, names),
+        hint(step, &files, names, |_| false)
+    )
+}
+
+/// Files with bytes not yet synced, and changes of names whose directory
+/// was not synced since, one per line.
+fn list(files: &[(PathBuf, usize, bool)], names: &[NameChange]) -> String {
+    let mut text = String::new();
     if files.is_empty() && names.is_empty() {
         text.push_str(" nothing.");
     }
-    for (path, bytes, holds) in &files {
+    for (path, bytes, holds) in files {
         let _ = write!(
             text,
             "\n  - {bytes} bytes written to {} since its last sync{}",
@@ -344,30 +492,32 @@ fn not_durable(fs: &FileSystem, op: &Op, call: usize) -> String {
             change.describe()
         );
     }
-    let _ = write!(text, "\n{}", hint(&files, names));
     text
 }
 
-/// Which sync to look at, from what was not durable.
-fn hint(files: &[(PathBuf, usize, bool)], names: &[NameChange]) -> String {
-    let holding: Vec<&PathBuf> = files
+/// Which sync to look at, from what was not durable: first a file that
+/// holds the key or that `named` picks (the file an error names), then a
+/// change of names the error names, then any change of names, then any
+/// file. The sync is named by the exercise whose answer holds it, else by
+/// the function that owns it, in step `step`.
+fn hint(
+    step: u32,
+    files: &[(PathBuf, usize, bool)],
+    names: &[NameChange],
+    named: impl Fn(&Path) -> bool,
+) -> String {
+    let focused = files
         .iter()
-        .filter(|(_, _, holds)| *holds)
-        .map(|(path, _, _)| path)
-        .collect();
-    let is = |extension: &str| {
-        holding
-            .iter()
-            .any(|path| path.extension().is_some_and(|e| e == extension))
-    };
-    if is("wal") {
-        "Is the log synced (sync_data) before a write is answered? (exercise 7.3, \
-         Wal::sync_loop)"
-            .to_string()
-    } else if is("sst") || is("tmp") {
-        "Is the table's file synced (sync_all) before it is renamed into place? \
-         (exercise 3.3, sstable::write)"
-            .to_string()
+        .filter(|(path, _, holds)| *holds || named(path))
+        .find_map(|(path, _, _)| file_sync(step, path));
+    let name_named = names
+        .iter()
+        .filter(|change| change.paths().iter().any(|path| named(path)))
+        .find_map(|change| name_sync(step, change));
+    let any_name = names.iter().find_map(|change| name_sync(step, change));
+    let any_file = files.iter().find_map(|(path, _, _)| file_sync(step, path));
+    if let Some(hint) = focused.or(name_named).or(any_name).or(any_file) {
+        hint
     } else if !files.is_empty() {
         "Is each file synced before the store relies on it?".to_string()
     } else if !names.is_empty() {
@@ -378,6 +528,79 @@ fn hint(files: &[(PathBuf, usize, bool)], names: &[NameChange]) -> String {
         "Everything was durable then: is something removed or renamed later without \
          the directory being synced in between?"
             .to_string()
+    }
+}
+
+/// The sync that makes the bytes of the file at `path` durable, in step
+/// `step`: an exercise's, or the function's that owns it.
+fn file_sync(step: u32, path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy();
+    let name = name.strip_suffix(".tmp").unwrap_or(&name);
+    if name.ends_with(".wal") && step >= 7 {
+        Some(
+            "Is the log synced (sync_data) before a write is answered? \
+             (exercise 7.3, `Wal::sync_batch`)"
+                .to_string(),
+        )
+    } else if name.ends_with(".sst") {
+        Some(format!(
+            "Is the table's file synced (sync_all) before it is renamed into place? ({})",
+            table_writer(step)
+        ))
+    } else if name == "MANIFEST" {
+        Some(
+            "Is the manifest's file synced (sync_all) before it is renamed into place? \
+             (`files::write_atomically`)"
+                .to_string(),
+        )
+    } else {
+        None
+    }
+}
+
+/// The sync of the directory that makes `change` durable, in step `step`.
+fn name_sync(step: u32, change: &NameChange) -> Option<String> {
+    let file_name = |path: &Path| {
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let (what, owner) = match change {
+        NameChange::Rename { to, .. } if file_name(to).ends_with(".sst") => {
+            ("a table is renamed into place", table_writer(step))
+        }
+        NameChange::Rename { to, .. } if file_name(to) == "MANIFEST" => (
+            "the manifest is renamed into place",
+            "`manifest::write`".to_string(),
+        ),
+        NameChange::Create { path, .. } if file_name(path).ends_with(".wal") => {
+            ("a new log is created", "`wal::create_file`".to_string())
+        }
+        NameChange::Remove { path } if file_name(path).ends_with(".sst") && step <= 4 => {
+            ("a table is removed", "`Store::clear`".to_string())
+        }
+        NameChange::Create { path, .. } if file_name(path) == "data" => {
+            let owner = if step <= 4 {
+                "`Store::open`"
+            } else {
+                "`recovery::recover`"
+            };
+            ("the data directory is made", owner.to_string())
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "Is the directory synced (files::sync_directory) after {what}? ({owner})"
+    ))
+}
+
+/// Where a table's file and name are synced in step `step`: exercise 3.3's
+/// answer in steps 03 and 04, `TableWriter::finish` from step 05 on.
+fn table_writer(step: u32) -> String {
+    if step <= 4 {
+        "exercise 3.3, `sstable::write`".to_string()
+    } else {
+        "`TableWriter::finish`".to_string()
     }
 }
 
@@ -455,14 +678,18 @@ fn open_and_read<S: Harness>(
             .map(|key| (key.clone(), store.get(key)))
             .collect())
     });
-    read.unwrap_or_else(|panic| {
+    let read = read.unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
         Err(format!("it panicked: {message}"))
-    })
+    });
+    // Paths as the image names them (`data/000001.sst`), not under the
+    // temporary directory this image was written to.
+    let prefix = format!("{}/", root.path().display());
+    read.map_err(|error| error.replace(&prefix, ""))
 }
 
 /// The operations as the server saw them: which reached it, which were
@@ -631,6 +858,80 @@ mod tests {
             Some(41572)
         );
         assert_eq!(client_port("TCP:[127.0.0.1:18777]"), None);
+    }
+
+    /// A table written and renamed into place, its directory synced but
+    /// its bytes never: what a `sync_all` left out of exercise 3.3 leaves.
+    fn a_table_never_synced() -> FileSystem {
+        let hex = |text: &str| -> String { text.bytes().map(|b| format!("\\x{b:02x}")).collect() };
+        let (r, d) = (hex("/r"), hex("/r/data"));
+        let (t, a) = (hex("/r/data/000001.sst.tmp"), hex("/r/data/000001.sst"));
+        let lines = [
+            format!("openat(AT_FDCWD<{r}>, \"{t}\", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3<{t}>"),
+            format!("write(3<{t}>, \"{}\", 10) = 10", hex("c0-k1→v\n")),
+            format!("rename(\"{t}\", \"{a}\") = 0"),
+            format!("openat(AT_FDCWD<{r}>, \"{d}\", O_RDONLY) = 4<{d}>"),
+            format!("fsync(4<{d}>) = 0"),
+        ];
+        let text: String = lines.iter().map(|line| format!("1 {line}\n")).collect();
+        let mut fs = FileSystem::new(Path::new("/r"));
+        fs.add_durable(&Image::from([(PathBuf::from("data"), Entry::Directory)]));
+        for call in crate::strace::parse(&text) {
+            fs.apply(&call);
+        }
+        fs
+    }
+
+    #[test]
+    fn a_store_that_does_not_open_names_the_promised_keys_the_table_and_the_exercise() {
+        let fs = a_table_never_synced();
+        let operations = [(
+            Op::Put {
+                key: "c0-k1".into(),
+                value: "v".into(),
+            },
+            1,
+        )];
+        let allowed: Allowed = vec![("c0-k1".into(), Some(0), BTreeSet::from([Some("v".into())]))];
+        let read: Read =
+            Err("data/000001.sst:1: the last line has no newline: the file was cut short".into());
+        let broken = judge(&read, &allowed).expect("a store that does not open breaks the promise");
+        assert!(broken.names_a_key());
+        let text = broken.explain(3, &fs, &operations, Promise::WhenFlushed, &HashMap::new());
+        assert!(text.contains("is unreadable: \"c0-k1\"."), "{text}");
+        assert!(
+            text.contains("bytes written to data/000001.sst since its last sync"),
+            "{text}"
+        );
+        assert!(text.ends_with("(exercise 3.3, `sstable::write`)"), "{text}");
+        let text = broken.explain(5, &fs, &operations, Promise::WhenStopped, &HashMap::new());
+        assert!(text.ends_with("(`TableWriter::finish`)"), "{text}");
+        let nothing_promised: Allowed = vec![("c0-k1".into(), None, BTreeSet::from([None]))];
+        let broken = judge(&read, &nothing_promised).expect("still broken");
+        assert!(!broken.names_a_key(), "no key was promised yet");
+    }
+
+    #[test]
+    fn a_lost_write_to_the_log_points_at_exercise_7_3() {
+        let pointer = hint(
+            7,
+            &[(PathBuf::from("data/000002.wal"), 40, true)],
+            &[],
+            |_| false,
+        );
+        assert!(
+            pointer.ends_with("(exercise 7.3, `Wal::sync_batch`)"),
+            "{pointer}"
+        );
+        let rename = NameChange::Rename {
+            from: "data/000001.sst.tmp".into(),
+            to: "data/000001.sst".into(),
+        };
+        let pointer = hint(3, &[], &[rename], |_| false);
+        assert!(
+            pointer.ends_with("(exercise 3.3, `sstable::write`)"),
+            "{pointer}"
+        );
     }
 
     #[test]

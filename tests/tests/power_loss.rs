@@ -7,9 +7,11 @@
 //! then builds what the disk could hold after a power cut before each sync
 //! and each change of names, opens each image with the step's store, and
 //! checks every key (see there for the rules). Leave out a sync the store
-//! relies on, and this suite fails with the key that was lost and what was
-//! not yet durable when it was promised; `cargo xtask sync-mutants` proves
-//! that for every sync of steps 03 and 07.
+//! relies on, and this suite fails with the key that was lost, what was
+//! not yet durable when it was promised, and the exercise (or function)
+//! whose sync that is; `cargo xtask sync-mutants` proves that for every
+//! sync of steps 03 and 07, and that a sync inside an exercise's answer is
+//! reported with that exercise's number.
 //!
 //! It needs `strace` (`apt-get install strace`). Where strace is missing
 //! the tests say so and stop, unless `LITTLE_KV_REQUIRE_STRACE` is set

@@ -71,7 +71,9 @@ for contributors (they never overwrite a learner's edits in steps/):
                       code, tests named for a missing exercise, anchors no chapter includes
   exercises [NN ...]  check every exercise: solution passes, starter fails at its holes, each hole is caught
   check --prove       the learner's check is green on every solved step and red on every starter
-  sync-mutants        remove each sync of steps 03 and 07 in turn: the power-loss check must fail
+  sync-mutants [--exercises]
+                      remove each sync of steps 03 and 07 in turn: the power-loss check must fail,
+                      naming the exercise for a sync inside one (--exercises: only those)
   help                print this text
 ";
 

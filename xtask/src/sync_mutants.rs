@@ -16,6 +16,18 @@
 //! recorded again, up to three times in all, before its sync counts as
 //! unseen (the log's sync at a rotation needed records pending at a freeze,
 //! which a run missed once in CI, when rotate still had a sync of its own).
+//!
+//! A sync inside an exercise's answer (an `// ANCHOR: exercise_N_M` region,
+//! such as the table's `sync_all` of exercise 3.3 or the log's `sync_data`
+//! of exercise 7.3) is what a learner may leave out, and the book promises
+//! that the check then points at the exercise: its mutant must fail with a
+//! message that names a lost key and "exercise N.M" (checked on the same
+//! recording, so this costs no run of its own). `cargo xtask sync-mutants
+//! --exercises` runs only those mutants, as a quick check of the messages.
+//! Where the book quotes such a failure (a fenced block in `book/src/` that
+//! ends with the pointer "(exercise N.M, …)"), each of its lines must be a
+//! line of the report of one of that exercise's mutants, up to numbers and
+//! quoted keys and values, which depend on the run.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,6 +36,7 @@ use crate::error::{Error, Result};
 use crate::files::{self, File};
 use crate::holes;
 use crate::layout::Layout;
+use crate::markers::{self, ExerciseId};
 use crate::run;
 use crate::scratch;
 use crate::tools;
@@ -64,6 +77,8 @@ struct Site {
     text: String,
     /// The function it is in.
     function: String,
+    /// The exercise whose answer holds it, if any.
+    exercise: Option<ExerciseId>,
 }
 
 /// The no-op the mutant calls instead of `sync_directory`, added to the
@@ -74,9 +89,15 @@ const SKIPPED_SYNC_DIRECTORY: &str = "\n/// `cargo xtask sync-mutants`: a direct
      pub fn skipped_sync_directory(_directory: &Path) -> Result<()> {\n    Ok(())\n}\n";
 
 pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
-    if !args.is_empty() {
-        return Err(Error::Usage("`sync-mutants` takes no arguments".into()));
-    }
+    let only_exercises = match args {
+        [] => false,
+        [flag] if flag == "--exercises" => true,
+        _ => {
+            return Err(Error::Usage(
+                "`sync-mutants` takes no arguments, or `--exercises`".into(),
+            ));
+        }
+    };
     if !tools::strace_available() {
         println!(
             "sync-mutants: SKIPPED, strace is not installed (apt-get install strace): \
@@ -89,6 +110,8 @@ pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
     build_check(layout)?;
     let mut survivors = Vec::new();
     let mut caught = 0;
+    // The reports of the mutants inside an exercise, for the book's quotes.
+    let mut reports: Vec<(ExerciseId, String)> = Vec::new();
     for nn in CHAPTERS {
         let chapter = layout
             .solutions()?
@@ -97,8 +120,16 @@ pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
             .ok_or_else(|| Error::Check(format!("no solution for chapter {nn}")))?;
         let crate_dir = layout.root.join(chapter.solution_dir());
         let sources = files::read_tree(&crate_dir)?;
-        let sites = find_sites(&sources);
-        println!("sync-mutants: step {nn}: {} syncs", sites.len());
+        let mut sites = find_sites(&sources);
+        if only_exercises {
+            sites.retain(|site| site.exercise.is_some());
+        }
+        let what = if only_exercises {
+            "syncs inside an exercise"
+        } else {
+            "syncs"
+        };
+        println!("sync-mutants: step {nn}: {} {what}", sites.len());
         for site in &sites {
             let started = Instant::now();
             let binary = build_mutant(layout, nn, &sources, site)?;
@@ -107,8 +138,8 @@ pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
             // is recorded again, up to RECORDINGS times: a sync must be
             // caught in at least one.
             let mut recordings = 0;
-            let (verdict, detail) = loop {
-                let outcome = run_check(layout, nn, &binary)?;
+            let (verdict, detail, report) = loop {
+                let outcome = run_check(layout, nn, &binary, site.exercise)?;
                 recordings += 1;
                 let again = outcome.0 == "NOT caught"
                     && recordings < RECORDINGS
@@ -117,6 +148,9 @@ pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
                     break outcome;
                 }
             };
+            if let (Some(id), Some(report)) = (site.exercise, report) {
+                reports.push((id, report));
+            }
             let detail = if recordings > 1 {
                 format!("{detail} (recording {recordings} of at most {RECORDINGS})")
             } else {
@@ -144,16 +178,53 @@ pub fn run(layout: &Layout, args: &[String]) -> Result<()> {
             }
         }
     }
+    let quotes = book_quotes(layout)?;
+    for (path, line, id, quote) in &quotes {
+        let mutants: Vec<&String> = reports
+            .iter()
+            .filter(|(of, _)| of == id)
+            .map(|(_, report)| report)
+            .collect();
+        if mutants.is_empty() {
+            continue;
+        }
+        let unmatched: Vec<&str> = quote
+            .lines()
+            .filter(|quoted| !mutants.iter().any(|report| has_line(report, quoted)))
+            .collect();
+        if unmatched.is_empty() {
+            println!(
+                "  {}:{line}: the book's quote of exercise {id}'s failure is what the check prints",
+                path.display()
+            );
+        } else {
+            survivors.push(format!(
+                "{}:{line}: the book quotes lines the check does not print for a sync left out \
+                 of exercise {id} (numbers, keys and values aside):\n    {}",
+                path.display(),
+                unmatched.join("\n    ")
+            ));
+        }
+    }
     if !survivors.is_empty() {
         return Err(Error::Check(format!(
-            "the power-loss check did not notice these syncs removed:\n  {}",
+            "the power-loss check did not notice these syncs removed, did not point at the \
+             exercise that holds them, or does not print what the book quotes:\n  {}",
             survivors.join("\n  ")
         )));
     }
-    println!(
-        "sync-mutants: {caught} syncs caught; any other is listed above with why the recorded \
-         run cannot show it"
-    );
+    if only_exercises {
+        println!(
+            "sync-mutants: {caught} syncs inside an exercise caught, each with a message that \
+             names the exercise and a lost key"
+        );
+    } else {
+        println!(
+            "sync-mutants: {caught} syncs caught (those inside an exercise with a message that \
+             names it and a lost key); any other is listed above with why the recorded run \
+             cannot show it"
+        );
+    }
     Ok(())
 }
 
@@ -169,6 +240,10 @@ fn find_sites(sources: &[File]) -> Vec<Site> {
             continue;
         }
         let code_end = test_module_start(text);
+        // A file whose exercise regions do not parse has its problems
+        // reported by `cargo xtask exercises`; here its syncs count as
+        // outside any exercise.
+        let regions = markers::parse(&file.path, text).unwrap_or_default();
         for needle in [".sync_all()", ".sync_data()", "sync_directory("] {
             for (start, _) in text[..code_end].match_indices(needle) {
                 let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
@@ -190,13 +265,19 @@ fn find_sites(sources: &[File]) -> Vec<Site> {
                 };
                 let end = text[start..].find(needle).map(|i| start + i + needle.len());
                 let Some(end) = end else { continue };
+                let line = text[..start].matches('\n').count() + 1;
+                let exercise = regions
+                    .iter()
+                    .find(|region| region.start < line - 1 && line - 1 < region.end)
+                    .map(|region| region.id);
                 sites.push(Site {
                     file: file.path.clone(),
-                    line: text[..start].matches('\n').count() + 1,
+                    line,
                     start,
                     end,
                     text: text[start..end].to_string(),
                     function: enclosing_function(&text[..start]),
+                    exercise,
                 });
             }
         }
@@ -339,8 +420,15 @@ fn build_mutant(layout: &Layout, nn: &str, sources: &[File], site: &Site) -> Res
 }
 
 /// Runs the power-loss check of step `nn` against `binary`. Returns
-/// "caught", "NOT caught" or "failed for another reason", and a detail.
-fn run_check(layout: &Layout, nn: &str, binary: &Path) -> Result<(&'static str, String)> {
+/// "caught", "NOT caught", "caught, but the message misleads" (for a sync
+/// inside `exercise`, a report that does not name it and a lost key) or
+/// "failed for another reason", and a detail.
+fn run_check(
+    layout: &Layout,
+    nn: &str,
+    binary: &Path,
+    exercise: Option<ExerciseId>,
+) -> Result<(&'static str, String, Option<String>)> {
     let mut command = run::cargo(&layout.root);
     command
         .args([
@@ -357,18 +445,148 @@ fn run_check(layout: &Layout, nn: &str, binary: &Path) -> Result<(&'static str, 
     run::for_parsing(&mut command);
     let ran = run::capture(command)?;
     if ran.success {
-        return Ok(("NOT caught", String::new()));
+        return Ok(("NOT caught", String::new(), None));
     }
-    let Some(line) = ran.output.lines().find(|line| line.contains(CAUGHT)) else {
+    let Some(report) = failure_report(&ran.output) else {
         return Ok((
             "failed for another reason",
             format!(":\n{}", run::error_lines(&ran.output, 15).join("\n")),
+            None,
         ));
     };
     // "… a power cut just before call 161, fdatasync(data/000001.wal) can …"
-    let before = line.split(CAUGHT).next().unwrap_or_default();
+    let first = report.lines().next().unwrap_or_default();
+    let before = first.split(CAUGHT).next().unwrap_or_default();
     let at = before.split("a power cut ").nth(1).unwrap_or(before).trim();
-    Ok(("caught", format!(": {at}")))
+    let Some(id) = exercise else {
+        return Ok(("caught", format!(": {at}"), None));
+    };
+    let shown = report.lines().collect::<Vec<_>>().join("\n    ");
+    match misses(&report, id) {
+        None => Ok((
+            "caught",
+            format!(": {at}; the message names exercise {id} and a lost key:\n    {shown}"),
+            Some(report),
+        )),
+        Some(missing) => Ok((
+            "caught, but the message misleads",
+            format!(
+                ": it does not name {missing}, which the book promises for a sync left out \
+                 of exercise {id}. The report:\n    {shown}"
+            ),
+            None,
+        )),
+    }
+}
+
+/// Every fenced block in the book's chapters that quotes a power-loss
+/// failure: one whose last line is a pointer "… (exercise N.M, …)". Each
+/// with its file, the line of its opening fence, the exercise, and its
+/// lines (blank ones left out).
+fn book_quotes(layout: &Layout) -> Result<Vec<(PathBuf, usize, ExerciseId, String)>> {
+    let book = layout.root.join("book/src");
+    let mut quotes = Vec::new();
+    for file in files::read_tree(&book)? {
+        if file.path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(&file.contents) else {
+            continue;
+        };
+        let path = Path::new("book/src").join(&file.path);
+        let mut open: Option<(usize, Vec<&str>)> = None;
+        for (index, line) in text.lines().enumerate() {
+            if !line.trim_start().starts_with("```") {
+                if let Some((_, lines)) = &mut open
+                    && !line.trim().is_empty()
+                {
+                    lines.push(line);
+                }
+                continue;
+            }
+            let Some((start, lines)) = open.take() else {
+                open = Some((index + 1, Vec::new()));
+                continue;
+            };
+            if let Some(id) = lines.last().and_then(|last| pointer_exercise(last)) {
+                quotes.push((path.clone(), start, id, lines.join("\n")));
+            }
+        }
+    }
+    Ok(quotes)
+}
+
+/// The exercise a pointer line names: "… (exercise 3.3, `sstable::write`)".
+fn pointer_exercise(line: &str) -> Option<ExerciseId> {
+    let inside = line.trim_end().strip_suffix(')')?;
+    let (_, pointer) = inside.rsplit_once("(exercise ")?;
+    let (id, _) = pointer.split_once(", ")?;
+    let (chapter, number) = id.split_once('.')?;
+    Some(ExerciseId {
+        chapter: chapter.parse().ok()?,
+        number: number.parse().ok()?,
+    })
+}
+
+/// Whether `report` has a line that reads as `quoted`, up to what depends on
+/// the run: every number, and every quoted key or value.
+fn has_line(report: &str, quoted: &str) -> bool {
+    let quoted = shape(quoted);
+    report.lines().any(|line| shape(line) == quoted)
+}
+
+/// A line with every run of digits as `N` and every string in double
+/// quotes (escapes included) as `"…"`, trimmed.
+fn shape(line: &str) -> String {
+    let mut shaped = String::new();
+    let mut chars = line.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            while let Some(inside) = chars.next() {
+                match inside {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            }
+            shaped.push_str("\"…\"");
+        } else if c.is_ascii_digit() {
+            while chars.next_if(char::is_ascii_digit).is_some() {}
+            shaped.push('N');
+        } else {
+            shaped.push(c);
+        }
+    }
+    shaped
+}
+
+/// The power-loss check's failure report in a test run's output: from the
+/// line that says a promise is broken to the line before the note on where
+/// the traces are kept (or the end of the output).
+fn failure_report(output: &str) -> Option<String> {
+    let start = output.find(CAUGHT)?;
+    let start = output[..start].rfind('\n').map_or(0, |i| i + 1);
+    let report = &output[start..];
+    let end = report
+        .find("\n(the traces are kept in")
+        .unwrap_or(report.len());
+    Some(report[..end].to_string())
+}
+
+/// What a report of a sync left out of exercise `id` fails to name: the
+/// exercise ("exercise 3.3"), or a key that was lost (`key "…" holds`) or
+/// is unreadable (`is unreadable: "…"`). `None` if it names both.
+fn misses(report: &str, id: ExerciseId) -> Option<String> {
+    let exercise = format!("exercise {id}");
+    let names_a_key = report.contains("key \"") || report.contains("is unreadable: \"");
+    match (report.contains(&exercise), names_a_key) {
+        (true, true) => None,
+        (false, true) => Some(format!("\"{exercise}\"")),
+        (true, false) => Some("a lost key".to_string()),
+        (false, false) => Some(format!("\"{exercise}\" nor a lost key")),
+    }
 }
 
 #[cfg(test)]
@@ -430,6 +648,91 @@ mod tests {
         let sites = find_sites(&source(CODE));
         let functions: Vec<&str> = sites.iter().map(|site| site.function.as_str()).collect();
         assert_eq!(functions, ["sync_directory", "append", "append"]);
+    }
+
+    #[test]
+    fn a_site_inside_an_exercise_region_knows_its_exercise() {
+        let code = "\
+fn write(file: &File) -> Result<()> {
+    // ANCHOR: exercise_3_3
+    // Exercise 3.3: write, sync, rename, sync the directory
+    file.sync_all()?;
+    sync_directory(dir)
+    // ANCHOR_END: exercise_3_3
+}
+fn clear(dir: &Path) -> Result<()> {
+    sync_directory(dir)
+}
+";
+        let sites = find_sites(&source(code));
+        let exercises: Vec<Option<String>> = sites
+            .iter()
+            .map(|site| site.exercise.map(|id| id.to_string()))
+            .collect();
+        assert_eq!(
+            exercises,
+            [Some("3.3".to_string()), Some("3.3".to_string()), None]
+        );
+    }
+
+    #[test]
+    fn a_report_must_name_the_exercise_and_a_lost_key() {
+        let id = ExerciseId {
+            chapter: 7,
+            number: 3,
+        };
+        let output = "\
+test solution_07_a_power_cut_keeps_every_acknowledged_write ... FAILED
+thread 'x' panicked at tests/tests/power_loss.rs:190:13:
+solution-07: a power cut just before call 88, fdatasync(data/000002.wal) can leave a directory that breaks the promise:
+the image: bytes written since each file's last sync lost; every name durable
+key \"c0-k1\" holds None, but PUT \"c0-k1\" = \"v1.0\" was promised durable (answered 200).
+Is the log synced (sync_data) before a write is answered? (exercise 7.3, `Wal::sync_batch`)
+(the traces are kept in /target/tmp/power-loss-solution-07)
+";
+        let report = failure_report(output).expect("a report");
+        assert!(report.starts_with("solution-07: a power cut just before call 88"));
+        assert!(!report.contains("traces are kept"));
+        assert_eq!(misses(&report, id), None);
+        let unpointed = report.replace("exercise 7.3, ", "");
+        assert_eq!(misses(&unpointed, id), Some("\"exercise 7.3\"".to_string()));
+        let unopened = "the store does not open: data/000001.sst:6: the last line has no newline\n\
+                        So every key promised durable (flushed) is unreadable: \"c0-k1\".\n\
+                        (exercise 3.3, `sstable::write`)";
+        let id_3_3 = ExerciseId {
+            chapter: 3,
+            number: 3,
+        };
+        assert_eq!(misses(unopened, id_3_3), None);
+        let keyless = unopened.replace("is unreadable: \"c0-k1\"", "");
+        assert_eq!(misses(&keyless, id_3_3), Some("a lost key".to_string()));
+    }
+
+    #[test]
+    fn a_quoted_line_matches_a_report_up_to_numbers_keys_and_values() {
+        let report = "key \"c0-k4\" holds None, but PUT \"c0-k4\" = \"v1.1 \\\"x\" was promised \
+                      durable (answered 200).\n  - 723 bytes written to data/000001.wal since its \
+                      last sync (they hold the key)";
+        assert!(has_line(
+            report,
+            "key \"c1-k2\" holds None, but PUT \"c1-k2\" = \"v3.0\" was promised durable (answered 200)."
+        ));
+        assert!(has_line(
+            report,
+            "  - 12 bytes written to data/000002.wal since its last sync (they hold the key)"
+        ));
+        assert!(!has_line(
+            report,
+            "- 12 bytes written to data/000002.sst since its last sync (they hold the key)"
+        ));
+        assert_eq!(
+            pointer_exercise("Is the log synced? (exercise 7.3, `Wal::sync_batch`)"),
+            Some(ExerciseId {
+                chapter: 7,
+                number: 3
+            })
+        );
+        assert_eq!(pointer_exercise("see exercise 7.3"), None);
     }
 
     #[test]
