@@ -1,12 +1,7 @@
 //! The benchmarks' CSV results, read: a header line, then one line per
-//! measurement, as `bench/src/lib.rs` writes them.
-//!
-//! A small reader rather than the `csv` crate, because every `cargo xtask`
-//! command compiles this crate first and the files are ours: no comments,
-//! no blank lines inside, fields quoted only when they hold a comma or a
-//! quote (a quote inside a quoted field is doubled, as in RFC 4180), no
-//! newline inside a field. A line with the wrong number of fields is an
-//! error that names the file and the line.
+//! measurement, as `bench/src/lib.rs` writes them, parsed by the `csv`
+//! crate (RFC 4180 quoting). A line with another number of fields than the
+//! header is an error that names the file and the line.
 
 use std::path::Path;
 
@@ -22,32 +17,38 @@ pub struct Table {
 impl Table {
     /// Parses `text`, read from `path` (which the errors name).
     pub fn parse(path: &Path, text: &str) -> Result<Table> {
-        let problem = |line: usize, message: String| {
+        let problem = |line: u64, message: String| {
             Error::Check(format!("{}:{line}: {message}", path.display()))
         };
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(index, line)| (index + 1, line));
-        let header = match lines.next() {
-            Some((line, text)) => fields(text).map_err(|message| problem(line, message))?,
-            None => return Err(problem(1, "empty file, expected a header line".into())),
+        // `flexible`: a row of another length is reported below, with the
+        // header's columns, rather than as the crate's own error.
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let header: Vec<String> = match reader.headers() {
+            Ok(header) if !header.is_empty() => header.iter().map(str::to_string).collect(),
+            Ok(_) => return Err(problem(1, "empty file, expected a header line".into())),
+            Err(error) => return Err(problem(1, error.to_string())),
         };
         let mut rows = Vec::new();
-        for (line, text) in lines {
-            let row = fields(text).map_err(|message| problem(line, message))?;
-            if row.len() != header.len() {
+        for record in reader.records() {
+            let record = record.map_err(|error| {
+                let line = error.position().map_or(0, |position| position.line());
+                problem(line, error.to_string())
+            })?;
+            let line = record.position().map_or(0, |position| position.line());
+            if record.len() != header.len() {
                 return Err(problem(
                     line,
                     format!(
                         "{} fields, but the header has {} ({})",
-                        row.len(),
+                        record.len(),
                         header.len(),
                         header.join(",")
                     ),
                 ));
             }
-            rows.push(row);
+            rows.push(record.iter().map(str::to_string).collect());
         }
         Ok(Table { header, rows })
     }
@@ -65,47 +66,6 @@ impl Table {
                     self.header.join(", ")
                 ))
             })
-    }
-}
-
-/// The fields of one line.
-fn fields(line: &str) -> std::result::Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                    None => return Err("a quoted field is not closed".into()),
-                }
-            }
-            if !matches!(chars.peek(), None | Some(',')) {
-                return Err("a quoted field must end at a comma or the line's end".into());
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
-                }
-                if c == '"' {
-                    return Err("a quote inside a field that is not quoted".into());
-                }
-                field.push(c);
-                chars.next();
-            }
-        }
-        fields.push(field);
-        if chars.next().is_none() {
-            return Ok(fields);
-        }
     }
 }
 

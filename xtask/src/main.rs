@@ -9,9 +9,11 @@
 //! steps, `ci` runs every check in order. This file only parses the command
 //! line; each command lives in its own module.
 //!
-//! The xtask depends on the standard library and, for the book's charts,
-//! plotters's SVG backend only, so it builds in seconds on a fresh machine
-//! and `cargo xtask` is ready before anything else is.
+//! The xtask depends on few crates, so that it builds in seconds on a fresh
+//! machine and `cargo xtask` is ready before anything else is: plotters's
+//! SVG backend for the book's charts, `csv` for the benchmarks' results and
+//! `serde_json` for cargo's build messages (a few seconds of a first build
+//! between them).
 
 mod book;
 mod book_charts;
@@ -30,6 +32,7 @@ mod exercise_contract;
 mod exercises;
 mod files;
 mod holes;
+mod import_cycles;
 mod layout;
 mod libtest;
 mod markers;
@@ -69,6 +72,7 @@ for contributors (they never overwrite a learner's edits in steps/):
                       --force: also overwrite starter files that were edited, after a backup)
   drift [--fix-anchors]  find stale text in the solutions: module docs that did not move with their
                       code, tests named for a missing exercise, anchors no chapter includes
+  cycles              find import cycles between the files of each solution (a file imports only files below it)
   exercises [NN ...]  check every exercise: solution passes, starter fails at its holes, each hole is caught
   check --prove       the learner's check is green on every solved step and red on every starter
   sync-mutants [--exercises]
@@ -120,6 +124,8 @@ fn dispatch(args: &[String]) -> Result<()> {
             }
             _ => Err(Error::Usage("`drift` takes only `--fix-anchors`".into())),
         },
+        "cycles" if rest.is_empty() => import_cycles::check(&layout),
+        "cycles" => Err(Error::Usage("`cycles` takes no arguments".into())),
         "check" => check::run(&layout, rest),
         "sync-mutants" => sync_mutants::run(&layout, rest),
         "diff" => diff::run(&layout, rest),

@@ -145,23 +145,10 @@ fn executables(json_lines: &str) -> Vec<(String, String)> {
 
 /// The value of the string field `key` in one line of JSON; `None` when it
 /// is missing or not a string (cargo writes `"executable":null` for a
-/// library). Enough JSON for cargo's messages, without a parser dependency.
+/// library).
 fn json_string(line: &str, key: &str) -> Option<String> {
-    let start = line.find(&format!("\"{key}\":\""))? + key.len() + 4;
-    let mut value = String::new();
-    let mut chars = line[start..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(value),
-            '\\' => match chars.next()? {
-                'n' => value.push('\n'),
-                't' => value.push('\t'),
-                other => value.push(other),
-            },
-            _ => value.push(c),
-        }
-    }
-    None
+    let message: serde_json::Value = serde_json::from_str(line).ok()?;
+    message.get(key)?.as_str().map(str::to_string)
 }
 
 #[cfg(test)]
