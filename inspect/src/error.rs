@@ -8,6 +8,7 @@
 //! broken directories too.
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Everything that stops the inspector.
@@ -22,6 +23,14 @@ pub enum Error {
     /// went away, which is not an error: see `main.rs`).
     #[error("cannot write to standard output: {0}")]
     Output(io::Error),
+
+    /// `--serve` could not take its port (in use, say).
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: io::Error },
+
+    /// `--serve` could not start a thread or its runtime, or serving failed.
+    #[error("cannot serve the page: {0}")]
+    Runtime(io::Error),
 
     /// `--step` named a step whose files the inspector does not read.
     #[error("step {0:02} has no files on disk to inspect: give a step from 03 to 07")]

@@ -13,7 +13,12 @@
 //! - the commands: `summary.rs`, `get.rs` (a lookup explained), `verify.rs`
 //!   (every rule, `path:line: reason`, and whether the store refuses to
 //!   start) and `picture.rs` (an SVG);
-//! - `main.rs` parses the command line, and `--watch` refreshes the summary.
+//! - `main.rs` parses the command line, and `--watch` refreshes the summary;
+//! - `--serve` follows the directory as a web page: `live.rs` looks again
+//!   at each change the kernel reports (reading only the tables that
+//!   changed, `cache.rs`), `history.rs` names each change as the store
+//!   would, and `web.rs` serves `page.html`, which shows any frame of that
+//!   timeline through the same `picture`, `summary` and `get`.
 //!
 //! One definition per format: the inspector reads each file with the
 //! parsers of `solution-07` (`solution_07::format`), which are also the
@@ -36,8 +41,11 @@
 //!   one holds `LOCK`, and says so): a file may change between two reads,
 //!   and the next look shows the new state.
 
+mod cache;
 mod error;
 pub mod get;
+pub mod history;
+pub mod live;
 mod lock;
 mod log;
 pub mod picture;
@@ -48,7 +56,9 @@ pub mod summary;
 mod table;
 pub mod tree;
 pub mod verify;
+pub mod web;
 
+pub use cache::TableCache;
 pub use error::{Error, Result};
 pub use lock::{Lock, SERVER_RUNNING};
 pub use log::{LogFile, Record};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 
-use inspect::{Error, Result, Step, Tree, get, picture, summary, verify};
+use inspect::{Error, Result, Step, Tree, get, live, picture, summary, verify, web};
 
 /// A read-only look at a little-kv data directory (steps 03 to 07).
 #[derive(Parser)]
@@ -19,8 +19,15 @@ struct Args {
     #[arg(long)]
     step: Option<u8>,
     /// Print the summary again every second, until Ctrl-C.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "serve")]
     watch: bool,
+    /// Serve a web page on 127.0.0.1 that follows the directory live and
+    /// replays how its tree changed, until Ctrl-C.
+    #[arg(long)]
+    serve: bool,
+    /// The port of --serve (0 picks a free one).
+    #[arg(long, default_value_t = 8889, requires = "serve")]
+    port: u16,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -52,6 +59,10 @@ fn main() -> ExitCode {
 /// Runs the command; `Ok(false)` when `verify` found problems.
 fn run(args: &Args) -> Result<bool> {
     let step = args.step.map(Step::new).transpose()?;
+    if args.serve {
+        web::serve(live::Timeline::new(&args.directory, step), args.port)?;
+        return Ok(true);
+    }
     loop {
         let tree = Tree::read(&args.directory, step)?;
         let (text, ok) = match &args.command {

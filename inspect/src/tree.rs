@@ -42,6 +42,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use solution_07::format::{
     BloomFilter, Checksum, Index, LOCK, LiveTable, MANIFEST, encode_line, read_manifest,
@@ -49,16 +50,18 @@ use solution_07::format::{
 };
 use solution_07::{Entry, Error as StoreError};
 
+use crate::cache::TableCache;
 use crate::lock::{self, Lock, SERVER_RUNNING};
 use crate::log::{self, LogFile};
 use crate::sidecars::{self, Sidecar};
-use crate::table::{self, TableFile};
+use crate::table::TableFile;
 use crate::{Error, Problem, Result, Step};
 
 /// A live table and its sidecars, where its step has them.
 #[derive(Debug, Clone)]
 pub struct Table {
-    pub file: TableFile,
+    /// Shared with the [`TableCache`] and with older looks that hold it.
+    pub file: Arc<TableFile>,
     /// `None` before step 06.
     pub index: Option<Sidecar<Index>>,
     /// `None` before step 07.
@@ -125,6 +128,16 @@ impl Tree {
     /// Reads `directory` as step `step` wrote it, or as the step its files
     /// show if `step` is `None`.
     pub fn read(directory: &Path, step: Option<Step>) -> Result<Tree> {
+        Tree::read_cached(directory, step, &mut TableCache::default())
+    }
+
+    /// [`Tree::read`], with the tables that did not change since the last
+    /// look taken from `cache` instead of from disk (see `cache.rs`).
+    pub fn read_cached(
+        directory: &Path,
+        step: Option<Step>,
+        cache: &mut TableCache,
+    ) -> Result<Tree> {
         let (names, not_files) = list(directory)?;
         let (step, step_reason) = match step {
             Some(step) => (step, "as --step says".to_string()),
@@ -152,8 +165,9 @@ impl Tree {
         }
         let live = tree.live_tables(&names);
         for (name, expected) in live.iter().rev() {
-            tree.read_table(name, *expected);
+            tree.read_table(name, *expected, cache);
         }
+        cache.forget_unused();
         if step.has_filter_and_logs() {
             tree.read_logs(&names);
         }
@@ -215,9 +229,9 @@ impl Tree {
 
     /// Reads the live table `name`, and checks it against `expected`, what
     /// its manifest line names it with, as the store's `SsTable::open` does.
-    fn read_table(&mut self, name: &str, expected: Option<Checksum>) {
-        let file = match table::read(&self.directory, name) {
-            Ok(file) => file,
+    fn read_table(&mut self, name: &str, expected: Option<Checksum>, cache: &mut TableCache) {
+        let (file, index, filter) = match cache.load(&self.directory, self.step, name) {
+            Ok(loaded) => loaded,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 if self.manifest.is_none() {
                     self.notes.push(format!(
@@ -248,14 +262,6 @@ impl Tree {
                 .refusing(),
             );
         }
-        let index = self
-            .step
-            .has_index()
-            .then(|| sidecars::index(&self.directory, &file));
-        let filter = self
-            .step
-            .has_filter_and_logs()
-            .then(|| sidecars::filter(&self.directory, &file));
         // The start reads a table through, and so stops at its first bad
         // line, in steps 03 to 05 always, and from 06 on only to rebuild a
         // sidecar that is missing or does not check out.
