@@ -15,11 +15,13 @@
 //! - [`client`]: a tiny HTTP/1.1 client that sends exactly the bytes a test
 //!   wants, including ones a polite client would refuse to send;
 //! - [`random`]: the seeded generator behind the workloads;
+//! - [`directory`]: copies of data directories;
 //! - [`strace`], [`file_system`] and [`power_loss`]: the power-loss check,
 //!   which records a server's file-system calls and opens every directory a
 //!   power cut could have left.
 
 pub mod client;
+pub mod directory;
 pub mod file_system;
 pub mod model;
 pub mod power_loss;

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use cross_step_tests::client::{kv_path, send};
+use cross_step_tests::directory::copy_files;
 use cross_step_tests::random::Xorshift;
 use cross_step_tests::server::Server;
 use cross_step_tests::stores::Harness;
@@ -115,14 +116,26 @@ fn kill_during_compaction_loses_nothing<S: Harness>(binary: &str) {
     );
     let expected: Vec<(String, String)> = expected.into_iter().collect();
 
+    // Merging at two tables: the server merges as soon as it starts. How
+    // long that takes on this machine is measured on a copy, from the
+    // server listening to its log's `compacted` line; the kills then fall
+    // anywhere in that span and a little after it (a kill after the merge
+    // must leave the data as it is, too).
+    let merge_takes = {
+        let copy = tempfile::tempdir().unwrap();
+        copy_files(directory.path(), copy.path());
+        let server = Server::start(binary, copy.path(), &["--compaction-threshold=2"]);
+        let started = std::time::Instant::now();
+        server.wait_for_log("compacted");
+        started.elapsed()
+    };
+    let span = u64::try_from(merge_takes.as_micros() * 5 / 4)
+        .unwrap_or(u64::MAX)
+        .max(1);
     let mut random = Xorshift(0x5eed_1e55);
     for kill in 0..KILLS {
-        // Merging at two tables: the server merges as soon as it starts.
-        // On the machines this was written on, the merge ends about 300 ms
-        // after the server listens; the kills fall anywhere in that span
-        // (a kill after the merge must leave the data as it is, too).
         let server = Server::start(binary, directory.path(), &["--compaction-threshold=2"]);
-        std::thread::sleep(std::time::Duration::from_micros(random.below(300_000)));
+        std::thread::sleep(std::time::Duration::from_micros(random.below(span)));
         let (_, log) = server.stop_with(libc::SIGKILL);
         let store = S::try_open(directory.path(), usize::MAX).unwrap_or_else(|error| {
             panic!("kill {kill}: the store does not reopen: {error}\n{log}")

@@ -25,6 +25,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cross_step_tests::client::{Response, kv_path, send};
+use cross_step_tests::directory::copy_files;
 use cross_step_tests::random::Xorshift;
 use cross_step_tests::server::Server;
 use cross_step_tests::stores::Harness;
@@ -176,13 +177,6 @@ fn files_of(directory: &Path) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
-fn copy_directory(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for (name, bytes) in files_of(from) {
-        fs::write(to.join(name), bytes).unwrap();
-    }
-}
-
 /// One damage to one file, as a disk, a careless hand or a bad tool might
 /// do it while the store is stopped. Returns what was done, for the report.
 fn damage(directory: &Path, random: &mut Xorshift, spared: &[&str]) -> String {
@@ -318,7 +312,7 @@ fn damage_is_refused_or_served_as_before<H: Harness>(
             .collect()
     };
     let probe = scratch.path().join("probe");
-    copy_directory(&base, &probe);
+    copy_files(&base, &probe);
     let (expected_gets, expected_scan) = {
         let store = H::open(&probe);
         (read_all(&store), store.scan())
@@ -327,7 +321,7 @@ fn damage_is_refused_or_served_as_before<H: Harness>(
     let mut random = Xorshift(seed ^ 0x9e37_79b9_7f4a_7c15);
     for round in 0..rounds {
         let damaged = scratch.path().join(format!("damaged-{round}"));
-        copy_directory(&base, &damaged);
+        copy_files(&base, &damaged);
         let what = damage(&damaged, &mut random, spared);
         let before = files_of(&damaged);
         match H::try_open(&damaged, usize::MAX) {
