@@ -67,7 +67,8 @@ fn warm_up_the_steps(layout: &Layout) {
         .stdin(std::process::Stdio::null());
     if command.spawn().is_ok() {
         println!(
-            "book: compiling the steps' tests in the background, so your first test run is quick ({})",
+            "book: compiling the steps' tests in the background, so your first test run is quick; \
+             a `cargo test` started meanwhile waits for it (progress: {})",
             log_path.display()
         );
     }
