@@ -49,8 +49,10 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use crate::files;
+use crate::mailbox::Mailbox;
 use crate::memtable::Entry;
-use crate::shaker::{self, Mailbox};
+use crate::shaker;
+use crate::shared::Shared;
 use crate::sstable::SsTable;
 use crate::state::State;
 use crate::{Error, Options, Result};
@@ -75,7 +77,6 @@ pub trait Storage {
     fn clear(&self) -> Result<()>;
 }
 
-// ANCHOR: store_struct
 /// A key-value store: a memtable, a queue of frozen memtables and SSTables in
 /// a directory, with the tree shaker flushing in the background.
 #[derive(Debug)]
@@ -88,23 +89,6 @@ pub struct Store {
     /// job is to exist until the store is dropped.
     _directory_lock: File,
 }
-
-/// What the store and its tree shaker share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    /// The working directory, which holds the tables.
-    pub(crate) directory: PathBuf,
-    /// The active memtable is frozen when it holds this many bytes or more.
-    memtable_bytes: usize,
-    /// How many frozen memtables may wait for the shaker.
-    max_frozen: usize,
-    /// The memtables and the tables (see `state.rs`), taken only through
-    /// the methods in `locking.rs`.
-    pub(crate) state: RwLock<State>,
-    /// How the shaker and the threads that wait for it signal each other.
-    pub(crate) mailbox: Mailbox,
-}
-// ANCHOR_END: store_struct
 
 impl Store {
     /// Opens the store in `directory`, creating the directory if needed,
@@ -241,25 +225,6 @@ impl Store {
             shared.freeze(&mut state);
         }
         Ok(())
-    }
-}
-
-impl Shared {
-    /// Whether the active memtable has reached its size limit.
-    fn is_full(&self, state: &State) -> bool {
-        state.memtable().approximate_bytes() >= self.memtable_bytes
-    }
-
-    /// Moves the active memtable to the back of the frozen queue, puts a
-    /// fresh one in its place, and tells the tree shaker. The caller holds
-    /// the write lock and has checked that the queue has room.
-    fn freeze(&self, state: &mut State) {
-        debug_assert!(
-            state.frozen().len() < self.max_frozen,
-            "the caller checked for room"
-        );
-        state.freeze();
-        self.mailbox.frozen();
     }
 }
 

@@ -18,8 +18,11 @@
 //! - `manifest.rs` reads and writes the list of live tables.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
 //!   open, removing what an interrupted flush or merge left.
-//! - `locking.rs` is how the store's lock is taken, and the only place
-//!   that takes it.
+//! - `shared.rs` is what the store and the tree shaker share: the state
+//!   behind the store's lock (the only code that takes it), the rules for
+//!   a write to go ahead, and the freeze.
+//! - `mailbox.rs` is how the shaker and the threads that wait for it
+//!   signal each other.
 //! - `state.rs` is what the store's lock protects and the only code that
 //!   changes it; this step adds a merge's two moves and a one-step `clear`.
 //! - `shaker.rs` is the tree shaker: it flushes, then merges.
@@ -56,13 +59,14 @@ mod error;
 mod files;
 pub mod http;
 mod line;
-mod locking;
+mod mailbox;
 mod manifest;
 mod memtable;
 mod options;
 mod recovery;
 mod serve;
 mod shaker;
+mod shared;
 pub mod sstable;
 mod state;
 pub mod store;

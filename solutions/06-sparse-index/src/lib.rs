@@ -20,8 +20,11 @@
 //!   each line starts, for the index.
 //! - `compaction.rs`, `manifest.rs` and `shaker.rs` merge, list and flush
 //!   tables (unchanged since step 05, but for removing index files too).
-//! - `locking.rs` is how the store's lock is taken, and the only place
-//!   that takes it.
+//! - `shared.rs` is what the store and the tree shaker share: the state
+//!   behind the store's lock (the only code that takes it), the rules for
+//!   a write to go ahead, and the freeze.
+//! - `mailbox.rs` is how the shaker and the threads that wait for it
+//!   signal each other.
 //! - `state.rs`, what the store's lock protects and the only code that
 //!   changes it, is unchanged since step 05.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
@@ -57,13 +60,14 @@ mod files;
 pub mod http;
 mod index;
 mod line;
-mod locking;
+mod mailbox;
 mod manifest;
 mod memtable;
 mod options;
 mod recovery;
 mod serve;
 mod shaker;
+mod shared;
 mod sidecar;
 pub mod sstable;
 mod state;

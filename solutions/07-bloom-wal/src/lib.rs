@@ -18,8 +18,11 @@
 //! - `logged.rs` is the write path through the log: append and apply under
 //!   one lock, acknowledge after the sync, and the [`Ticket`]s of async
 //!   writes.
-//! - `locking.rs` is how the store's lock is taken, and the only place
-//!   that takes it.
+//! - `shared.rs` is what the store and the tree shaker share: the state
+//!   behind the store's lock (the only code that takes it), the rules for
+//!   a write to go ahead, and the freeze.
+//! - `mailbox.rs` is how the shaker and the threads that wait for it
+//!   signal each other.
 //! - `state.rs` is what the store's lock protects and the only code that
 //!   changes it; each frozen memtable now keeps its log beside it.
 //! - [`sstable`] writes and reads one table file, with its index and filter.
@@ -60,15 +63,16 @@ mod files;
 pub mod http;
 mod index;
 mod line;
-mod locking;
 mod log_record;
 mod logged;
+mod mailbox;
 mod manifest;
 mod memtable;
 mod options;
 mod recovery;
 mod serve;
 mod shaker;
+mod shared;
 mod sidecar;
 pub mod sstable;
 mod state;

@@ -119,8 +119,6 @@ pub fn parse_batch_header(line: &[u8]) -> Option<(usize, u32)> {
 
 /// Reads one record, without its newline. The error is why it is not one.
 pub fn decode(line: &str) -> std::result::Result<Op, String> {
-    // ANCHOR: exercise_7_2
-    // Exercise 7.2: check the record's checksum, then read its operation
     let (crc, body) = line.split_once(' ').ok_or("no checksum")?;
     let expected = u32::from_str_radix(crc, 16).map_err(|_| format!("bad checksum {crc:?}"))?;
     if crc.len() != 8 || crc32fast::hash(body.as_bytes()) != expected {
@@ -138,7 +136,6 @@ pub fn decode(line: &str) -> std::result::Result<Op, String> {
     } else {
         Err(format!("unknown operation in {body:?}"))
     }
-    // ANCHOR_END: exercise_7_2
 }
 
 /// What replaying a log gave.
@@ -171,21 +168,28 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
     while let Some(header) = lines.next().map_err(io_error)? {
         let header_line = lines.number;
         if let Some(record) = unframed_record(&header) {
-            // Not a tear (a torn write does not make a whole record), but a
-            // log written before batches had headers: refuse it rather
-            // than drop acknowledged writes as a torn tail.
+            // Not a tear (a torn write does not make a whole record): the
+            // file was written by something other than this log. Refuse
+            // it rather than drop acknowledged writes as a torn tail.
             return Err(Error::Corrupt {
                 path: path.to_path_buf(),
                 line: header_line,
                 reason: one_screen(format!(
-                    "a record with no batch header ({record:?}): a log written before batches \
-                     were framed; replay it with the build that wrote it"
+                    "a record with no batch header ({record:?}): no torn write makes one, so \
+                     this log was not written by this store"
                 )),
             });
         }
         let records = match read_batch(&mut lines, &header).map_err(io_error)? {
             Batch::Whole(records) => records,
             Batch::Broken { reason, read } => {
+                // ANCHOR: exercise_7_2
+                // Exercise 7.2: drop a broken batch only as the torn tail of the newest log; anywhere else, refuse with its header's line
+                // A sync that a power cut interrupted can only be the last
+                // one of the newest log: there, with no whole batch after
+                // it, the broken batch is a write no one was told had
+                // succeeded. Anywhere else a later sync finished after it,
+                // so it is damage to acknowledged writes.
                 if newest && !lines.whole_batch_follows(read).map_err(io_error)? {
                     tracing::warn!(
                         "{}:{header_line}: dropping a torn last batch ({reason})",
@@ -198,6 +202,7 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
                     line: header_line,
                     reason,
                 });
+                // ANCHOR_END: exercise_7_2
             }
         };
         for (at, record) in records.iter().enumerate() {
@@ -368,7 +373,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_7_2_records_decode_to_their_operation() {
+    fn records_decode_to_their_operation() {
         for op in [
             put("kenya:capital", "Nairobi"),
             put("a→b\n", "†"),
@@ -381,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn exercise_7_2_damaged_records_are_refused() {
+    fn damaged_records_are_refused() {
         let good = encode(&put("kenya:capital", "Nairobi"));
         let good = good.strip_suffix('\n').unwrap();
         assert_eq!(
@@ -440,7 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_batch_count_neither_panics_nor_hides_the_batches_after_it() {
+    fn exercise_7_2_a_damaged_batch_count_neither_panics_nor_hides_the_batches_after_it() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.wal");
         let whole = batch(&[put("a", "1")]);
@@ -479,7 +484,7 @@ mod tests {
     fn a_log_without_batch_headers_is_refused_not_dropped() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.wal");
-        // The format before batches were framed: records alone.
+        // Records alone, with no batch header: not what this log writes.
         fs::write(&path, encode(&put("kenya:capital", "Nairobi"))).unwrap();
         let error = replay(&path, true, &mut Memtable::new())
             .unwrap_err()
@@ -507,7 +512,7 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_last_batch_is_dropped_whatever_part_of_it_is_whole() {
+    fn exercise_7_2_a_torn_last_batch_is_dropped_whatever_part_of_it_is_whole() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.wal");
         // Zeros, then whole records; a header, a torn record, whole ones;

@@ -11,13 +11,15 @@
 //!   active memtable, a queue of frozen memtables, and tables on disk.
 //! - [`Options`] are the store's knobs; this step adds how many frozen
 //!   memtables may wait for the shaker.
-//! - `locking.rs` is how the store's lock is taken, and the only place
-//!   that takes it.
+//! - `shared.rs` is what the store and the tree shaker share: the state
+//!   behind the store's lock (the only code that takes it), the rules for
+//!   a write to go ahead, and the freeze.
+//! - `mailbox.rs` is how the shaker and the threads that wait for it
+//!   signal each other.
 //! - `state.rs` is what the store's lock protects, now with the queue of
 //!   frozen memtables, and the only code that changes it: a freeze, and a
 //!   flushed table put in its memtable's place.
-//! - `shaker.rs` is the tree shaker: its thread, its loop, and the mailbox
-//!   through which it and the waiting threads signal each other.
+//! - `shaker.rs` is the tree shaker: its thread and its loop.
 //! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
 //!   (unchanged since step 02).
 //! - [`sstable`] writes and reads one table file; its documentation, with
@@ -46,11 +48,12 @@ mod error;
 mod files;
 pub mod http;
 mod line;
-mod locking;
+mod mailbox;
 mod memtable;
 mod options;
 mod serve;
 mod shaker;
+mod shared;
 pub mod sstable;
 mod state;
 pub mod store;

@@ -49,8 +49,10 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use crate::files;
+use crate::mailbox::Mailbox;
 use crate::memtable::Entry;
-use crate::shaker::{self, Mailbox};
+use crate::shaker;
+use crate::shared::Shared;
 use crate::sstable::SsTable;
 use crate::state::State;
 use crate::{Error, Options, Result};
@@ -86,22 +88,6 @@ pub struct Store {
     /// long as the store is open: one server per directory. Never read: its
     /// job is to exist until the store is dropped.
     _directory_lock: File,
-}
-
-/// What the store and its tree shaker share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    /// The working directory, which holds the tables.
-    pub(crate) directory: PathBuf,
-    /// The active memtable is frozen when it holds this many bytes or more.
-    memtable_bytes: usize,
-    /// How many frozen memtables may wait for the shaker.
-    max_frozen: usize,
-    /// The memtables and the tables (see `state.rs`), taken only through
-    /// the methods in `locking.rs`.
-    pub(crate) state: RwLock<State>,
-    /// How the shaker and the threads that wait for it signal each other.
-    pub(crate) mailbox: Mailbox,
 }
 
 impl Store {
@@ -237,25 +223,6 @@ impl Store {
             shared.freeze(&mut state);
         }
         Ok(())
-    }
-}
-
-impl Shared {
-    /// Whether the active memtable has reached its size limit.
-    fn is_full(&self, state: &State) -> bool {
-        state.memtable().approximate_bytes() >= self.memtable_bytes
-    }
-
-    /// Moves the active memtable to the back of the frozen queue, puts a
-    /// fresh one in its place, and tells the tree shaker. The caller holds
-    /// the write lock and has checked that the queue has room.
-    fn freeze(&self, state: &mut State) {
-        debug_assert!(
-            state.frozen().len() < self.max_frozen,
-            "the caller checked for room"
-        );
-        state.freeze();
-        self.mailbox.frozen();
     }
 }
 

@@ -43,16 +43,18 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use crate::compaction::Merge;
 use crate::files;
-use crate::manifest::{self, LiveTable};
+use crate::mailbox::Mailbox;
+use crate::manifest;
 use crate::memtable::Entry;
 use crate::recovery;
-use crate::shaker::{self, Mailbox};
+use crate::shaker;
+use crate::shared::Shared;
 use crate::sstable::SsTable;
 use crate::state::State;
 use crate::{Error, Options, Result};
@@ -88,24 +90,6 @@ pub struct Store {
     /// long as the store is open: one server per directory. Never read: its
     /// job is to exist until the store is dropped.
     _directory_lock: File,
-}
-
-/// What the store and its tree shaker share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    /// The working directory, which holds the tables.
-    pub(crate) directory: PathBuf,
-    /// The active memtable is frozen when it holds this many bytes or more.
-    memtable_bytes: usize,
-    /// How many frozen memtables may wait for the shaker.
-    max_frozen: usize,
-    /// The shaker considers merging tables once there are this many.
-    pub(crate) compaction_threshold: usize,
-    /// The memtables and the tables (see `state.rs`), taken only through
-    /// the methods in `locking.rs`.
-    pub(crate) state: RwLock<State>,
-    /// How the shaker and the threads that wait for it signal each other.
-    pub(crate) mailbox: Mailbox,
 }
 
 impl Store {
@@ -231,34 +215,6 @@ impl Store {
     }
 }
 
-impl Shared {
-    /// Whether the active memtable has reached its size limit.
-    fn is_full(&self, state: &State) -> bool {
-        state.memtable().approximate_bytes() >= self.memtable_bytes
-    }
-
-    /// Moves the active memtable to the back of the frozen queue, puts a
-    /// fresh one in its place, and tells the tree shaker. The caller holds
-    /// the write lock and has checked that the queue has room.
-    fn freeze(&self, state: &mut State) {
-        debug_assert!(
-            state.frozen().len() < self.max_frozen,
-            "the caller checked for room"
-        );
-        state.freeze();
-        self.mailbox.frozen();
-    }
-
-    /// The tables, oldest first, as the manifest names them.
-    pub(crate) fn live_tables(&self) -> Vec<LiveTable> {
-        self.read_state()
-            .tables()
-            .iter()
-            .map(LiveTable::of)
-            .collect()
-    }
-}
-
 impl Storage for Store {
     fn set(&self, key: &str, value: &str) -> Result<()> {
         self.write(|state| state.put(key, value))
@@ -351,6 +307,7 @@ fn live_value(entry: Entry) -> Option<String> {
 mod tests {
     use super::*;
     use crate::checksum::Checksum;
+    use crate::manifest::LiveTable;
     use crate::memtable::Memtable;
 
     /// A threshold no test reaches, so that only `flush` writes tables.

@@ -51,8 +51,8 @@ use crate::Result;
 use crate::files;
 use crate::manifest::{self, LiveTable};
 use crate::memtable::Entry;
+use crate::shared::Shared;
 use crate::sstable::{Entries, SsTable, TableWriter};
-use crate::store::Shared;
 
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
 /// bytes, oldest first): `None` while there are fewer than `threshold`

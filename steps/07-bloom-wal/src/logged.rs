@@ -6,7 +6,7 @@
 //! apply happen under the store's write lock; the sync happens without it,
 //! so that one sync covers every writer that waits (group commit). A write
 //! that fills the memtable freezes it, which also switches to a new log
-//! (see `Shared::freeze` in `store.rs`).
+//! (see `Shared::freeze` in `shared.rs`).
 //!
 //! Two forms: [`Storage::set`](crate::Storage::set) and
 //! [`Storage::delete`](crate::Storage::delete) call [`Store::write`] and
@@ -34,13 +34,10 @@
 use std::sync::RwLockWriteGuard;
 
 use crate::log_record::Op;
+use crate::shared::Shared;
 use crate::state::State;
-use crate::store::{Shared, Store};
+use crate::store::Store;
 use crate::{Error, Result};
-
-/// The bytes of a put's record besides its escaped key and value:
-/// `crc32hex` and a space, `put `, the separator `→` and the newline.
-const RECORD_OVERHEAD: u64 = 9 + 4 + 3 + 1;
 
 impl Store {
     /// Logs `op` and applies it to the active memtable with `apply`, and
@@ -136,16 +133,5 @@ impl Shared {
             Error::LogFailed { reason } => Error::ReadAfterLogFailed { reason },
             other => other,
         })
-    }
-
-    /// Whether the active memtable takes `bytes` more of keys and values,
-    /// and its log their record, and both stay below their limits: a write
-    /// that neither waits for room nor freezes.
-    fn takes(&self, state: &State, bytes: usize) -> bool {
-        // A record is at most twice its key and value (every character
-        // escaped), plus its checksum, operation, separator and newline.
-        let record = 2 * bytes as u64 + RECORD_OVERHEAD;
-        state.memtable().approximate_bytes().saturating_add(bytes) < self.memtable_bytes
-            && self.wal.bytes().saturating_add(record) < self.log_bytes()
     }
 }

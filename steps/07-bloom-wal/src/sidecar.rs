@@ -1,15 +1,15 @@
 //! Sidecars: the files beside a table that can be rebuilt from it, its
-//! index (`NNNNNN.idx`) and its bloom filter (`NNNNNN.bloom`), and how they
-//! are loaded and rebuilt.
+//! index (`NNNNNN.idx`) and its bloom filter (`NNNNNN.bloom`), and how one
+//! is written and loaded.
 //!
 //! The idea: a sidecar only saves reading its table through, so a sidecar
 //! that is missing, not text, or breaks its format is not an error. It is
-//! logged, and the caller rebuilds both with [`rebuild`], which reads the
-//! table through once (`sstable.rs` calls it when it opens a table); only a
-//! failure to read a sidecar that is there stops the store. Each format is
-//! parsed by its own file (`index.rs`, `bloom.rs`); [`load`] reads the text
-//! and hands it to that parser, so the format files need nothing from
-//! `sstable.rs`.
+//! logged, and the caller (`sstable.rs`, when it opens a table) rebuilds
+//! both by reading the table through once; only a failure to read a
+//! sidecar that is there stops the store. Each format is parsed by its own
+//! file (`index.rs`, `bloom.rs`); [`load`] reads the text and hands it to
+//! that parser, so this file knows no format but its check line, and the
+//! format files need nothing from `sstable.rs`.
 //!
 //! ## The check line
 //!
@@ -55,10 +55,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::Result;
-use crate::bloom::{self, BloomFilter};
-use crate::entries::Entries;
 use crate::files;
-use crate::index::Index;
 
 /// Writes `body` as the sidecar with `extension` beside the table at
 /// `path`, of `table_bytes` bytes, after its check line, whole or not at
@@ -132,32 +129,6 @@ pub fn checked_body(text: &str, table_bytes: u64) -> std::result::Result<&str, S
         return Err("the checksum does not match".into());
     }
     Ok(body)
-}
-
-/// Builds the index and the bloom filter of the table at `path` from its
-/// `entries`, read through from the first line, which also checks every
-/// line; logs that it did.
-pub fn rebuild(path: &Path, mut entries: Entries) -> Result<(Index, BloomFilter)> {
-    let mut index = Index::new();
-    let mut key_hashes = Vec::new();
-    loop {
-        let (offset, line) = (entries.offset(), entries.line_number() + 1);
-        match entries.next() {
-            None => break,
-            Some(entry) => {
-                let key = entry?.0;
-                index.note_line(&key, offset, line);
-                key_hashes.push(bloom::hash(&key));
-            }
-        }
-    }
-    index.finish(entries.offset());
-    tracing::info!(
-        "rebuilt the index and filter of {} ({} blocks)",
-        path.display(),
-        index.blocks().len()
-    );
-    Ok((index, BloomFilter::from_hashes(&key_hashes)))
 }
 
 #[cfg(test)]

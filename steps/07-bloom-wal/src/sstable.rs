@@ -271,7 +271,7 @@ impl SsTable {
         let (index, filter) = match (index, filter) {
             (Some(index), Some(filter)) => (index, filter),
             _ => {
-                let (index, filter) = sidecar::rebuild(path, table.entries()?)?;
+                let (index, filter) = rebuild_sidecars(path, table.entries()?)?;
                 index::write(path, &index)?;
                 sidecar::write(path, "bloom", table_bytes, &filter.encode())?;
                 (index, filter)
@@ -473,6 +473,32 @@ fn open_file(path: &Path) -> Result<Arc<File>> {
         source,
     })?;
     Ok(Arc::new(file))
+}
+
+/// Builds the index and the bloom filter of the table at `path` from its
+/// `entries`, read through from the first line, which also checks every
+/// line; logs that it did.
+fn rebuild_sidecars(path: &Path, mut entries: Entries) -> Result<(Index, BloomFilter)> {
+    let mut index = Index::new();
+    let mut key_hashes = Vec::new();
+    loop {
+        let (offset, line) = (entries.offset(), entries.line_number() + 1);
+        match entries.next() {
+            None => break,
+            Some(entry) => {
+                let key = entry?.0;
+                index.note_line(&key, offset, line);
+                key_hashes.push(bloom::hash(&key));
+            }
+        }
+    }
+    index.finish(entries.offset());
+    tracing::info!(
+        "rebuilt the index and filter of {} ({} blocks)",
+        path.display(),
+        index.blocks().len()
+    );
+    Ok((index, BloomFilter::from_hashes(&key_hashes)))
 }
 
 #[cfg(test)]

@@ -53,17 +53,19 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::thread::{self, JoinHandle};
 
 use crate::compaction::Merge;
 use crate::files;
 use crate::log_record::Op;
-use crate::manifest::{self, LiveTable};
+use crate::mailbox::Mailbox;
+use crate::manifest;
 use crate::memtable::Entry;
 use crate::recovery;
-use crate::shaker::{self, Mailbox};
+use crate::shaker;
+use crate::shared::{LOG_BYTES_PER_MEMTABLE_BYTE, Shared};
 use crate::sstable::SsTable;
 use crate::state::State;
 use crate::wal::Wal;
@@ -103,30 +105,6 @@ pub struct Store {
     /// job is to exist until the store is dropped.
     _directory_lock: File,
 }
-
-/// What the store and its tree shaker share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    /// The working directory, which holds the tables.
-    pub(crate) directory: PathBuf,
-    /// The active memtable is frozen when it holds this many bytes or more.
-    pub(crate) memtable_bytes: usize,
-    /// How many frozen memtables may wait for the shaker.
-    pub(crate) max_frozen: usize,
-    /// The shaker considers merging tables once there are this many.
-    pub(crate) compaction_threshold: usize,
-    /// The memtables and the tables (see `state.rs`), taken only through
-    /// the methods in `locking.rs`.
-    pub(crate) state: RwLock<State>,
-    /// How the shaker and the threads that wait for it signal each other.
-    pub(crate) mailbox: Mailbox,
-    /// The write-ahead log of the active memtable.
-    pub(crate) wal: Wal,
-}
-
-/// How many bytes of log the active memtable may have per byte of its size
-/// limit before it is frozen anyway (see [`Shared::is_full`]).
-const LOG_BYTES_PER_MEMTABLE_BYTE: u64 = 4;
 
 /// A log file is made as long as its size limit up front, but no longer
 /// than this (a store opened with a huge memtable must not make a huge
@@ -293,56 +271,6 @@ impl Store {
     }
 }
 
-impl Shared {
-    /// Whether the active memtable has reached its size limit, or its log
-    /// has: overwrites of the same keys grow the log but not the memtable,
-    /// and freezing is what starts a new log, so that no log grows without
-    /// bound.
-    pub(crate) fn is_full(&self, state: &State) -> bool {
-        state.memtable().approximate_bytes() >= self.memtable_bytes
-            || self.wal.bytes() >= self.log_bytes()
-    }
-
-    /// The size at which the active log counts as full: a few times the
-    /// memtable's limit, so that a log of new keys (its records are a
-    /// little bigger than their entries) still fills the memtable first.
-    pub(crate) fn log_bytes(&self) -> u64 {
-        (self.memtable_bytes as u64).saturating_mul(LOG_BYTES_PER_MEMTABLE_BYTE)
-    }
-
-    /// Whether a write can go ahead: the memtable has room, or a full one
-    /// can be frozen. Otherwise the write waits for the shaker: that is the
-    /// bound on memory.
-    fn has_room(&self, state: &State) -> bool {
-        !self.is_full(state) || state.frozen().len() < self.max_frozen
-    }
-
-    /// Moves the active memtable to the back of the frozen queue, with its
-    /// log, starts a new log and a fresh memtable, and tells the tree shaker.
-    /// The caller holds the write lock and has checked that the queue has
-    /// room.
-    pub(crate) fn freeze(&self, state: &mut State) -> Result<()> {
-        debug_assert!(
-            state.frozen().len() < self.max_frozen,
-            "the caller checked for room"
-        );
-        let next_log = files::log_path(&self.directory, state.next_log_number());
-        let old_log = self.wal.rotate(&next_log)?;
-        state.freeze(old_log);
-        self.mailbox.frozen();
-        Ok(())
-    }
-
-    /// The tables, oldest first, as the manifest names them.
-    pub(crate) fn live_tables(&self) -> Vec<LiveTable> {
-        self.read_state()
-            .tables()
-            .iter()
-            .map(LiveTable::of)
-            .collect()
-    }
-}
-
 impl Storage for Store {
     fn set(&self, key: &str, value: &str) -> Result<()> {
         let state = self.shared.lock_when(|state| self.shared.has_room(state))?;
@@ -437,6 +365,7 @@ mod tests {
 
     use super::*;
     use crate::checksum::Checksum;
+    use crate::manifest::LiveTable;
     use crate::memtable::Memtable;
 
     /// A threshold no test reaches, so that only `flush` writes tables.

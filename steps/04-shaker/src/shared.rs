@@ -1,28 +1,55 @@
-//! How the store's lock is taken: the one place that locks `State`.
+//! What the store, its tree shaker and its writers share (`Shared`): the
+//! store's settings, its `State` behind a read-write lock, and the mailbox;
+//! the only code that takes that lock, and the rules for a write to go
+//! ahead and for freezing the memtable.
 //!
 //! The idea: readers take the read lock for what is in memory and a
 //! snapshot of the tables ([`Shared::read_state`]); the tree shaker takes
 //! the write lock for one change of the state ([`Shared::write_state`]);
 //! writers take it once there is room for their write, waiting for the
-//! shaker between tries ([`Shared::lock_when`]), or decline at once
-//! when there is none, as an async task must ([`Shared::lock_if`]).
+//! shaker between tries ([`Shared::lock_when`]).
+//!
+//! A write goes ahead when the active memtable has room, or when a full one
+//! can be frozen because the queue of frozen memtables has room
+//! ([`Shared::is_full`], [`Shared::freeze`]); otherwise it waits for the
+//! shaker. That wait is the bound on memory.
 //!
 //! Invariants:
 //! - no code holds the lock while it reads or writes a file, but for the
-//!   writes of `clear` and of a freeze, which syncs and rotates the log;
+//!   writes of `clear`;
 //! - a writer that waits cannot miss the change it waits for: it reads the
-//!   mailbox's clock before it looks at the state (see `shaker.rs`);
+//!   mailbox's clock before it looks at the state (see `mailbox.rs`);
+//! - the queue holds at most `max_frozen` memtables: a freeze happens only
+//!   when it has room;
 //! - once the shaker has failed, no write is taken: nothing would ever make
 //!   it durable.
 //!
 //! Read alongside chapter 4 of the book, "The tree shaker".
 
 use std::panic;
-use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard};
+use std::path::PathBuf;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::mailbox::Mailbox;
 use crate::state::State;
-use crate::store::Shared;
 use crate::{Error, Result};
+
+/// What the store and its tree shaker share: the store's settings, its
+/// state behind the lock, and the mailbox.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The working directory, which holds the tables.
+    pub(crate) directory: PathBuf,
+    /// The active memtable is frozen when it holds this many bytes or more.
+    pub(crate) memtable_bytes: usize,
+    /// How many frozen memtables may wait for the shaker.
+    pub(crate) max_frozen: usize,
+    /// The memtables and the tables (see `state.rs`), taken only through
+    /// the methods below.
+    pub(crate) state: RwLock<State>,
+    /// How the shaker and the threads that wait for it signal each other.
+    pub(crate) mailbox: Mailbox,
+}
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
@@ -63,23 +90,34 @@ impl Shared {
             // Read the clock before looking: a change after this point
             // ticks it, so the wait below cannot miss that change.
             let seen = self.mailbox.now();
-            if let Some(state) = self.lock_if(&ready)? {
+            let state = self.state.write().unwrap_or_else(stop_on_poison);
+            if let Some(reason) = self.mailbox.failure() {
+                return Err(Error::FlushFailed { reason });
+            }
+            if ready(&state) {
                 return Ok(state);
             }
+            drop(state);
             self.mailbox.wait_after(seen);
         }
     }
+}
 
-    /// Takes the write lock if `ready(state)` holds, without waiting for
-    /// the tree shaker. Fails if the shaker has failed.
-    pub(crate) fn lock_if(
-        &self,
-        ready: impl Fn(&State) -> bool,
-    ) -> Result<Option<RwLockWriteGuard<'_, State>>> {
-        let state = self.state.write().unwrap_or_else(stop_on_poison);
-        if let Some(reason) = self.mailbox.failure() {
-            return Err(Error::FlushFailed { reason });
-        }
-        Ok(ready(&state).then_some(state))
+impl Shared {
+    /// Whether the active memtable has reached its size limit.
+    pub(crate) fn is_full(&self, state: &State) -> bool {
+        state.memtable().approximate_bytes() >= self.memtable_bytes
+    }
+
+    /// Moves the active memtable to the back of the frozen queue, puts a
+    /// fresh one in its place, and tells the tree shaker. The caller holds
+    /// the write lock and has checked that the queue has room.
+    pub(crate) fn freeze(&self, state: &mut State) {
+        debug_assert!(
+            state.frozen().len() < self.max_frozen,
+            "the caller checked for room"
+        );
+        state.freeze();
+        self.mailbox.frozen();
     }
 }
