@@ -17,8 +17,9 @@
 //! 3. `build`: everything compiles, the starters and all test targets too;
 //! 4. `sync`: `steps/` is what `cargo xtask sync` generates; then `drift`:
 //!    no module doc, test name or anchor went stale between steps (see
-//!    `drift.rs`), and `doc`: the solutions' API docs build without a
-//!    rustdoc warning;
+//!    `drift.rs`), `cycles`: no solution has an import cycle between its
+//!    files (see `import_cycles.rs`), and `doc`: the solutions' API docs
+//!    build without a rustdoc warning;
 //! 5. `tools`: strace, which the power-loss check needs, is installed if it
 //!    can be, and then required (see `tools.rs`);
 //! 6. `test`: `cargo test` at the root (solutions, cross-step suites, xtask);
@@ -37,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::layout::{self, Layout};
 use crate::record::{self, Touched};
 use crate::run;
-use crate::{book, check, drift, exercises, sync, sync_mutants, tools};
+use crate::{book, check, drift, exercises, import_cycles, sync, sync_mutants, tools};
 
 /// One check: its name, what it runs, and how.
 struct Check {
@@ -83,6 +84,11 @@ const CHECKS: &[Check] = &[
         name: "drift",
         what: "cargo xtask drift",
         run: drift::check,
+    },
+    Check {
+        name: "cycles",
+        what: "cargo xtask cycles",
+        run: import_cycles::check,
     },
     Check {
         name: "doc",
