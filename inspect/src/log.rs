@@ -86,7 +86,7 @@ pub fn parse(name: &str, bytes: &[u8], newest: bool) -> LogFile {
                 Problem::at(
                     name,
                     header_line,
-                    format!("a record with no batch header ({text:?}): a log from before batches were framed"),
+                    format!("a record with no batch header ({text:?}): no torn write makes one, so this log was not written by the store"),
                 )
                 .refusing(),
             );
