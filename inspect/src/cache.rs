@@ -101,3 +101,45 @@ fn stamp(directory: &Path, name: &str) -> Stamp {
         of(&sidecars::name_for(name, "bloom")),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Tree, summary, verify};
+
+    #[test]
+    fn a_table_is_read_again_only_when_it_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        let step = Some(Step::new(7).unwrap());
+        fs::write(path.join("000001.sst"), "a→1\nb→2\n").unwrap();
+        fs::write(path.join("000002.sst"), "a→†\n").unwrap();
+        let mut cache = TableCache::default();
+        let same_as_uncached = |cache: &mut TableCache| {
+            let cached = Tree::read_cached(path, step, cache).unwrap();
+            let fresh = Tree::read(path, step).unwrap();
+            assert_eq!(summary::render(&cached), summary::render(&fresh));
+            assert_eq!(verify::render(&cached), verify::render(&fresh));
+        };
+        same_as_uncached(&mut cache);
+        assert_eq!(cache.reads, 2);
+        same_as_uncached(&mut cache);
+        assert_eq!(cache.reads, 2, "nothing changed, nothing read");
+
+        // A new table, and a table replaced by one of another size: read.
+        fs::write(path.join("000003.sst"), "c→3\n").unwrap();
+        fs::write(path.join("000001.sst"), "a→1\nb→22\n").unwrap();
+        same_as_uncached(&mut cache);
+        assert_eq!(cache.reads, 4);
+
+        // A sidecar that appears changes what the table's look shows.
+        fs::write(path.join("000002.bloom"), "not a filter\n").unwrap();
+        same_as_uncached(&mut cache);
+        assert_eq!(cache.reads, 5);
+
+        // A table removed is forgotten.
+        fs::remove_file(path.join("000003.sst")).unwrap();
+        same_as_uncached(&mut cache);
+        assert_eq!(cache.tables.len(), 2);
+    }
+}

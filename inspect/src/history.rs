@@ -13,7 +13,8 @@
 //! - in step 07 a new log is a rotation, a log that vanishes was flushed
 //!   into a table, and records added to a log are writes;
 //! - a `LOCK` that becomes held or free is a server that started or
-//!   stopped.
+//!   stopped. A start is seen at the next look (opening `LOCK` is not a
+//!   change the watcher reports), a stop at once (its closing is).
 //!
 //! Shortcuts, and what they cost:
 //! - two changes that land between two looks are told apart only by the
@@ -40,7 +41,7 @@ pub fn changes(before: &Tree, after: &Tree) -> Vec<String> {
     let mut out = Vec::new();
     let held = |tree: &Tree| tree.lock == Some(Lock::Held);
     if !held(before) && held(after) {
-        out.push("server started (it holds LOCK)".to_string());
+        out.push("a server holds LOCK: it is running".to_string());
     }
     if before.step != after.step {
         out.push(format!(
@@ -64,7 +65,7 @@ pub fn changes(before: &Tree, after: &Tree) -> Vec<String> {
         });
     }
     if held(before) && !held(after) {
-        out.push("server stopped (LOCK is free)".to_string());
+        out.push("the server stopped: LOCK is free".to_string());
     }
     if out.is_empty() {
         out.push("the files changed".to_string());
@@ -209,5 +210,105 @@ pub fn not_on_disk(step: Step) -> &'static str {
          last flush are not on disk, so this page cannot show them. They appear \
          here as a table at the next flush (and are lost if the server is killed \
          before it)."
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::Path;
+
+    use super::*;
+
+    /// A step 05 directory holding `tables` (name and lines) and a
+    /// MANIFEST naming them, oldest first.
+    fn directory(path: &Path, tables: &[(&str, &str)]) -> Tree {
+        for entry in fs::read_dir(path).unwrap() {
+            fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        let mut manifest = String::new();
+        for (name, text) in tables {
+            fs::write(path.join(name), text).unwrap();
+            let mut summer = solution_07::format::Summer::default();
+            summer.add(text.as_bytes());
+            let checksum = summer.finish();
+            manifest += &format!("{name} {} {:08x}\n", checksum.bytes, checksum.crc);
+        }
+        let mut summer = solution_07::format::Summer::default();
+        summer.add(manifest.as_bytes());
+        let check = format!("check {:08x}\n", summer.finish().crc);
+        fs::write(path.join("MANIFEST"), manifest + &check).unwrap();
+        Tree::read(path, Some(Step::new(5).unwrap())).unwrap()
+    }
+
+    #[test]
+    fn flushes_a_merge_and_a_clear_are_named_as_the_store_logs_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        let one = ("000001.sst", "a→1\nb→2\n");
+        let two = ("000002.sst", "a→3\n");
+        let three = ("000003.sst", "b→†\n");
+        let empty = directory(path, &[]);
+        let flushed = directory(path, &[one, two]);
+        assert_eq!(
+            changes(&empty, &flushed),
+            [
+                "flushed 2 entries to 000001.sst",
+                "flushed 1 entry to 000002.sst"
+            ]
+        );
+        let merged = directory(path, &[("000004.sst", "a→3\nb→2\n")]);
+        assert_eq!(
+            changes(&flushed, &merged),
+            ["merge: compacted 2 tables into 000004.sst (2 entries): 000001.sst, 000002.sst"]
+        );
+        // A flush that lands while a merge runs takes a number after it.
+        let both = directory(
+            path,
+            &[("000004.sst", "a→3\nb→2\n"), ("000005.sst", "c→1\n")],
+        );
+        let three_tables = directory(path, &[one, two, three]);
+        assert_eq!(
+            changes(&three_tables, &both),
+            [
+                "merge: compacted 3 tables into 000004.sst (2 entries): 000001.sst, 000002.sst, 000003.sst",
+                "flushed 1 entry to 000005.sst"
+            ]
+        );
+        let cleared = directory(path, &[]);
+        assert_eq!(
+            changes(&both, &cleared),
+            ["clear: the MANIFEST names no table; removed 000004.sst, 000005.sst"]
+        );
+    }
+
+    #[test]
+    fn logs_started_written_and_removed_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        let step = Some(Step::new(7).unwrap());
+        let record = |op: solution_07::format::Op| solution_07::format::encode(&op);
+        let put = |key: &str| solution_07::format::Op::Put(key.into(), "v".into());
+        let batch = |records: &[String]| {
+            let body: String = records.concat();
+            solution_07::format::batch_header(records.len() as u64, body.as_bytes()) + &body
+        };
+        let empty = Tree::read(path, step).unwrap();
+        fs::write(path.join("000001.wal"), batch(&[record(put("a"))])).unwrap();
+        let one = Tree::read(path, step).unwrap();
+        assert_eq!(
+            changes(&empty, &one),
+            ["log 000001.wal started", "logged 1 record to 000001.wal"]
+        );
+        let two = batch(&[record(put("a"))]) + &batch(&[record(put("b")), record(put("c"))]);
+        fs::write(path.join("000001.wal"), two).unwrap();
+        let three = Tree::read(path, step).unwrap();
+        assert_eq!(changes(&one, &three), ["logged 2 records to 000001.wal"]);
+        fs::remove_file(path.join("000001.wal")).unwrap();
+        let none = Tree::read(path, step).unwrap();
+        assert_eq!(
+            changes(&three, &none),
+            ["log 000001.wal removed (its writes are in a table)"]
+        );
     }
 }

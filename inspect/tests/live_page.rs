@@ -34,8 +34,10 @@ const INSPECT: &str = env!("CARGO_BIN_EXE_inspect");
 /// How soon a change on disk must show on the page.
 const REDRAW: Duration = Duration::from_secs(2);
 
+/// One browser for three stores: step 04's flushes, step 05's merge and
+/// step back, step 07's log (Chromium takes a second or two to start).
 #[test]
-fn the_page_follows_flushes_and_a_merge_and_steps_back() {
+fn the_page_follows_a_running_store_and_replays_its_changes() {
     let Some(browser) = Browser::find() else {
         return;
     };
@@ -46,9 +48,10 @@ fn the_page_follows_flushes_and_a_merge_and_steps_back() {
         .unwrap();
     runtime.block_on(async {
         let driver = browser.start().await;
-        let result = step_05(&driver).await;
+        step_04(&driver).await;
+        step_05(&driver).await;
+        step_07(&driver).await;
         let _ = driver.client.clone().close().await;
-        result
     });
 }
 
@@ -146,6 +149,44 @@ impl Drop for Killed {
     }
 }
 
+/// Chapter 4's Try it: 40-byte memtables, three capitals; two of them
+/// flushed, the third in memory only.
+async fn step_04(driver: &Driver) {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("data");
+    let options = solution_04::Options {
+        memtable_bytes: 40,
+        ..solution_04::Options::default()
+    };
+    let store = Arc::new(solution_04::Store::open(&data, options).unwrap());
+    let listener = solution_04::http::listen(0).unwrap();
+    let server = Served::start(listener, move |listener, shutdown| {
+        solution_04::http::serve(listener, store, shutdown)
+    });
+    // An empty directory is no step's yet: as chapter 4 says, name it.
+    let inspector = Inspector::start(directory.path(), "data", &["--step", "4"]);
+    let page = Page::open(driver, &inspector).await;
+    page.wait_for_tables("").await;
+    server.put("kenya:capital", "Nairobi");
+    server.put("uganda:capital", "Kampala");
+    page.wait_for_tables("000001.sst").await;
+    server.put("rwanda:capital", "Kigali");
+    let changes = page.changes().await;
+    assert!(
+        changes
+            .last()
+            .unwrap()
+            .ends_with("flushed 2 entries to 000001.sst"),
+        "{changes:#?}"
+    );
+    let memory = page.text("not-on-disk").await;
+    assert!(memory.contains("only in the server's memory"), "{memory}");
+    page.explain("rwanda:capital").await;
+    page.screenshots("04").await;
+    drop(server);
+}
+
+/// Chapter 5: two flushes, a third that makes three tables, and a merge.
 async fn step_05(driver: &Driver) {
     let directory = tempfile::tempdir().unwrap();
     let data = directory.path().join("data");
@@ -159,7 +200,7 @@ async fn step_05(driver: &Driver) {
     let server = Served::start(listener, move |listener, shutdown| {
         solution_05::http::serve(listener, store, shutdown)
     });
-    let inspector = Inspector::start(directory.path(), "data");
+    let inspector = Inspector::start(directory.path(), "data", &[]);
     let page = Page::open(driver, &inspector).await;
     page.wait_for_tables("").await;
 
@@ -221,6 +262,51 @@ async fn step_05(driver: &Driver) {
     drop(server);
 }
 
+/// Chapter 7.2's Try it: two PUTs and a DELETE, in a log and no table.
+async fn step_07(driver: &Driver) {
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("data");
+    let options = solution_07::Options::default();
+    let store = Arc::new(solution_07::Store::open(&data, options).unwrap());
+    let listener = solution_07::http::listen(0).unwrap();
+    let server = Served::start(listener, move |listener, shutdown| {
+        solution_07::http::serve(listener, store, shutdown)
+    });
+    let inspector = Inspector::start(directory.path(), "data", &[]);
+    let page = Page::open(driver, &inspector).await;
+    page.wait_for_tables("").await;
+    server.put("kenya:capital", "Nairobi");
+    server.put("tanzania:capital", "Dodoma");
+    server.request("DELETE", "tanzania:capital", "");
+    let logged = [
+        "000001.wal line 2: put kenya:capital→Nairobi",
+        "000001.wal line 4: put tanzania:capital→Dodoma",
+        "000001.wal line 6: del tanzania:capital",
+    ]
+    .join("\n");
+    let deadline = Instant::now() + REDRAW;
+    while page.text("logged").await != logged {
+        assert!(
+            Instant::now() < deadline,
+            "the page shows the log's records as {:?}, not {logged:?}",
+            page.text("logged").await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let changes = page.changes().await;
+    assert!(
+        changes
+            .iter()
+            .any(|change| change.contains("logged ") && change.ends_with("to 000001.wal")),
+        "{changes:#?}"
+    );
+    let cli = inspect_get(&data, "tanzania:capital");
+    assert!(cli.contains("line 6 deletes it"), "{cli}");
+    assert_eq!(page.explain("tanzania:capital").await, cli);
+    page.screenshots("07-2").await;
+    drop(server);
+}
+
 /// A solution's server on a runtime of its own, stopped when dropped.
 struct Served {
     addr: SocketAddr,
@@ -261,17 +347,26 @@ impl Served {
 
     /// PUTs `value` at `key`, and checks that it is answered 200.
     fn put(&self, key: &str, value: &str) {
+        self.request("PUT", key, value);
+    }
+
+    /// Sends `method` for `/kv/{key}` with `body`, and checks that it is
+    /// answered 200.
+    fn request(&self, method: &str, key: &str, body: &str) {
         let mut stream = TcpStream::connect(self.addr).unwrap();
         write!(
             stream,
-            "PUT /kv/{key} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{value}",
+            "{method} /kv/{key} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.addr,
-            value.len()
+            body.len()
         )
         .unwrap();
         let mut answer = String::new();
         stream.read_to_string(&mut answer).unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200"), "PUT {key}: {answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "{method} {key}: {answer}"
+        );
     }
 }
 
@@ -294,11 +389,13 @@ struct Inspector {
 
 impl Inspector {
     /// Starts it in `working_dir` on `directory`, named as a learner would
-    /// (`data`), so that the screenshots show no temporary path.
-    fn start(working_dir: &Path, directory: &str) -> Inspector {
+    /// (`data`), so that the screenshots show no temporary path, with `args`
+    /// after it.
+    fn start(working_dir: &Path, directory: &str, args: &[&str]) -> Inspector {
         let mut process = Command::new(INSPECT)
             .current_dir(working_dir)
             .arg(directory)
+            .args(args)
             .args(["--serve", "--port", "0"])
             .stdout(Stdio::piped())
             .spawn()
@@ -356,6 +453,16 @@ impl<'a> Page<'a> {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// The text of the element `id`.
+    async fn text(&self, id: &str) -> String {
+        let script = format!("return document.getElementById('{id}').textContent;");
+        self.run(&script)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// The timeline's entries, oldest first.

@@ -20,8 +20,9 @@
 //!    `drift.rs`), `cycles`: no solution has an import cycle between its
 //!    files (see `import_cycles.rs`), and `doc`: the solutions' API docs
 //!    build without a rustdoc warning;
-//! 5. `tools`: strace, which the power-loss check needs, is installed if it
-//!    can be, and then required (see `tools.rs`);
+//! 5. `tools`: strace, which the power-loss check needs, and Chromium with
+//!    chromedriver, which the test of `cargo inspect --serve`'s page needs,
+//!    are installed if they can be, and then required (see `tools.rs`);
 //! 6. `test`: `cargo test` at the root (solutions, cross-step suites, xtask);
 //! 7. `exercises`: see `exercises.rs`;
 //! 8. `learner-check`: the learner's `cargo xtask check` is green on every
@@ -97,10 +98,13 @@ const CHECKS: &[Check] = &[
     },
     Check {
         name: "tools",
-        what: "strace for the power-loss check (installed with apt-get as root)",
+        what: "strace for the power-loss check, Chromium and chromedriver for the browser test (installed with apt-get as root)",
         run: |_| {
             if tools::ensure_strace() {
                 run::require_strace();
+            }
+            if tools::ensure_browser() {
+                tools::require_browser();
             }
             Ok(())
         },
@@ -236,6 +240,9 @@ fn solution_docs(layout: &Layout) -> Result<()> {
 fn cargo(layout: &Layout, args: &[&str]) -> Result<()> {
     let mut command = run::cargo(&layout.root);
     command.args(args);
+    if tools::browser_required() {
+        command.env("LITTLE_KV_REQUIRE_BROWSER", "1");
+    }
     if run::stream(command)? {
         Ok(())
     } else {
