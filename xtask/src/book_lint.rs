@@ -203,6 +203,15 @@ fn prediction_problems(text: &str) -> Vec<(usize, String)> {
         if line.trim_start().starts_with("```") {
             in_fence = !in_fence;
         }
+        if !in_fence && line.trim() == "## Predict before you code" {
+            problems.push((
+                at,
+                "a section of predictions after the teaching checks recall, not intuition: \
+                 ask each one (`> **Predict before you code.** …`) before the section that answers it"
+                    .to_string(),
+            ));
+            continue;
+        }
         if in_fence || !line.starts_with(PREDICTION) {
             continue;
         }
@@ -500,6 +509,14 @@ mod tests {
         assert_eq!(prediction_problems(&fenced).len(), 1);
         let at_the_end = "> **Predict before you code.** Why?\n\n<details>\n<summary>Check your prediction</summary>\n</details>\n";
         assert!(prediction_problems(at_the_end)[0].1.ends_with("none"));
+    }
+
+    #[test]
+    fn a_closing_section_of_predictions_is_a_problem() {
+        let old_shape = "# 3. SSTables\n\n## Predict before you code\n\nWhich lines?\n";
+        let problems = prediction_problems(old_shape);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, 2);
     }
 
     #[test]
