@@ -11,7 +11,9 @@
 //!   it: a merge replaces the newest tables with one numbered above them);
 //! - every table gone, and a manifest that names none, is a clear;
 //! - in step 07 a new log is a rotation, a log that vanishes was flushed
-//!   into a table, and records added to a log are writes;
+//!   into a table, and records added to a log are writes; a table that
+//!   appears as a server starts and its logs vanish is the start's replay
+//!   (`replayed 3 records from 000001.wal`, as `recovery.rs` logs it);
 //! - a `LOCK` that becomes held or free is a server that started or
 //!   stopped. A start is seen at the next look (opening `LOCK` is not a
 //!   change the watcher reports), a stop at once (its closing is).
@@ -49,7 +51,17 @@ pub fn changes(before: &Tree, after: &Tree) -> Vec<String> {
             after.step, after.step_reason
         ));
     }
-    tables(&mut out, before, after);
+    // A start replays the logs into a table and removes them: named as
+    // the start, not as a flush.
+    let gone: Vec<&str> = before
+        .logs
+        .iter()
+        .rev()
+        .filter(|log| !after.logs.iter().any(|new| new.name == log.name))
+        .map(|log| log.name.as_str())
+        .collect();
+    let replayed = (!held(before) && held(after) && !gone.is_empty()).then_some(&gone[..]);
+    tables(&mut out, before, after, replayed);
     if after.step.has_filter_and_logs() {
         logs(&mut out, before, after);
     }
@@ -90,7 +102,8 @@ pub fn first_look(tree: &Tree) -> Vec<String> {
     out
 }
 
-fn tables(out: &mut Vec<String>, before: &Tree, after: &Tree) {
+/// `replayed`: the logs a start replayed, if this is a start's.
+fn tables(out: &mut Vec<String>, before: &Tree, after: &Tree, replayed: Option<&[&str]>) {
     let names = |tree: &Tree| -> BTreeSet<String> {
         let names = tree.tables.iter().map(|table| table.file.name.clone());
         names.collect()
@@ -137,6 +150,11 @@ fn tables(out: &mut Vec<String>, before: &Tree, after: &Tree) {
                 "merge: compacted {} into {name} ({entries}): {}",
                 plural(removed.len(), "table", "tables"),
                 removed.join(", ")
+            ));
+        } else if let Some(logs) = replayed {
+            out.push(format!(
+                "start: replayed {} into {name} ({entries})",
+                logs.join(", ")
             ));
         } else {
             out.push(format!("flushed {entries} to {name}"));
