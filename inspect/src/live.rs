@@ -3,12 +3,25 @@
 //!
 //! The idea: the kernel tells us when a file in the directory is created,
 //! written, renamed or removed (inotify, through `notify`), and only then
-//! do we look again. A flush is several such events within a millisecond
-//! (the table under `.tmp`, its rename, the MANIFEST's), so after the first
-//! one we wait until the directory has been quiet for [`QUIET`], at most
-//! [`AT_MOST`], and look once. A look reads only the tables that changed
-//! (`cache.rs`). A look whose summary is the one before shows nothing new
-//! and makes no frame; any other becomes a frame, named by `history.rs`.
+//! do we look again. A flush is several such events within a millisecond:
+//! the table written under `.tmp` and renamed, then the MANIFEST the same
+//! way. So:
+//! - events on a `.tmp` are ignored: the rename that ends the write is the
+//!   change;
+//! - a table or the MANIFEST renamed into place is the moment a flush or a
+//!   merge takes effect: we look at once, so that two flushes close
+//!   together are two frames;
+//! - after any other event we wait until the directory has been quiet for
+//!   [`QUIET`] (at most [`AT_MOST`]), and look once;
+//! - a look that catches the store half-way (a server holds `LOCK`, and a
+//!   `.tmp` is there, or a table the MANIFEST does not name yet, or one a
+//!   merge has dropped but not yet removed) is put off until the next
+//!   event, for at most [`BUSY`]: a frame shows the tree between two steps
+//!   of the store, not in the middle of one.
+//!
+//! A look reads only the tables that changed (`cache.rs`). A look whose
+//! summary is the one before shows nothing new and makes no frame; any
+//! other becomes a frame, named by `history.rs`.
 //!
 //! With nothing changing, the follower thread sleeps in a blocking receive
 //! and the web server in `epoll`: no timer, no rereading. The one poll is
@@ -17,10 +30,14 @@
 //!
 //! Shortcuts, and what they cost:
 //! - the inspector's own reads open files, which the kernel reports too:
-//!   those events (`Access`) are dropped, or each look would cause the next;
+//!   those events (`Access`) are dropped, or each look would cause the
+//!   next. A server that starts on a directory it has used before opens
+//!   `LOCK` and may change nothing else, so its start shows at the next
+//!   look; its stop shows at once (closing a file opened for writing is
+//!   reported);
 //! - asking about `LOCK` takes a shared lock for a moment (`lock.rs`): a
-//!   server started at that very moment is refused. The quiet wait makes
-//!   it rare; start the server before the page, as the book does;
+//!   server started at that very moment is refused. Start the server
+//!   before the page, as the book does;
 //! - the timeline keeps the last [`KEPT`] frames, and each frame its tree
 //!   (the tables themselves are shared between frames, see `cache.rs`).
 //!

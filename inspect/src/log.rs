@@ -55,9 +55,21 @@ pub struct LogFile {
 /// Reads the log `name` in `directory`; `newest` says whether it is the
 /// newest log that holds anything, the only one whose tail may be torn.
 pub fn read(directory: &Path, name: &str, newest: bool) -> io::Result<LogFile> {
+    let written_bytes = written_length(&File::open(directory.join(name))?)?;
+    read_written(directory, name, newest, written_bytes)
+}
+
+/// [`read`], for a log whose `written_length` is known to be
+/// `written_bytes`: a log is made 16 MiB of zeros, and finding where they
+/// start reads the file from its end, so it is worth doing once per look.
+pub fn read_written(
+    directory: &Path,
+    name: &str,
+    newest: bool,
+    written_bytes: u64,
+) -> io::Result<LogFile> {
     let mut file = File::open(directory.join(name))?;
     let file_bytes = file.metadata()?.len();
-    let written_bytes = written_length(&file)?;
     let mut bytes = Vec::new();
     (&mut file).take(written_bytes).read_to_end(&mut bytes)?;
     let mut log = parse(name, &bytes, newest);

@@ -306,14 +306,21 @@ impl Tree {
         numbered.sort();
         // As `recover_logs`: only the newest log that holds anything may
         // end in a torn batch.
-        let written = |name: &str| {
-            File::open(self.directory.join(name)).and_then(|file| written_length(&file))
-        };
-        let newest = numbered
+        let written: Vec<io::Result<u64>> = numbered
             .iter()
-            .rposition(|(_, name)| written(name).is_ok_and(|bytes| bytes > 0));
+            .map(|(_, name)| {
+                File::open(self.directory.join(name)).and_then(|file| written_length(&file))
+            })
+            .collect();
+        let newest = written
+            .iter()
+            .rposition(|written| written.as_ref().is_ok_and(|bytes| *bytes > 0));
         for (at, (_, name)) in numbered.iter().enumerate().rev() {
-            match log::read(&self.directory, name, Some(at) == newest) {
+            let read = match &written[at] {
+                Ok(bytes) => log::read_written(&self.directory, name, Some(at) == newest, *bytes),
+                Err(_) => log::read(&self.directory, name, Some(at) == newest),
+            };
+            match read {
                 Ok(log) => {
                     self.files_read += 1;
                     self.problems.extend(log.problems.iter().cloned());

@@ -137,3 +137,96 @@ fn a_reader_that_goes_away_ends_the_command_without_a_panic() {
     assert!(status.success(), "{status}: {error}");
     assert!(!error.contains("panicked"), "{error}");
 }
+
+/// `--serve` without a browser: the page, a frame, the events and a GET,
+/// each the command line's own text, and the directory left as it was.
+#[test]
+fn serve_answers_with_the_commands_own_text_and_writes_nothing() {
+    let directory = one_table();
+    let mut child = Command::new(INSPECT)
+        .arg(directory.path())
+        .args(["--serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let address = line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http://"))
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let cli = |args: &[&str]| {
+        let output = Command::new(INSPECT)
+            .arg(directory.path())
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    let page = http_get(&address, "/");
+    assert!(
+        page.contains("<title>little-kv: the tree, live</title>"),
+        "{page}"
+    );
+    // The first look is frame 0; the event stream lists it first.
+    let events = http_get_first_event(&address);
+    assert!(
+        events.contains("first look: step 03, 1 live table"),
+        "{events}"
+    );
+    let frame: serde_json::Value = serde_json::from_str(&http_get(&address, "/frame/0")).unwrap();
+    assert_eq!(frame["summary"], cli(&[]));
+    assert_eq!(frame["svg"], cli(&["picture"]));
+    assert_eq!(frame["tables"], serde_json::json!(["000001.sst"]));
+    let get = http_get(&address, "/get?frame=0&key=tanzania%3Acapital");
+    assert_eq!(get, cli(&["get", "tanzania:capital"]));
+    assert!(http_get(&address, "/frame/7").starts_with("frame 7 is not kept"));
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let names: Vec<String> = fs::read_dir(directory.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["000001.sst"], "--serve created or removed a file");
+}
+
+/// The body of `GET path` from the server at `address`.
+fn http_get(address: &str, path: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    body.to_string()
+}
+
+/// The first event of `/events` (the stream never ends by itself).
+fn http_get_first_event(address: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET /events HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0; 4096];
+    while !String::from_utf8_lossy(&answer).contains("\n\n") {
+        let read = stream.read(&mut buffer).unwrap();
+        assert!(read > 0, "the event stream ended");
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
