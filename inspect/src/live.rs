@@ -90,6 +90,10 @@ pub struct Timeline {
     pub directory: PathBuf,
     pub step: Option<Step>,
     started: Instant,
+    /// When this inspector started, in milliseconds since 1970: a page
+    /// that reconnects to another inspector (restarted) starts its
+    /// timeline again.
+    pub run: u64,
     inner: Mutex<Frames>,
     /// The number of frames seen so far, for the page's event streams.
     pub seen: tokio::sync::watch::Sender<usize>,
@@ -109,6 +113,9 @@ impl Timeline {
             directory: directory.to_path_buf(),
             step,
             started: Instant::now(),
+            run: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_millis() as u64),
             inner: Mutex::new(Frames {
                 frames: VecDeque::new(),
                 last_summary: None,

@@ -11,7 +11,7 @@
 //! ```text
 //! GET /                     the page
 //! GET /events               text/event-stream: one `frame` event per frame,
-//!                           {"number", "at_ms", "changes"}, the kept ones
+//!                           {"run", "number", "at_ms", "changes"}, the kept ones
 //!                           first, then each new one as it is seen
 //! GET /frame/N              JSON: the frame's changes, step, live tables
 //!                           (newest first), SVG, summary, what is not on disk
@@ -108,6 +108,8 @@ async fn page() -> Html<&'static str> {
 /// The head of a frame: what the timeline lists.
 #[derive(Serialize)]
 struct Head<'a> {
+    /// Which inspector: see [`Timeline::run`].
+    run: u64,
     number: usize,
     at_ms: u64,
     changes: &'a [String],
@@ -144,6 +146,7 @@ async fn events(
                     let frame = queue.remove(0);
                     next = frame.number + 1;
                     let head = Head {
+                        run: timeline.run,
                         number: frame.number,
                         at_ms: frame.at_ms,
                         changes: &frame.changes,
