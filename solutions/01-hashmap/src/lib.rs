@@ -20,6 +20,9 @@
 //!
 //! Read alongside chapter 1 of the book, "A hash map behind HTTP".
 
+// Every public item says what it is: a learner reads them in the docs.
+#![warn(missing_docs)]
+
 mod error;
 pub mod http;
 mod serve;

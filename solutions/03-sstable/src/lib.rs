@@ -39,6 +39,9 @@
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
 
+// Every public item says what it is: a learner reads them in the docs.
+#![warn(missing_docs)]
+
 mod entries;
 mod error;
 mod files;

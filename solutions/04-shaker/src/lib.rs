@@ -43,6 +43,9 @@
 //!
 //! Read alongside chapter 4 of the book, "The tree shaker".
 
+// Every public item says what it is: a learner reads them in the docs.
+#![warn(missing_docs)]
+
 mod entries;
 mod error;
 mod files;

@@ -52,6 +52,9 @@
 //!
 //! Read alongside chapter 6 of the book, "A sparse index".
 
+// Every public item says what it is: a learner reads them in the docs.
+#![warn(missing_docs)]
+
 mod checksum;
 mod compaction;
 mod entries;

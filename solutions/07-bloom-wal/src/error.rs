@@ -59,7 +59,9 @@ pub enum Error {
     Io {
         /// What we tried to do to the file, e.g. `"write"`.
         action: &'static str,
+        /// The file (or directory) it concerns.
         path: PathBuf,
+        /// What the operating system said.
         source: io::Error,
     },
 
@@ -67,9 +69,11 @@ pub enum Error {
     /// `manifest.rs`).
     #[error("{}:{line}: {reason}", .path.display())]
     Corrupt {
+        /// The file (or directory) it concerns.
         path: PathBuf,
         /// The line that broke the format, counted from 1.
         line: usize,
+        /// Why, in one line.
         reason: String,
     },
 
@@ -80,6 +84,7 @@ pub enum Error {
         .path.display()
     )]
     Damaged {
+        /// The file (or directory) it concerns.
         path: PathBuf,
         /// What the file holds now.
         found: crate::checksum::Checksum,
@@ -90,19 +95,28 @@ pub enum Error {
     /// The tree shaker could not write or merge a table (or stopped by a
     /// bug), so writes are refused: the store could not keep them.
     #[error("writes are refused since a flush failed: {reason}")]
-    FlushFailed { reason: String },
+    FlushFailed {
+        /// Why, in one line.
+        reason: String,
+    },
 
     /// The write-ahead log could not be written or synced, so writes are
     /// refused: the store could not keep them.
     #[error("writes are refused since the write-ahead log failed: {reason}")]
-    LogFailed { reason: String },
+    LogFailed {
+        /// Why, in one line.
+        reason: String,
+    },
 
     /// A read found what may be a write that was refused when the log
     /// failed: it must not show it (see `logged.rs`).
     #[error(
         "reads are refused since the write-ahead log failed (the memtable may hold writes that were refused): {reason}"
     )]
-    ReadAfterLogFailed { reason: String },
+    ReadAfterLogFailed {
+        /// Why, in one line.
+        reason: String,
+    },
 
     /// The working directory holds a `.sst` or `.wal` file whose name is
     /// not a number, so we cannot tell how old it is.
@@ -110,7 +124,10 @@ pub enum Error {
         "{}: the name of a table or a log must be digits followed by `.sst` or `.wal`",
         .path.display()
     )]
-    UnexpectedFile { path: PathBuf },
+    UnexpectedFile {
+        /// The file (or directory) it concerns.
+        path: PathBuf,
+    },
 
     /// Another process holds the lock of the data directory (see
     /// `files::lock_directory`): another server is using it.
@@ -118,17 +135,26 @@ pub enum Error {
         "another server is using {}: a data directory serves one server at a time (stop the other one first)",
         .directory.display()
     )]
-    Locked { directory: PathBuf },
+    Locked {
+        /// The data directory.
+        directory: PathBuf,
+    },
 
     /// The server could not open its listening socket.
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: io::Error },
+    Listen {
+        /// The address the server tried to listen on.
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: io::Error,
+    },
 
     /// The server could not set up its runtime or its signal handlers.
     #[error("cannot start the server ({what}): {source}")]
     Start {
         /// What was being set up, e.g. `"SIGTERM handler"`.
         what: &'static str,
+        /// What the operating system said.
         source: io::Error,
     },
 

@@ -82,8 +82,11 @@ use crate::{Error, Result};
 /// One write, as the log records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// A PUT: the key, then the value.
     Put(String, String),
+    /// A DELETE of the key.
     Delete(String),
+    /// A clear: every key is gone.
     Clear,
 }
 

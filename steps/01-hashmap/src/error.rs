@@ -31,13 +31,19 @@ pub enum Error {
 
     /// The server could not open its listening socket.
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: io::Error },
+    Listen {
+        /// The address the server tried to listen on.
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: io::Error,
+    },
 
     /// The server could not set up its runtime or its signal handlers.
     #[error("cannot start the server ({what}): {source}")]
     Start {
         /// What was being set up, e.g. `"SIGTERM handler"`.
         what: &'static str,
+        /// What the operating system said.
         source: io::Error,
     },
 

@@ -22,6 +22,9 @@
 //!
 //! Read alongside chapter 2 of the book, "The memtable".
 
+// Every public item says what it is: a learner reads them in the docs.
+#![warn(missing_docs)]
+
 mod error;
 pub mod http;
 mod memtable;

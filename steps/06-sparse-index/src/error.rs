@@ -49,7 +49,9 @@ pub enum Error {
     Io {
         /// What we tried to do to the file, e.g. `"write"`.
         action: &'static str,
+        /// The file (or directory) it concerns.
         path: PathBuf,
+        /// What the operating system said.
         source: io::Error,
     },
 
@@ -57,9 +59,11 @@ pub enum Error {
     /// `manifest.rs`).
     #[error("{}:{line}: {reason}", .path.display())]
     Corrupt {
+        /// The file (or directory) it concerns.
         path: PathBuf,
         /// The line that broke the format, counted from 1.
         line: usize,
+        /// Why, in one line.
         reason: String,
     },
 
@@ -70,6 +74,7 @@ pub enum Error {
         .path.display()
     )]
     Damaged {
+        /// The file (or directory) it concerns.
         path: PathBuf,
         /// What the file holds now.
         found: crate::checksum::Checksum,
@@ -80,12 +85,18 @@ pub enum Error {
     /// The tree shaker could not write or merge a table (or stopped by a
     /// bug), so writes are refused: the store could not keep them.
     #[error("writes are refused since a flush failed: {reason}")]
-    FlushFailed { reason: String },
+    FlushFailed {
+        /// Why, in one line.
+        reason: String,
+    },
 
     /// The working directory holds a `.sst` file whose name is not a table
     /// number, so we cannot tell how old it is.
     #[error("{}: a table's name must be digits followed by `.sst`", .path.display())]
-    UnexpectedFile { path: PathBuf },
+    UnexpectedFile {
+        /// The file (or directory) it concerns.
+        path: PathBuf,
+    },
 
     /// Another process holds the lock of the data directory (see
     /// `files::lock_directory`): another server is using it.
@@ -93,17 +104,26 @@ pub enum Error {
         "another server is using {}: a data directory serves one server at a time (stop the other one first)",
         .directory.display()
     )]
-    Locked { directory: PathBuf },
+    Locked {
+        /// The data directory.
+        directory: PathBuf,
+    },
 
     /// The server could not open its listening socket.
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: io::Error },
+    Listen {
+        /// The address the server tried to listen on.
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: io::Error,
+    },
 
     /// The server could not set up its runtime or its signal handlers.
     #[error("cannot start the server ({what}): {source}")]
     Start {
         /// What was being set up, e.g. `"SIGTERM handler"`.
         what: &'static str,
+        /// What the operating system said.
         source: io::Error,
     },
 

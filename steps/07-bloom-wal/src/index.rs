@@ -93,8 +93,11 @@ pub struct BlockStart {
 /// One block to read: bytes `start..end` of the table, from line `line`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Block {
+    /// Where the block starts in the table, in bytes.
     pub start: u64,
+    /// Where it ends (the next block's start, or the table's size).
     pub end: u64,
+    /// The number of its first line in the table, counted from 1.
     pub line: usize,
     /// The key the block's first line must have.
     pub first_key: String,

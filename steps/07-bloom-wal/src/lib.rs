@@ -54,6 +54,9 @@
 //!
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead log".
 
+// Every public item says what it is: a learner reads them in the docs.
+#![warn(missing_docs)]
+
 mod bloom;
 mod checksum;
 mod compaction;

@@ -198,7 +198,6 @@ impl Store {
         Ok(())
     }
 
-    /// Returns every live key and its value, in ascending key order.
     /// Finds `key`'s value: in the active memtable, the frozen ones newest
     /// first, then the tables newest first.
     fn lookup(&self, key: &str) -> Result<Option<String>> {
@@ -225,6 +224,7 @@ impl Store {
         Ok(None)
     }
 
+    /// Returns every live key and its value, in ascending key order.
     pub fn scan(&self) -> Result<Vec<(String, String)>> {
         // The memtables are copied under the lock, newer entries over older
         // ones. The tables are read without it, through chapter 5's merge,
