@@ -48,6 +48,19 @@ fn watch_redraws_the_summary_every_second_until_stopped() {
     assert!(text.contains("000001.sst"), "{text}");
 }
 
+/// Runs `cargo inspect DIR verify`: its exit code and what it printed.
+fn verify(directory: &std::path::Path) -> (Option<i32>, String) {
+    let output = Command::new(INSPECT)
+        .arg(directory)
+        .arg("verify")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
 #[test]
 fn verify_exits_1_on_a_damaged_table_and_names_its_line() {
     let directory = one_table();
@@ -56,13 +69,8 @@ fn verify_exits_1_on_a_damaged_table_and_names_its_line() {
         "tanzania:capital→Dodoma\nkenya:capital→Nairobi\n",
     )
     .unwrap();
-    let output = Command::new(INSPECT)
-        .arg(directory.path())
-        .arg("verify")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let text = String::from_utf8(output.stdout).unwrap();
+    let (code, text) = verify(directory.path());
+    assert_eq!(code, Some(1));
     assert!(text.contains("000001.sst:2: "), "{text}");
 }
 
@@ -75,13 +83,8 @@ fn verify_says_the_store_refuses_a_table_its_manifest_does_not_name_so() {
     summer.add(body.as_bytes());
     let check = format!("check {:08x}\n", summer.finish().crc);
     fs::write(directory.path().join("MANIFEST"), format!("{body}{check}")).unwrap();
-    let output = Command::new(INSPECT)
-        .arg(directory.path())
-        .arg("verify")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let text = String::from_utf8(output.stdout).unwrap();
+    let (code, text) = verify(directory.path());
+    assert_eq!(code, Some(1));
     assert!(
         text.contains("000001.sst: the table is damaged: it has 47 bytes with CRC-32 "),
         "{text}"
