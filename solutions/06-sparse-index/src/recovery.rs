@@ -6,13 +6,15 @@
 //! remove the tables it replaced), and a crash can stop it between any two.
 //! The manifest is the one that decides: a table it names is live, whatever
 //! else is in the directory. So at open, [`recover`] lists the directory,
-//! removes what an interrupted write left, reads the manifest, removes the
-//! tables it does not name and opens the ones it does. A directory of step
+//! reads and checks the manifest, opens and checks the tables it names, and
+//! only then removes what an interrupted write left and the tables the
+//! manifest does not name. A directory of step
 //! 03 or 04 has no manifest yet: its table numbers give the order, and a
 //! manifest listing them all is written. New in step 06: an index file
 //! (`.idx`) whose table the manifest does not name is removed too, and a
-//! live table is opened with its index, which is read through only to
-//! rebuild a missing or damaged index.
+//! live table, once its bytes have passed their check, is opened with its
+//! index, and parsed line by line only to rebuild a missing or damaged
+//! index.
 //!
 //! Shortcuts, and what they cost:
 //! - a `.sst` file whose name is not a number stops the store instead of
@@ -24,7 +26,9 @@
 //!   reads the same data;
 //! - a `.tmp` file is a write that did not finish, and is removed;
 //! - a table the manifest does not name is a leftover of an interrupted
-//!   flush or merge, and is removed;
+//!   flush or merge, and is removed, but only on the word of a manifest
+//!   that passed its check, once every table it names has passed its own:
+//!   a start that is refused removes nothing;
 //! - every `.idx` file left is the index of a table the manifest names, and
 //!   every table returned has its index in memory;
 //! - the next table number is above every table number in the directory,
