@@ -24,13 +24,13 @@
 //! reads a table from its first line. The table files do not change at all.
 //!
 //! Shortcuts, and what they cost:
-//! - plain text instead of a binary format with checksums: anyone can read a
-//!   table with `cat`, but it is bigger and slower to parse, and damage
-//!   inside a line that still parses goes unnoticed;
-//! - a table whose index loads is opened without being read (until step 05,
-//!   opening read every table through): a damaged line is found only when a
-//!   merge or a scan reads it, or a lookup returns it (of the lines a lookup
-//!   passes, it checks only the keys).
+//! - plain text instead of a binary format: anyone can read a table with
+//!   `cat`, but it is bigger and slower to parse; its checksum lives beside
+//!   it, in the manifest (see `checksum.rs`), and is checked at open;
+//! - every table is read once at open, for its checksum, but parsed only
+//!   to rebuild a missing or damaged sidecar: the read costs time at start,
+//!   and no lookup pays for it; damage done to a file after that check is
+//!   found only when a merge or a scan parses it, or a lookup reads it.
 //!
 //! ## The format
 //!
