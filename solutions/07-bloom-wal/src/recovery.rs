@@ -86,7 +86,7 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
     }
     numbered.sort();
     let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
-    let (live, listed) = match manifest::read(directory)? {
+    let (live, had_manifest) = match manifest::read(directory)? {
         Some(live) => (live, true),
         None => {
             // A directory from step 03 or 04: the numbers give the order,
@@ -125,10 +125,12 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
         remove(&path)?;
     }
     files::sync_directory(directory)?;
-    if !listed {
+    if !had_manifest {
         // Written only now: a leftover `MANIFEST.tmp` removed above would
         // otherwise be the very file this write renames into place.
-        tracing::info!("no manifest: writing one for the tables as they are");
+        if !live.is_empty() {
+            tracing::info!("no manifest: writing one for the tables as they are");
+        }
         manifest::write(directory, &live)?;
     }
     for (_, path) in &numbered {
