@@ -22,7 +22,8 @@
 //! - two changes that land between two looks are told apart only by the
 //!   rules above: a flush and a merge in the same instant are both named,
 //!   but a table flushed and merged away before the inspector looked is
-//!   seen as the merge alone;
+//!   seen only as a number the merge skipped (`and 000003, which came and
+//!   went between two looks`);
 //! - the entries of a flush are counted from its table, so a table that
 //!   is damaged counts its good lines only.
 //!
@@ -146,8 +147,16 @@ fn tables(out: &mut Vec<String>, before: &Tree, after: &Tree, replayed: Option<&
         let name = &table.file.name;
         let entries = plural(table.file.lines.len(), "entry", "entries");
         if merged.is_some_and(|merged| merged.file.name == *name) {
+            let missed = missed_between(before, after, top, table_number(name));
+            let missed = match &missed[..] {
+                [] => String::new(),
+                numbers => format!(
+                    " (and {}, which came and went between two looks)",
+                    numbers.join(", ")
+                ),
+            };
             out.push(format!(
-                "merge: compacted {} into {name} ({entries}): {}",
+                "merge: compacted {} into {name} ({entries}): {}{missed}",
                 plural(removed.len(), "table", "tables"),
                 removed.join(", ")
             ));
@@ -163,6 +172,33 @@ fn tables(out: &mut Vec<String>, before: &Tree, after: &Tree, replayed: Option<&
     if merged.is_none() && !removed.is_empty() {
         out.push(format!("removed {}", removed.join(", ")));
     }
+}
+
+/// The file numbers between a merge's newest input `top` and its table
+/// `merged` that neither look shows: files written and removed between
+/// the two looks (a table flushed and merged at once, most often), so the
+/// merge line does not pretend it saw every input.
+fn missed_between(
+    before: &Tree,
+    after: &Tree,
+    top: Option<u64>,
+    merged: Option<u64>,
+) -> Vec<String> {
+    let (Some(top), Some(merged)) = (top, merged) else {
+        return Vec::new();
+    };
+    let seen: BTreeSet<u64> = [before, after]
+        .iter()
+        .flat_map(|tree| {
+            let tables = tree.tables.iter().map(|table| &table.file.name);
+            let logs = tree.logs.iter().map(|log| &log.name);
+            tables.chain(logs).filter_map(|name| table_number(name))
+        })
+        .collect();
+    (top + 1..merged)
+        .filter(|number| !seen.contains(number))
+        .map(|number| format!("{number:06}"))
+        .collect()
 }
 
 fn logs(out: &mut Vec<String>, before: &Tree, after: &Tree) {
@@ -275,10 +311,20 @@ mod tests {
                 "flushed 1 entry to 000002.sst"
             ]
         );
-        let merged = directory(path, &[("000004.sst", "a→3\nb→2\n")]);
+        let merged = directory(path, &[("000003.sst", "a→3\nb→2\n")]);
         assert_eq!(
             changes(&flushed, &merged),
-            ["merge: compacted 2 tables into 000004.sst (2 entries): 000001.sst, 000002.sst"]
+            ["merge: compacted 2 tables into 000003.sst (2 entries): 000001.sst, 000002.sst"]
+        );
+        // A table flushed and merged between two looks is never seen: the
+        // merge says so instead of counting its inputs wrong.
+        let merged_unseen = directory(path, &[("000004.sst", "a→3\nb→2\n")]);
+        assert_eq!(
+            changes(&flushed, &merged_unseen),
+            [
+                "merge: compacted 2 tables into 000004.sst (2 entries): 000001.sst, \
+              000002.sst (and 000003, which came and went between two looks)"
+            ]
         );
         // A flush that lands while a merge runs takes a number after it.
         let both = directory(
