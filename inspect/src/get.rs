@@ -2,10 +2,12 @@
 //! does it, stopping where the store stops.
 //!
 //! The order is the store's: the memtable first (in memory, so not on
-//! disk: this can only say so); in step 07 the logs, newest first, whose
-//! records are replayed at start into a table newer than every other (and
-//! while the server runs, the same writes are in its memtable); then the
-//! live tables, newest first. In each table:
+//! disk: this can only say so); in step 07 the logs a start replays (the
+//! chain from the one the manifest names, see `chain.rs`), newest first,
+//! whose records are replayed at start into a table newer than every other
+//! (and while the server runs, the same writes are in its memtable); then
+//! the live tables, newest first. A log the start removes unread (its
+//! writes are in a table already) is not looked in. In each table:
 //! - steps 03 to 05 read lines from the first until the key, or a key after
 //!   it (the lines are sorted), or the end;
 //! - step 06 asks the index for the one block that can hold the key and
@@ -71,38 +73,31 @@ fn write_explanation(out: &mut String, tree: &Tree, key: &str) -> Result<Answer,
         for log in &tree.logs {
             // The last record that touches the key decides, as replay
             // applies them in order.
-            let found = log.records.iter().rev().find(|record| match &record.op {
-                Op::Put(k, _) | Op::Delete(k) => k == key,
-                Op::Clear => true,
+            let found = log.records.iter().rev().find_map(|record| {
+                let (what, answer) = match &record.op {
+                    Op::Put(k, value) if k == key => (
+                        format!("puts {}", shown(value)),
+                        Answer::Value(value.clone()),
+                    ),
+                    Op::Delete(k) if k == key => ("deletes it".to_string(), Answer::Deleted),
+                    Op::Clear => (
+                        "clears the store, which voids every older entry".to_string(),
+                        Answer::Deleted,
+                    ),
+                    Op::Put(..) | Op::Delete(_) | Op::Next(_) => return None,
+                };
+                Some((record.line, what, answer))
             });
-            let answer = match found.map(|record| (record.line, &record.op)) {
-                None => {
-                    writeln!(
-                        out,
-                        "  {}: no record of it in {} records",
-                        log.name,
-                        log.records.len()
-                    )?;
-                    continue;
-                }
-                Some((line, Op::Put(_, value))) => {
-                    writeln!(out, "  {}: line {line} puts {}", log.name, shown(value))?;
-                    Answer::Value(value.clone())
-                }
-                Some((line, Op::Delete(_))) => {
-                    writeln!(out, "  {}: line {line} deletes it", log.name)?;
-                    Answer::Deleted
-                }
-                Some((line, Op::Clear)) => {
-                    writeln!(
-                        out,
-                        "  {}: line {line} clears the store, which voids every older entry",
-                        log.name
-                    )?;
-                    Answer::Deleted
-                }
+            let Some((line, what, answer)) = found else {
+                writeln!(
+                    out,
+                    "  {}: no record of it in {}",
+                    log.name,
+                    crate::summary::plural(log.writes(), "record", "records")
+                )?;
+                continue;
             };
-            let line = found.map_or(0, |record| record.line);
+            writeln!(out, "  {}: line {line} {what}", log.name)?;
             write_answer(out, &answer, &format!("{} line {line}", log.name))?;
             writeln!(out, "(no table is read)")?;
             return Ok(answer);

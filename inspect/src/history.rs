@@ -10,10 +10,12 @@
 //!   merge (`compacted 3 tables into 000007.sst`, as `compaction.rs` logs
 //!   it: a merge replaces the newest tables with one numbered above them);
 //! - every table gone, and a manifest that names none, is a clear;
-//! - in step 07 a new log is a rotation, a log that vanishes was flushed
-//!   into a table, and records added to a log are writes; a table that
-//!   appears as a server starts and its logs vanish is the start's replay
-//!   (`replayed 3 records from 000001.wal`, as `recovery.rs` logs it);
+//! - in step 07 a new log is a rotation, and the `next` record that the
+//!   rotation ends the old log with names it; a log that vanishes was
+//!   flushed into a table, and records added to a log are writes; a table
+//!   that appears as a server starts and its logs vanish is the start's
+//!   replay (`replayed 3 records from 000001.wal`, as `recovery.rs` logs
+//!   it);
 //! - a `LOCK` that becomes held or free is a server that started or
 //!   stopped. A start is seen at the next look (opening `LOCK` is not a
 //!   change the watcher reports), a stop at once (its closing is).
@@ -23,7 +25,8 @@
 //!   rules above: a flush and a merge in the same instant are both named,
 //!   but a table flushed and merged away before the inspector looked is
 //!   seen only as a number the merge skipped (`and 000003, which came and
-//!   went between two looks`);
+//!   went between two looks`; logs are numbered apart from tables, so
+//!   only table names count as seen);
 //! - the entries of a flush are counted from its table, so a table that
 //!   is damaged counts its good lines only.
 //!
@@ -33,6 +36,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::log::log_name;
 use crate::summary::plural;
 use crate::tree::{Table, Tree, table_number};
 use crate::{Lock, Step};
@@ -174,10 +178,11 @@ fn tables(out: &mut Vec<String>, before: &Tree, after: &Tree, replayed: Option<&
     }
 }
 
-/// The file numbers between a merge's newest input `top` and its table
-/// `merged` that neither look shows: files written and removed between
+/// The table numbers between a merge's newest input `top` and its table
+/// `merged` that neither look shows: tables written and removed between
 /// the two looks (a table flushed and merged at once, most often), so the
-/// merge line does not pretend it saw every input.
+/// merge line does not pretend it saw every input. Only tables count:
+/// logs have numbers of their own, which say nothing about tables.
 fn missed_between(
     before: &Tree,
     after: &Tree,
@@ -189,11 +194,8 @@ fn missed_between(
     };
     let seen: BTreeSet<u64> = [before, after]
         .iter()
-        .flat_map(|tree| {
-            let tables = tree.tables.iter().map(|table| &table.file.name);
-            let logs = tree.logs.iter().map(|log| &log.name);
-            tables.chain(logs).filter_map(|name| table_number(name))
-        })
+        .flat_map(|tree| tree.tables.iter())
+        .filter_map(|table| table_number(&table.file.name))
         .collect();
     (top + 1..merged)
         .filter(|number| !seen.contains(number))
@@ -205,15 +207,24 @@ fn logs(out: &mut Vec<String>, before: &Tree, after: &Tree) {
     // Oldest first.
     for log in after.logs.iter().rev() {
         let earlier = before.logs.iter().find(|old| old.name == log.name);
-        let had = earlier.map_or(0, |old| old.records.len());
+        let had = earlier.map_or(0, |old| old.writes());
         if earlier.is_none() {
             out.push(format!("log {} started", log.name));
         }
-        if log.records.len() > had {
+        if log.writes() > had {
             out.push(format!(
                 "logged {} to {}",
-                plural(log.records.len() - had, "record", "records"),
+                plural(log.writes() - had, "record", "records"),
                 log.name
+            ));
+        }
+        if let Some(next) = log.next()
+            && earlier.is_none_or(|old| old.next().is_none())
+        {
+            out.push(format!(
+                "{} ends: the log continues in {}",
+                log.name,
+                log_name(next)
             ));
         }
     }
@@ -319,13 +330,23 @@ mod tests {
         // A table flushed and merged between two looks is never seen: the
         // merge says so instead of counting its inputs wrong.
         let merged_unseen = directory(path, &[("000004.sst", "a→3\nb→2\n")]);
-        assert_eq!(
-            changes(&flushed, &merged_unseen),
-            [
-                "merge: compacted 2 tables into 000004.sst (2 entries): 000001.sst, \
-              000002.sst (and 000003, which came and went between two looks)"
-            ]
-        );
+        let unseen = [
+            "merge: compacted 2 tables into 000004.sst (2 entries): 000001.sst, \
+              000002.sst (and 000003, which came and went between two looks)",
+        ];
+        assert_eq!(changes(&flushed, &merged_unseen), unseen);
+        // Logs are numbered apart from tables: a log 000003.wal says
+        // nothing about the table 000003.sst.
+        let mut flushed_with_log = flushed.clone();
+        let bytes = solution_07::format::log_header(3, 0).into_bytes();
+        let written = crate::log::Written {
+            file_bytes: bytes.len() as u64,
+            bytes,
+        };
+        let log = crate::log::parse("000003.wal", &written, true);
+        assert_eq!(log.problems, []);
+        flushed_with_log.logs.push(log);
+        assert_eq!(changes(&flushed_with_log, &merged_unseen), unseen);
         // A flush that lands while a merge runs takes a number after it.
         let both = directory(
             path,
@@ -357,21 +378,39 @@ mod tests {
             let body: String = records.concat();
             solution_07::format::batch_header(records.len() as u64, body.as_bytes()) + &body
         };
+        let header = |number| solution_07::format::log_header(number, 0);
         let empty = Tree::read(path, step).unwrap();
-        fs::write(path.join("000001.wal"), batch(&[record(put("a"))])).unwrap();
-        let one = Tree::read(path, step).unwrap();
+        let one = header(1) + &batch(&[record(put("a"))]);
+        fs::write(path.join("000001.wal"), &one).unwrap();
+        let one_tree = Tree::read(path, step).unwrap();
         assert_eq!(
-            changes(&empty, &one),
+            changes(&empty, &one_tree),
             ["log 000001.wal started", "logged 1 record to 000001.wal"]
         );
-        let two = batch(&[record(put("a"))]) + &batch(&[record(put("b")), record(put("c"))]);
-        fs::write(path.join("000001.wal"), two).unwrap();
-        let three = Tree::read(path, step).unwrap();
-        assert_eq!(changes(&one, &three), ["logged 2 records to 000001.wal"]);
-        fs::remove_file(path.join("000001.wal")).unwrap();
-        let none = Tree::read(path, step).unwrap();
+        let three = one + &batch(&[record(put("b")), record(put("c"))]);
+        fs::write(path.join("000001.wal"), &three).unwrap();
+        let three_tree = Tree::read(path, step).unwrap();
         assert_eq!(
-            changes(&three, &none),
+            changes(&one_tree, &three_tree),
+            ["logged 2 records to 000001.wal"]
+        );
+        // A rotation: the new log, and the `next` that names it.
+        fs::write(path.join("000002.wal"), header(2)).unwrap();
+        let next = record(solution_07::format::Op::Next(2));
+        fs::write(path.join("000001.wal"), three + &batch(&[next])).unwrap();
+        let rotated = Tree::read(path, step).unwrap();
+        assert_eq!(rotated.problems, []);
+        assert_eq!(
+            changes(&three_tree, &rotated),
+            [
+                "000001.wal ends: the log continues in 000002.wal",
+                "log 000002.wal started"
+            ]
+        );
+        fs::remove_file(path.join("000001.wal")).unwrap();
+        let flushed = Tree::read(path, step).unwrap();
+        assert_eq!(
+            changes(&rotated, &flushed),
             ["log 000001.wal removed (its writes are in a table)"]
         );
     }

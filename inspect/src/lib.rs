@@ -9,7 +9,8 @@
 //! - `tree.rs` reads the directory once, as that step's recovery decides
 //!   what is live, and with the same rules finds what would stop the
 //!   store's start; `table.rs`, `sidecars.rs` and `log.rs` read one file
-//!   each, and `lock.rs` asks whether a server holds `LOCK`;
+//!   each, `chain.rs` says which logs a start replays and which it removes
+//!   unread, and `lock.rs` asks whether a server holds `LOCK`;
 //! - the commands: `summary.rs`, `get.rs` (a lookup explained), `verify.rs`
 //!   (every rule, `path:line: reason`, and whether the store refuses to
 //!   start) and `picture.rs` (an SVG);
@@ -21,12 +22,12 @@
 //!   timeline through the same `picture`, `summary` and `get`.
 //!
 //! One definition per format: the inspector reads each file with the
-//! parsers of `solution-07` (`solution_07::format`), which are also the
-//! parsers of the earlier steps: no format changed from one step to the
-//! next, only what a step reads (checked when this was written: `line.rs`,
-//! the table, manifest, index and check-line formats are the same from the
-//! step that adds them to 07). Where steps differ is in *what* they read
-//! and how they look a key up, which `step.rs` and `get.rs` name.
+//! parsers of `solution-07` (`solution_07::format`), which read the files
+//! of the earlier steps too: `line.rs`, the table, index and check-line
+//! formats are the same from the step that adds them to 07, and 07's
+//! manifest is that of 05 and 06 with a log line added, which its reader
+//! takes as optional. Where steps differ is in *what* they read and how
+//! they look a key up, which `step.rs` and `get.rs` name.
 //!
 //! Invariants:
 //! - it only reads: it never creates, changes or removes a file in the data
@@ -42,6 +43,7 @@
 //!   and the next look shows the new state.
 
 mod cache;
+mod chain;
 mod error;
 pub mod get;
 pub mod history;

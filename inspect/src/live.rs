@@ -15,9 +15,10 @@
 //!   [`QUIET`] (at most [`AT_MOST`]), and look once;
 //! - a look that catches the store half-way (a server holds `LOCK`, and a
 //!   `.tmp` is there, or a table the MANIFEST does not name yet, or one a
-//!   merge has dropped but not yet removed) is put off until the next
-//!   event, for at most [`BUSY`]: a frame shows the tree between two steps
-//!   of the store, not in the middle of one.
+//!   merge has dropped but not yet removed, or a log a flush has left
+//!   behind or a rotation not yet named) is put off until the next event,
+//!   for at most [`BUSY`]: a frame shows the tree between two steps of the
+//!   store, not in the middle of one.
 //!
 //! A look reads only the tables that changed (`cache.rs`). A look whose
 //! summary is the one before shows nothing new and makes no frame; any
@@ -253,10 +254,11 @@ fn is_temporary(name: &str) -> bool {
     name.ends_with(".tmp")
 }
 
-/// Whether `tree` is caught in the middle of a flush, a merge or a clear:
-/// a server holds the directory, and a file is there that it is writing
-/// (`.tmp`) or about to make live or remove (a table, index or filter the
-/// MANIFEST does not name). Such a look is put off, for at most [`BUSY`].
+/// Whether `tree` is caught in the middle of a flush, a merge, a clear or
+/// a rotation: a server holds the directory, and a file is there that it
+/// is writing (`.tmp`) or about to make live or remove (a table, index or
+/// filter the MANIFEST does not name; a log the MANIFEST no longer needs,
+/// or that no log names yet). Such a look is put off, for at most [`BUSY`].
 fn busy(tree: &Tree) -> bool {
     tree.lock == Some(Lock::Held)
         && tree.others.iter().any(|other| {
@@ -266,6 +268,7 @@ fn busy(tree: &Tree) -> bool {
                     && [".sst", ".idx", ".bloom"]
                         .iter()
                         .any(|extension| name.ends_with(extension)))
+                || (tree.step.has_filter_and_logs() && name.ends_with(".wal"))
         })
 }
 

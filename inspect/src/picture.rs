@@ -1,7 +1,8 @@
 //! `picture`: the tree as an SVG. Each live table is a bar over the part
 //! of the key range it covers, stacked by age with the newest on top (the
 //! order a read looks in them), with a tick per key and tombstones in red;
-//! the manifest, the logs and the other files are listed beside.
+//! the manifest, the logs a start replays and the other files are listed
+//! beside.
 //!
 //! The x axis is the rank of a key among all the keys of the live tables,
 //! not its bytes: keys are text, and ranks keep every key visible. Every
@@ -187,7 +188,7 @@ fn list_lines(tree: &Tree) -> Vec<String> {
             lines.push(format!(
                 "  {}: {}",
                 log.name,
-                plural(log.records.len(), "record", "records")
+                plural(log.writes(), "record", "records")
             ));
         }
         if tree.logs.is_empty() {

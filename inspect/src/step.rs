@@ -1,11 +1,12 @@
 //! Which step wrote a data directory, and so which of its files that step
 //! reads.
 //!
-//! The idea: each step adds a kind of file and never changes an older kind
-//! (the table lines of 03 are the lines of 07, the manifest of 05 is that
-//! of 07), so the newest kind of file present says the step: a `.wal` or a
-//! `.bloom` is 07, an `.idx` 06, a `MANIFEST` 05, tables alone 03 or 04
-//! (whose files are the same: 04 only flushes on another thread). What the
+//! The idea: each step adds a kind of file and leaves the older kinds
+//! readable as they were (the table lines of 03 are the lines of 07, the
+//! manifest of 05 is that of 07 but for 07's log line), so the newest kind
+//! of file present says the step: a `.wal` or a `.bloom` is 07, an `.idx`
+//! 06, a `MANIFEST` 05, tables alone 03 or 04 (whose files are the same:
+//! 04 only flushes on another thread). What the
 //! step changes is what is *read*: step 03 ignores a `MANIFEST`, step 05 an
 //! `.idx`, step 06 a `.bloom`, and each looks a key up its own way.
 //!

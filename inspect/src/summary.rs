@@ -4,8 +4,9 @@
 //! in the order a read looks in them (its entries, tombstones, first and
 //! last key, bytes, and where the step has them its index blocks and its
 //! filter's size, hashes and expected false-positive rate); every other
-//! file with why it is there; the logs (records, bytes written against the
-//! file's length, a torn last batch); and the totals, whose ratio of bytes
+//! file with why it is there; the logs a start replays (their writes,
+//! bytes written against the file's length, a torn last batch, the `next`
+//! that ends a log); and the totals, whose ratio of bytes
 //! on disk to live data is the space amplification that compaction keeps
 //! down.
 
@@ -13,6 +14,7 @@ use std::fmt::Write as _;
 
 use solution_07::format::escape;
 
+use crate::log::log_name;
 use crate::sidecars::{self, Sidecar};
 use crate::tree::{Table, Tree};
 
@@ -47,11 +49,17 @@ fn write_summary(out: &mut String, tree: &Tree) -> std::fmt::Result {
         tree.step_reason
     )?;
     if tree.step.has_manifest() {
+        let oldest_log = match tree.oldest_log {
+            Some((number, _)) => format!("; the oldest log still needed: {}", log_name(number)),
+            None => String::new(),
+        };
         match &tree.manifest {
-            Some(names) if names.is_empty() => writeln!(out, "MANIFEST: no tables yet")?,
+            Some(names) if names.is_empty() => {
+                writeln!(out, "MANIFEST: no tables yet{oldest_log}")?
+            }
             Some(names) => writeln!(
                 out,
-                "MANIFEST: {}, oldest first: {}",
+                "MANIFEST: {}, oldest first: {}{oldest_log}",
                 plural(names.len(), "table", "tables"),
                 names.join(" ")
             )?,
@@ -87,18 +95,22 @@ fn write_summary(out: &mut String, tree: &Tree) -> std::fmt::Result {
             tree.logs.len()
         )?;
         for log in &tree.logs {
-            let tail = match &log.torn {
-                Some((line, reason)) => {
+            let tail = match (&log.torn, log.next()) {
+                (Some((line, reason)), _) => {
                     format!("torn last batch at line {line} ({reason}): dropped at replay")
                 }
-                None if log.batches == 0 => "empty".to_string(),
-                None => "last batch whole".to_string(),
+                (None, Some(next)) => format!(
+                    "ends with `next {next:06}`: the log continues in {}",
+                    log_name(next)
+                ),
+                (None, None) if log.batches == 0 => "empty".to_string(),
+                (None, None) => "last batch whole".to_string(),
             };
             writeln!(
                 out,
                 "  {}  {} in {}, {} bytes written of {} (the rest is preallocated zeros), {tail}",
                 log.name,
-                plural(log.records.len(), "record", "records"),
+                plural(log.writes(), "record", "records"),
                 plural(log.batches, "batch", "batches"),
                 log.written_bytes,
                 log.file_bytes

@@ -1,7 +1,7 @@
 //! The whole data directory, read once: which step wrote it, its manifest,
-//! its live tables in the order a read looks in them, their sidecars, its
-//! logs, and every other file. Each command (`summary`, `get`, `verify`,
-//! `picture`) only looks at a [`Tree`].
+//! its live tables in the order a read looks in them, their sidecars, the
+//! logs a start replays, and every other file. Each command (`summary`,
+//! `get`, `verify`, `picture`) only looks at a [`Tree`].
 //!
 //! The idea: the store decides what is live as its recovery does (see the
 //! `//!` of `recovery.rs`), and so does this file: from step 05 on the
@@ -15,12 +15,13 @@
 //! live table whose size or CRC-32 is not what its manifest line names
 //! (summed by the store's own `Summer`); a table line that breaks its
 //! format where the start reads the table through (step 03 to 05 always,
-//! 06 and 07 when a sidecar must be rebuilt); a log damaged anywhere but in
-//! a torn tail; a table or log whose name is not a number; and anything
-//! that is not a file where the store reads, writes or removes one (a
-//! directory called `000999.sst`, say: removing it fails). `LOCK` is the
-//! store's lock on the directory, asked whether a server holds it
-//! (`lock.rs`).
+//! 06 and 07 when a sidecar must be rebuilt); a log of the chain a start
+//! replays (`chain.rs`) that is damaged anywhere but in a torn tail, or a
+//! link of that chain that is missing; a table or log whose name is not a
+//! number; and anything that is not a file where the store reads, writes
+//! or removes one (a directory called `000999.sst`, say: removing it
+//! fails). `LOCK` is the store's lock on the directory, asked whether a
+//! server holds it (`lock.rs`).
 //!
 //! Shortcuts, and what they cost:
 //! - the directory is listed once and each file read once, with no lock:
@@ -39,20 +40,20 @@
 //!   nothing depends on time or on hashing.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use solution_07::format::{
-    BloomFilter, Checksum, Index, LOCK, LiveTable, MANIFEST, encode_line, read_manifest,
-    written_length,
+    BloomFilter, Checksum, Index, LOCK, LiveTable, MANIFEST, Manifest, encode_line, read_manifest,
 };
 use solution_07::{Entry, Error as StoreError};
 
 use crate::cache::TableCache;
+use crate::chain;
 use crate::lock::{self, Lock, SERVER_RUNNING};
-use crate::log::{self, LogFile};
+use crate::log::LogFile;
 use crate::sidecars::{self, Sidecar};
 use crate::table::TableFile;
 use crate::{Error, Problem, Result, Step};
@@ -107,12 +108,17 @@ pub struct Tree {
     /// The manifest's table names, oldest first, where the step reads one
     /// and there is one.
     pub manifest: Option<Vec<String>>,
+    /// The manifest's log line (step 07): the number of the oldest log
+    /// whose writes are in no table yet, and the line it is on.
+    pub oldest_log: Option<(u64, usize)>,
     /// Whether a server holds the directory's `LOCK`: `None` when there is
     /// no `LOCK` file (or it cannot be asked).
     pub lock: Option<Lock>,
     /// The live tables, newest first: the order a read looks in them.
     pub tables: Vec<Table>,
-    /// The logs, newest first (step 07).
+    /// The logs a start replays, newest first, and the log in use if the
+    /// newest of them names it (step 07, see `chain.rs`). A log the start
+    /// removes unread is in [`Tree::others`].
     pub logs: Vec<LogFile>,
     /// Every other file, by name.
     pub others: Vec<Other>,
@@ -151,6 +157,7 @@ impl Tree {
             step,
             step_reason,
             manifest: None,
+            oldest_log: None,
             lock: None,
             tables: Vec::new(),
             logs: Vec::new(),
@@ -168,11 +175,13 @@ impl Tree {
             tree.read_table(name, *expected, cache);
         }
         cache.forget_unused();
-        if step.has_filter_and_logs() {
-            tree.read_logs(&names);
-        }
+        let leftover_logs = if step.has_filter_and_logs() {
+            tree.read_logs(&names)
+        } else {
+            Vec::new()
+        };
         let live: Vec<String> = live.into_iter().map(|(name, _)| name).collect();
-        tree.sort_others(&names, &live);
+        tree.sort_others(&names, &live, &leftover_logs);
         tree.sort_not_files(&not_files);
         Ok(tree)
     }
@@ -195,18 +204,31 @@ impl Tree {
         if self.step.has_manifest() && names.iter().any(|name| name == MANIFEST) {
             self.files_read += 1;
             let listed: Vec<(String, Option<Checksum>)> = match read_manifest(&self.directory) {
-                Ok(listed) => listed
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|LiveTable { name, checksum }| (name, Some(checksum)))
-                    .collect(),
+                Ok(manifest) => {
+                    let Manifest { tables, oldest_log } = manifest.unwrap_or(Manifest {
+                        tables: Vec::new(),
+                        oldest_log: None,
+                    });
+                    // The log line comes right after the table lines.
+                    self.oldest_log = oldest_log.map(|number| (number, tables.len() + 1));
+                    tables
+                        .into_iter()
+                        .map(|LiveTable { name, checksum }| (name, Some(checksum)))
+                        .collect()
+                }
                 Err(error) => {
                     self.problems
                         .push(store_problem(MANIFEST, error).refusing());
                     // Go on with the lines that name a table that is there,
-                    // to show what can be shown.
+                    // and the log line, to show what can be shown.
                     let text =
                         fs::read_to_string(self.directory.join(MANIFEST)).unwrap_or_default();
+                    self.oldest_log = text.lines().enumerate().find_map(|(at, line)| {
+                        let number = line.strip_prefix("log ")?;
+                        let is_number =
+                            number.len() == 6 && number.bytes().all(|b| b.is_ascii_digit());
+                        Some((number.parse().ok().filter(|_| is_number)?, at + 1))
+                    });
                     let mut shown: Vec<(String, Option<Checksum>)> = Vec::new();
                     let lines = text
                         .lines()
@@ -293,55 +315,39 @@ impl Tree {
         });
     }
 
-    fn read_logs(&mut self, names: &[String]) {
-        let mut numbered: Vec<(u64, &String)> = Vec::new();
+    /// Reads the logs as a start replays them (`chain.rs`), and returns
+    /// the logs it would remove unread, each with why.
+    fn read_logs(&mut self, names: &[String]) -> Vec<(String, String)> {
+        let mut numbered: Vec<(u64, String)> = Vec::new();
         for name in names.iter().filter(|name| name.ends_with(".wal")) {
             match table_number(name) {
-                Some(number) => numbered.push((number, name)),
+                Some(number) => numbered.push((number, name.clone())),
                 None => self.problems.push(
                     Problem::of(name, "the name of a log must be digits and `.wal`").refusing(),
                 ),
             }
         }
         numbered.sort();
-        // As `recover_logs`: only the newest log that holds anything may
-        // end in a torn batch.
-        let written: Vec<io::Result<u64>> = numbered
-            .iter()
-            .map(|(_, name)| {
-                File::open(self.directory.join(name)).and_then(|file| written_length(&file))
-            })
-            .collect();
-        let newest = written
-            .iter()
-            .rposition(|written| written.as_ref().is_ok_and(|bytes| *bytes > 0));
-        for (at, (_, name)) in numbered.iter().enumerate().rev() {
-            let read = match &written[at] {
-                Ok(bytes) => log::read_written(&self.directory, name, Some(at) == newest, *bytes),
-                Err(_) => log::read(&self.directory, name, Some(at) == newest),
-            };
-            match read {
-                Ok(log) => {
-                    self.files_read += 1;
-                    self.problems.extend(log.problems.iter().cloned());
-                    self.logs.push(log);
-                }
-                Err(error) if error.kind() == io::ErrorKind::NotFound => self.notes.push(format!(
-                    "{name} vanished while it was read (its table was written)"
-                )),
-                Err(error) => self
-                    .problems
-                    .push(Problem::of(name, format!("cannot read: {error}")).refusing()),
-            }
-        }
+        let chain = chain::read(&self.directory, &numbered, self.oldest_log);
+        self.files_read += chain.files_read;
+        self.problems.extend(chain.problems);
+        self.notes.extend(chain.notes);
+        self.logs = chain.logs.into_iter().rev().collect();
+        chain.leftovers
     }
 
     /// Puts every file that is not live, not a sidecar of a live table and
-    /// not a log in [`Tree::others`], with why it is there; the leftovers
-    /// that the next start removes are also problems. Behind a manifest
-    /// that failed its check they are not: the start refuses, and removes
-    /// nothing on the word of that manifest.
-    fn sort_others(&mut self, names: &[String], live: &[String]) {
+    /// not a log of the chain in [`Tree::others`], with why it is there
+    /// (`leftover_logs` says it for the logs); the leftovers that the next
+    /// start removes are also problems. Behind a manifest that failed its
+    /// check, or names a log that is missing, they are not: the start
+    /// refuses, and removes nothing on the word of that manifest.
+    fn sort_others(
+        &mut self,
+        names: &[String],
+        live: &[String],
+        leftover_logs: &[(String, String)],
+    ) {
         let step = self.step;
         let manifest_failed = self
             .problems
@@ -358,7 +364,12 @@ impl Tree {
                 "sst" if live.contains(name) => continue,
                 "idx" if step.has_index() && of_live => continue,
                 "bloom" if step.has_filter_and_logs() && of_live => continue,
-                "wal" if step.has_filter_and_logs() => continue,
+                "wal" if step.has_filter_and_logs() => {
+                    match leftover_logs.iter().find(|(leftover, _)| leftover == name) {
+                        Some((_, why)) => Some(why.as_str()),
+                        None => continue,
+                    }
+                }
                 "tmp" => Some(
                     "left by an interrupted write, or being written now; the next start removes it",
                 ),
@@ -533,7 +544,7 @@ mod tests {
             "reading created LOCK"
         );
 
-        let lock = File::create(directory.path().join(LOCK)).unwrap();
+        let lock = fs::File::create(directory.path().join(LOCK)).unwrap();
         let tree = Tree::read(directory.path(), step).unwrap();
         assert_eq!(tree.lock, Some(Lock::Free));
         assert!(tree.others.is_empty(), "{:?}", tree.others);

@@ -4,16 +4,21 @@
 //! Within a file (found while the tree is read, see `table.rs`, `log.rs`,
 //! `sidecars.rs`): table lines well-formed with strictly ascending keys and
 //! valid escapes; sidecars whose check line matches their table and their
-//! body; log batches whole and records that decode, but for a torn last
-//! batch of the newest log, which recovery drops too. The manifest is read
-//! by the store's own `manifest::read`, so it names files that exist.
+//! body; a log's header naming the log and a length the file still has,
+//! its batches whole and its records decoding, nothing after its `next`,
+//! but for a torn last batch of the newest log, which recovery drops too.
+//! The manifest is read by the store's own `manifest::read`, so it names
+//! tables that exist.
 //!
-//! Between files (here): each index block starts at the offset and line it
-//! says, with the key it says, and the index lists exactly the blocks the
-//! writer makes; every key of a table passes its filter, and the filter is
-//! the one the writer builds; leftovers (temporary files, tables the
-//! manifest does not name, sidecars of tables that are gone) are reported,
-//! since the next start removes them.
+//! Between files: the chain of logs a start replays (`chain.rs`): the log
+//! the manifest names is there, and each log but the newest ends with a
+//! `next` naming the log after it, which is there too. And here: each
+//! index block starts at the offset and line it says, with the key it
+//! says, and the index lists exactly the blocks the writer makes; every key
+//! of a table passes its filter, and the filter is the one the writer
+//! builds. Leftovers (temporary files, tables the manifest does not name,
+//! sidecars of tables that are gone, logs older than the manifest's or
+//! after the chain) are reported, since the next start removes them.
 //!
 //! Each problem that the store refuses to start on says so ("the store
 //! refuses to start"), and so does the last line: the rules are the

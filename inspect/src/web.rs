@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 use solution_07::format::{Op, escape};
 
 use crate::live::{self, Frame, Timeline};
+use crate::log::log_name;
 use crate::{Error, Result, get as explain_get, history, picture, summary};
 
 /// The page, built into the binary.
@@ -129,7 +130,8 @@ struct Shown {
     summary: String,
     /// What is not on disk, in a sentence.
     not_on_disk: String,
-    /// Step 07: the records of the logs, oldest first, one line each.
+    /// Step 07: the records of the logs a start replays, oldest first, one
+    /// line each (a log's `next` too).
     logged: Vec<String>,
     error: Option<String>,
 }
@@ -219,6 +221,10 @@ fn show(frame: Frame) -> Shown {
                 Op::Put(key, value) => format!("put {}→{}", escape(key), escape(value)),
                 Op::Delete(key) => format!("del {}", escape(key)),
                 Op::Clear => "clear".to_string(),
+                Op::Next(number) => format!(
+                    "next {number:06} (the log continues in {})",
+                    log_name(*number)
+                ),
             };
             shown
                 .logged

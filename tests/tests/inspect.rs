@@ -16,7 +16,7 @@ use std::path::Path;
 use cross_step_tests::client::{kv_path, send};
 use cross_step_tests::server::Server;
 use inspect::{Step, Tree, get, picture, summary, verify};
-use solution_07::format::{Op, batch_header, encode};
+use solution_07::format::{Op, batch_header, encode, log_header};
 
 /// A memtable of 40 bytes of keys and values: the first six PUTs fill the
 /// first table, the next four operations the second (see `workload`).
@@ -190,7 +190,10 @@ fn crc_of(body: &str) -> String {
 
 /// A clean step 07 directory with two tables: the workload (one memtable,
 /// flushed at its stop: `000001.sst`, `key-1` to `key-8`), then one more
-/// run that PUTs `key-9` (`000002.sst`). No merge, no log left.
+/// run that PUTs `key-9` (`000002.sst`). No merge, and one log,
+/// `000004.wal`, which holds no batch: each start makes a log (1, then 3)
+/// and each stop rotates to the next (2, then 4) to flush the memtable, and
+/// the MANIFEST names the last as the oldest log still needed.
 fn clean_07_with_two_tables() -> tempfile::TempDir {
     let binary = env!("CARGO_BIN_EXE_serve-solution-07");
     let clean = tempfile::tempdir().unwrap();
@@ -203,6 +206,9 @@ fn clean_07_with_two_tables() -> tempfile::TempDir {
     let tree = Tree::read(clean.path(), None).unwrap();
     let names: Vec<&str> = tree.tables.iter().map(|t| t.file.name.as_str()).collect();
     assert_eq!(names, ["000002.sst", "000001.sst"], "newest first");
+    assert_eq!(manifest_lines(clean.path()).1, "log 000004");
+    let logs: Vec<&str> = tree.logs.iter().map(|log| log.name.as_str()).collect();
+    assert_eq!(logs, ["000004.wal"]);
     clean
 }
 
@@ -212,18 +218,37 @@ fn manifest_of(body: &str) -> String {
     format!("{body}check {}\n", crc_of(body))
 }
 
-/// The table lines of the manifest in `directory`, without the check line.
-fn manifest_lines(directory: &Path) -> Vec<String> {
+/// The table lines of the manifest in `directory`, and its log line: the
+/// lines before the check line.
+fn manifest_lines(directory: &Path) -> (Vec<String>, String) {
     let text = fs::read_to_string(directory.join("MANIFEST")).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines.pop();
-    lines
+    let log = lines.pop().unwrap();
+    (lines, log)
 }
 
-/// A log of one batch per op, as the log writes them.
+/// The batches of a log, one per op, as the log writes them (after the
+/// log's header line).
 fn log_of(ops: &[Op]) -> String {
     let batch = |op: &Op| batch_header(1, encode(op).as_bytes()) + &encode(op);
     ops.iter().map(batch).collect()
+}
+
+/// Writes log `number` in `directory`: its header, as if the file was made
+/// no longer than it is, then `batches`.
+fn write_log(directory: &Path, number: u64, batches: &str) {
+    let text = log_header(number, 0) + batches;
+    fs::write(directory.join(format!("{number:06}.wal")), text).unwrap();
+}
+
+/// Logs 4, 5 and 6 of the clean directory as a store that rotated twice
+/// leaves them: `a` in log 4, `b` in log 5, `c` in log 6, each log but the
+/// last ending with `next`.
+fn three_logs(directory: &Path) {
+    write_log(directory, 4, &log_of(&[put("a"), Op::Next(5)]));
+    write_log(directory, 5, &log_of(&[put("b"), Op::Next(6)]));
+    write_log(directory, 6, &log_of(&[put("c")]));
 }
 
 fn put(key: &str) -> Op {
@@ -344,56 +369,144 @@ fn damage_cases() -> Vec<Case> {
             what: "a log record with a bad checksum, whole batches after it",
             apply: |dir| {
                 let bad = log_of(&[put("a")]).replace("a→v", "a→w");
-                let log = bad + &log_of(&[put("b"), put("c")]);
-                fs::write(dir.join("000009.wal"), log).unwrap();
+                write_log(dir, 4, &(bad + &log_of(&[put("b"), put("c")])));
             },
-            expected: &["000009.wal:1: the checksum does not match"],
+            expected: &["000004.wal:2: the checksum does not match"],
             verdict: Refuses,
         },
         Case {
-            what: "the last batch of the newest log damaged: a torn tail",
+            what: "a letter changed in the last batch of the newest log: no tear does that",
             apply: |dir| {
                 let log = log_of(&[put("a"), put("b")]).replace("b→v", "b→w");
-                fs::write(dir.join("000009.wal"), log).unwrap();
+                write_log(dir, 4, &log);
             },
-            expected: &["000009.wal:3: a torn last batch (the checksum does not match)"],
+            expected: &["000004.wal:4: the checksum does not match"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "the last batch of the newest log cut short, zeros after it: a torn tail",
+            apply: |dir| {
+                let log = log_of(&[put("a"), put("b")]);
+                // In the last record, before its `→v\n`.
+                let cut = &log[..log.len() - 5];
+                write_log(dir, 4, &(cut.to_string() + &"\0".repeat(100)));
+            },
+            expected: &["000004.wal:4: a torn last batch (the checksum does not match)"],
             verdict: Accepts,
         },
         Case {
-            what: "the last batch of the newest log cut short, zeros after it",
+            what: "zeros in the last batch of the newest log, where a page never reached the disk",
             apply: |dir| {
-                let log = log_of(&[put("a"), put("b")]);
-                let cut = &log.as_bytes()[..log.len() - 4];
-                fs::write(dir.join("000009.wal"), [cut, &[0; 100]].concat()).unwrap();
+                let log = log_of(&[put("a"), put("b")]).replace("b→v", "\0\0\0\0\0");
+                write_log(dir, 4, &log);
             },
-            expected: &["000009.wal:3: a torn last batch (the checksum does not match)"],
+            expected: &["000004.wal:4: a torn last batch (the checksum does not match)"],
             verdict: Accepts,
         },
         Case {
             what: "the last batch of an older log damaged, a newer log after it",
             apply: |dir| {
-                let log = log_of(&[put("a"), put("b")]).replace("b→v", "b→w");
-                fs::write(dir.join("000009.wal"), log).unwrap();
-                fs::write(dir.join("000010.wal"), log_of(&[put("c")])).unwrap();
+                let log = log_of(&[put("a"), put("b"), Op::Next(5)]).replace("b→v", "b→w");
+                write_log(dir, 4, &log);
+                write_log(dir, 5, &log_of(&[put("c")]));
             },
-            expected: &["000009.wal:3: the checksum does not match"],
+            expected: &["000004.wal:4: the checksum does not match"],
             verdict: Refuses,
         },
         Case {
-            what: "an empty batch whose header lost its newline, ending an older log",
-            apply: |dir| {
-                let log = log_of(&[put("a")]) + "batch 0 00000000";
-                fs::write(dir.join("000009.wal"), log).unwrap();
-                fs::write(dir.join("000010.wal"), log_of(&[put("b")])).unwrap();
-            },
+            what: "an empty batch whose header lost its newline, ending the newest log",
+            apply: |dir| write_log(dir, 4, &(log_of(&[put("a")]) + "batch 0 00000000")),
             expected: &[],
             verdict: Accepts,
         },
         Case {
+            what: "three logs, each rotated to the next",
+            apply: three_logs,
+            expected: &[],
+            verdict: Accepts,
+        },
+        Case {
+            what: "a log removed whole from the middle of the chain",
+            apply: |dir| {
+                three_logs(dir);
+                fs::remove_file(dir.join("000005.wal")).unwrap();
+            },
+            expected: &["000004.wal:5: names 000005.wal as the next log, and it is missing"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "the newest log removed",
+            apply: |dir| {
+                three_logs(dir);
+                fs::remove_file(dir.join("000006.wal")).unwrap();
+            },
+            expected: &["000005.wal:5: names 000006.wal as the next log, and it is missing"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a log cut at a batch boundary, shorter than it was made",
+            apply: |dir| {
+                let log = log_header(4, 4096) + &log_of(&[put("a"), put("b")]);
+                fs::write(dir.join("000004.wal"), log).unwrap();
+            },
+            expected: &["000004.wal:1: the file is 97 bytes, shorter than the 4096 it was made"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a log that lost its next record, a newer log after it",
+            apply: |dir| {
+                write_log(dir, 4, &log_of(&[put("a")]));
+                write_log(dir, 5, &log_of(&[put("b")]));
+            },
+            expected: &["000004.wal:3: the log ends without naming the next one (`next 000005`)"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a batch after a log's next record",
+            apply: |dir| {
+                write_log(dir, 4, &log_of(&[put("a"), Op::Next(5), put("b")]));
+                write_log(dir, 5, "");
+            },
+            expected: &["000004.wal:6: a line after `next 000005`, which ends the log"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a log whose header names another log",
+            apply: |dir| {
+                let log = log_header(5, 0) + &log_of(&[put("a")]);
+                fs::write(dir.join("000004.wal"), log).unwrap();
+            },
+            expected: &["000004.wal:1: the header is log 000005's"],
+            verdict: Refuses,
+        },
+        Case {
+            what: "the log the manifest names removed",
+            apply: |dir| fs::remove_file(dir.join("000004.wal")).unwrap(),
+            expected: &[
+                "MANIFEST:3: names 000004.wal as the oldest log still needed, and it is missing",
+            ],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a log below the manifest's, left by a flush",
+            apply: |dir| write_log(dir, 3, &log_of(&[put("a"), Op::Next(4)])),
+            expected: &[
+                "000003.wal: older than 000004.wal, the oldest log the MANIFEST still needs",
+            ],
+            verdict: Repairs,
+        },
+        Case {
+            what: "an empty log after the chain that no log names, left by a rotation",
+            apply: |dir| write_log(dir, 5, ""),
+            expected: &["000005.wal: holds no batch, and no log names it"],
+            verdict: Repairs,
+        },
+        Case {
             what: "a manifest naming a missing table",
             apply: |dir| {
-                let mut lines = manifest_lines(dir);
+                let (mut lines, log) = manifest_lines(dir);
                 lines.push("000042.sst 3 00000000".into());
+                lines.push(log);
                 let body: String = lines.iter().map(|line| format!("{line}\n")).collect();
                 fs::write(dir.join("MANIFEST"), manifest_of(&body)).unwrap();
             },
@@ -403,8 +516,8 @@ fn damage_cases() -> Vec<Case> {
         Case {
             what: "a duplicated manifest line, the check line made right",
             apply: |dir| {
-                let lines = manifest_lines(dir);
-                let body = format!("{0}\n{0}\n{1}\n", lines[0], lines[1]);
+                let (lines, log) = manifest_lines(dir);
+                let body = format!("{0}\n{0}\n{1}\n{log}\n", lines[0], lines[1]);
                 fs::write(dir.join("MANIFEST"), manifest_of(&body)).unwrap();
             },
             expected: &["MANIFEST:2: 000001.sst is not newer than the table on the line above"],
@@ -413,8 +526,8 @@ fn damage_cases() -> Vec<Case> {
         Case {
             what: "two manifest lines swapped, the check line made right",
             apply: |dir| {
-                let lines = manifest_lines(dir);
-                let body = format!("{}\n{}\n", lines[1], lines[0]);
+                let (lines, log) = manifest_lines(dir);
+                let body = format!("{}\n{}\n{log}\n", lines[1], lines[0]);
                 fs::write(dir.join("MANIFEST"), manifest_of(&body)).unwrap();
             },
             expected: &["MANIFEST:2: 000001.sst is not newer than the table on the line above"],
@@ -425,10 +538,10 @@ fn damage_cases() -> Vec<Case> {
             apply: |dir| {
                 damage(dir, "MANIFEST", |text| {
                     let lines: Vec<&str> = text.lines().collect();
-                    format!("{}\n{}\n{}\n", lines[1], lines[0], lines[2])
+                    format!("{}\n{}\n{}\n{}\n", lines[1], lines[0], lines[2], lines[3])
                 })
             },
-            expected: &["MANIFEST:3: the check line says "],
+            expected: &["MANIFEST:4: the check line says "],
             verdict: Refuses,
         },
         Case {
@@ -444,10 +557,10 @@ fn damage_cases() -> Vec<Case> {
             apply: |dir| {
                 damage(dir, "MANIFEST", |text| {
                     let lines: Vec<&str> = text.lines().collect();
-                    format!("{}\n{}\n", lines[0], lines[2])
+                    format!("{}\n{}\n{}\n", lines[0], lines[2], lines[3])
                 })
             },
-            expected: &["MANIFEST:2: the check line says "],
+            expected: &["MANIFEST:3: the check line says "],
             verdict: Refuses,
         },
         Case {
