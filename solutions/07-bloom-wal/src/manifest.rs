@@ -13,8 +13,9 @@
 //! ## The format
 //!
 //! ```text
-//! MANIFEST := table* check
+//! MANIFEST := table* log? check
 //! table    := digits ".sst" " " bytes " " crc "\n"   one line per live table
+//! log      := "log " digits "\n"                     the oldest log still needed
 //! check    := "check " crc "\n"                      covers every line above
 //! ```
 //!
@@ -24,6 +25,11 @@
 //! - the lines are in the order of the tables, oldest first, and so their
 //!   numbers strictly ascend: a flush takes the next number, and a merge of
 //!   this step replaces the newest tables with one numbered above them all;
+//! - the log line names the oldest write-ahead log whose writes are in no
+//!   table yet (see `wal.rs`): a start must find it, and every log after
+//!   it that it names, and a log numbered below it is a leftover of a
+//!   flush. This step always writes it; a manifest written by step 05 or
+//!   06 has none;
 //! - the check line is the last line: the CRC-32 of every byte above it.
 //!   A store with no tables (a new one, or after a clear) has a manifest of
 //!   the check line alone.
@@ -48,7 +54,8 @@
 //! ```text
 //! 000001.sst 129 8a3c2f04
 //! 000005.sst 343 1f0be4d2
-//! check 5d5e1c92
+//! log 000003
+//! check b9c3c03f
 //! ```
 //!
 //! Invariants:
@@ -92,11 +99,21 @@ impl LiveTable {
     }
 }
 
-/// Reads and checks the manifest in `directory`: the live tables, oldest
-/// first, or `None` if there is no manifest yet. An error names the
+/// What a manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// The live tables, oldest first.
+    pub tables: Vec<LiveTable>,
+    /// The number of the oldest log whose writes are in no table: `None`
+    /// in a manifest written by a step before this one.
+    pub oldest_log: Option<u64>,
+}
+
+/// Reads and checks the manifest in `directory`, or `None` if there is no
+/// manifest yet. An error names the
 /// manifest and the line that broke the format; the tables themselves are
 /// checked against their lines when they are opened.
-pub fn read(directory: &Path) -> Result<Option<Vec<LiveTable>>> {
+pub fn read(directory: &Path) -> Result<Option<Manifest>> {
     let path = directory.join(FILE_NAME);
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
@@ -116,7 +133,7 @@ pub fn read(directory: &Path) -> Result<Option<Vec<LiveTable>>> {
 
 /// Parses a manifest's `text`; a table it names must be a file in
 /// `directory`. The error is a line number, from 1, and a reason.
-fn parse(text: &str, directory: &Path) -> std::result::Result<Vec<LiveTable>, (usize, String)> {
+fn parse(text: &str, directory: &Path) -> std::result::Result<Manifest, (usize, String)> {
     let lines = text.lines().count();
     if !text.ends_with('\n') {
         let reason = if text.is_empty() {
@@ -149,9 +166,25 @@ fn parse(text: &str, directory: &Path) -> std::result::Result<Vec<LiveTable>, (u
         ));
     }
     let mut tables: Vec<LiveTable> = Vec::new();
+    let mut oldest_log = None;
     let mut last_number = None;
     for (index, line) in body.lines().enumerate() {
         let at = index + 1;
+        if oldest_log.is_some() {
+            return Err((
+                at,
+                format!("expected the check line after the log line, found {line:?}"),
+            ));
+        }
+        if let Some(number) = line.strip_prefix("log ") {
+            let is_number = number.len() == 6 && number.bytes().all(|byte| byte.is_ascii_digit());
+            let number = number.parse().ok().filter(|_| is_number);
+            oldest_log = Some(number.ok_or((
+                at,
+                format!("expected a log line like `log 000003`, found {line:?}"),
+            ))?);
+            continue;
+        }
         let table = parse_table_line(line).ok_or((
             at,
             format!("expected `<table name> <bytes> <crc>` like `000001.sst 129 8a3c2f04`, found {line:?}"),
@@ -173,7 +206,7 @@ fn parse(text: &str, directory: &Path) -> std::result::Result<Vec<LiveTable>, (u
         }
         tables.push(table);
     }
-    Ok(tables)
+    Ok(Manifest { tables, oldest_log })
 }
 
 /// One table line, `000001.sst 129 8a3c2f04`, or `None` if it is not one.
@@ -206,16 +239,18 @@ fn parse_crc(text: &str) -> Option<u32> {
 }
 
 /// Replaces the manifest in `directory` with one that names `tables`
-/// (oldest first), atomically: a crash leaves the old manifest or the new
-/// one, never a mix.
-pub fn write(directory: &Path, tables: &[LiveTable]) -> Result<()> {
-    let body: String = tables
+/// (oldest first) and `oldest_log`, the oldest log whose writes are in no
+/// table, atomically: a crash leaves the old manifest or the new one,
+/// never a mix.
+pub fn write(directory: &Path, tables: &[LiveTable], oldest_log: u64) -> Result<()> {
+    let mut body: String = tables
         .iter()
         .map(|table| {
             let Checksum { bytes, crc } = table.checksum;
             format!("{} {bytes} {crc:08x}\n", table.name)
         })
         .collect();
+    body += &format!("log {oldest_log:06}\n");
     let check = format!("check {:08x}\n", crc32fast::hash(body.as_bytes()));
     files::write_atomically(&directory.join(FILE_NAME), &(body + &check))?;
     files::sync_directory(directory)
@@ -254,19 +289,29 @@ mod tests {
             live("000003.sst", 129, 0x8a3c2f04),
             live("000007.sst", 0, 0),
         ];
-        write(directory.path(), &tables).unwrap();
-        let body = "000003.sst 129 8a3c2f04\n000007.sst 0 00000000\n";
+        write(directory.path(), &tables, 4).unwrap();
+        let body = "000003.sst 129 8a3c2f04\n000007.sst 0 00000000\nlog 000004\n";
         assert_eq!(
             fs::read_to_string(directory.path().join(FILE_NAME)).unwrap(),
             format!("{body}check {:08x}\n", crc32fast::hash(body.as_bytes()))
         );
-        assert_eq!(read(directory.path()).unwrap(), Some(tables.to_vec()));
-        write(directory.path(), &[]).unwrap();
+        let manifest = Manifest {
+            tables: tables.to_vec(),
+            oldest_log: Some(4),
+        };
+        assert_eq!(read(directory.path()).unwrap(), Some(manifest));
+        write(directory.path(), &[], 9).unwrap();
         assert_eq!(
             fs::read_to_string(directory.path().join(FILE_NAME)).unwrap(),
-            "check 00000000\n"
+            checked("log 000009\n")
         );
-        assert_eq!(read(directory.path()).unwrap(), Some(vec![]));
+        // A manifest of step 05 or 06 has no log line.
+        fs::write(directory.path().join(FILE_NAME), "check 00000000\n").unwrap();
+        let empty = Manifest {
+            tables: vec![],
+            oldest_log: None,
+        };
+        assert_eq!(read(directory.path()).unwrap(), Some(empty));
     }
 
     /// A manifest with `body` and a check line that covers it.
@@ -316,6 +361,14 @@ mod tests {
             (
                 checked(&format!("{one}000003.sst 0 00000000\n")),
                 "MANIFEST:2: the table 000003.sst does not exist",
+            ),
+            (
+                checked(&format!("log 000002\n{one}")),
+                "MANIFEST:2: expected the check line after the log line",
+            ),
+            (
+                checked(&format!("{one}log 2\n")),
+                "MANIFEST:2: expected a log line like `log 000003`, found \"log 2\"",
             ),
         ];
         for (text, expected) in cases {

@@ -54,10 +54,11 @@ use std::path::{Path, PathBuf};
 
 use crate::checksum::Checksum;
 use crate::files;
-use crate::log_record;
+use crate::log_chain;
 use crate::manifest::{self, LiveTable};
 use crate::memtable::Memtable;
 use crate::sstable::{self, SsTable};
+use crate::wal::Wal;
 use crate::{Error, Result};
 
 /// What the store starts with once its directory is recovered.
@@ -67,27 +68,35 @@ pub(crate) struct Recovered {
     pub(crate) tables: Vec<SsTable>,
     /// The number the next table file gets.
     pub(crate) next_table_number: u64,
-    /// The number the next log file gets: above every log replayed.
-    pub(crate) next_log_number: u64,
+    /// The log the store writes to first: new, empty, and the one the
+    /// manifest names as the oldest still needed.
+    pub(crate) wal: Wal,
+    /// Its number: above every log there was.
+    pub(crate) log_number: u64,
 }
 
-/// Recovers `directory`, which the caller has created and locked: removes what an interrupted
-/// flush or merge left, opens the tables the manifest names, and replays the
-/// logs into a new table.
-pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
+/// Recovers `directory`, which the caller has created and locked: checks
+/// the manifest, its tables and the logs, then removes what an interrupted
+/// flush or merge left, replays the logs into a new table, and starts a
+/// new log made `log_bytes` long.
+pub(crate) fn recover(directory: &Path, log_bytes: u64) -> Result<Recovered> {
     let mut temporary = Vec::new();
     let mut numbered = Vec::new();
+    let mut logs = Vec::new();
     for path in list_directory(directory)? {
         if files::is_temporary(&path) {
             temporary.push(path);
         } else if files::is_table(&path) {
             numbered.push((files::file_number(&path)?, path));
+        } else if files::is_log(&path) {
+            logs.push((files::file_number(&path)?, path));
         }
     }
     numbered.sort();
-    let next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
-    let (live, had_manifest) = match manifest::read(directory)? {
-        Some(live) => (live, true),
+    logs.sort();
+    let mut next_table_number = numbered.last().map_or(1, |(number, _)| number + 1);
+    let (live, oldest_log) = match manifest::read(directory)? {
+        Some(manifest) => (manifest.tables, manifest.oldest_log),
         None => {
             // A directory from step 03 or 04: the numbers give the order,
             // and the tables are summed as they are, for lack of anything
@@ -100,11 +109,12 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
                     checksum,
                 });
             }
-            (live, false)
+            (live, None)
         }
     };
-    // Every live table is checked before anything is removed: a start that
-    // stops on a damaged table leaves the directory as it found it.
+    // Every live table and every log is checked before anything is
+    // removed: a start that stops on damage leaves the directory as it
+    // found it.
     let mut tables = Vec::new();
     for table in &live {
         let table = SsTable::open(&directory.join(&table.name), table.checksum)?;
@@ -112,6 +122,11 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
         tracing::info!("loaded {} ({blocks} blocks)", table.path().display());
         tables.push(table);
     }
+    let manifest_path = directory.join(manifest::FILE_NAME);
+    // The log line comes right after the table lines.
+    let named = oldest_log.map(|number| (number, manifest_path.as_path(), live.len() + 1));
+    let mut memtable = Memtable::new();
+    let chain = log_chain::replay(&logs, named, &mut memtable)?;
     // A process killed halfway may have left changes that are only in the
     // page cache: a manifest renamed into place whose directory was not
     // synced yet, say. Make them durable before acting on them (removing
@@ -125,19 +140,12 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
         remove(&path)?;
     }
     files::sync_directory(directory)?;
-    if !had_manifest {
-        // Written only now: a leftover `MANIFEST.tmp` removed above would
-        // otherwise be the very file this write renames into place.
-        if !live.is_empty() {
-            tracing::info!("no manifest: writing one for the tables as they are");
-        }
-        manifest::write(directory, &live)?;
-    }
-    for (_, path) in &numbered {
-        if !live
-            .iter()
+    let is_live = |path: &Path| {
+        live.iter()
             .any(|table| table.name == manifest::file_name(path))
-        {
+    };
+    for (_, path) in &numbered {
+        if !is_live(path) {
             tracing::info!(
                 "removing {}, left by an interrupted compaction",
                 path.display()
@@ -149,9 +157,7 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
         let is_sidecar = path
             .extension()
             .is_some_and(|extension| extension == "idx" || extension == "bloom");
-        let table_name = manifest::file_name(&path.with_extension(files::TABLE_EXTENSION));
-        let of_a_live_table = live.iter().any(|table| table.name == table_name);
-        if is_sidecar && !of_a_live_table {
+        if is_sidecar && !is_live(&path.with_extension(files::TABLE_EXTENSION)) {
             tracing::info!(
                 "removing {}, a sidecar of a table that is gone",
                 path.display()
@@ -159,93 +165,39 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
             remove(&path)?;
         }
     }
-    let (tables, next_table_number, newest_log) =
-        recover_logs(directory, tables, next_table_number)?;
+    // ANCHOR: recover_logs
+    // A `clear` among the records voids every table: they are older.
+    let voided = if chain.cleared {
+        std::mem::take(&mut tables)
+    } else {
+        Vec::new()
+    };
+    if memtable.iter().next().is_some() {
+        let path = files::table_path(directory, next_table_number);
+        tables.push(sstable::write(&path, memtable.iter())?);
+        next_table_number += 1;
+    }
+    // The new log exists before the manifest names it, and once the
+    // manifest names it, the logs replayed are older than the oldest log
+    // needed: a crash from here on never replays them again.
+    let log_number = chain.highest + 1;
+    let wal = Wal::create(&files::log_path(directory, log_number), log_bytes)?;
+    let live: Vec<LiveTable> = tables.iter().map(LiveTable::of).collect();
+    manifest::write(directory, &live, log_number)?;
+    for table in voided {
+        table.remove_files()?;
+    }
+    for path in &chain.done {
+        remove(path)?;
+    }
+    // ANCHOR_END: recover_logs
     Ok(Recovered {
         tables,
         next_table_number,
-        next_log_number: newest_log + 1,
+        wal,
+        log_number,
     })
 }
-
-// ANCHOR: recover_logs
-/// Replays the logs in `directory`, oldest first, into a memtable, and
-/// writes what they held to a new table, so that every acknowledged write is
-/// in a table before the store serves. A `clear` among the records voids
-/// `tables` first. Deletes the logs, and returns the tables, the next table
-/// number and the number of the newest log seen (0 if none).
-fn recover_logs(
-    directory: &Path,
-    mut tables: Vec<SsTable>,
-    next_table_number: u64,
-) -> Result<(Vec<SsTable>, u64, u64)> {
-    let mut logs = Vec::new();
-    for path in list_directory(directory)? {
-        if files::is_log(&path) {
-            logs.push((files::file_number(&path)?, path));
-        }
-    }
-    logs.sort();
-    let mut memtable = Memtable::new();
-    let mut cleared = false;
-    // Only the newest log that holds anything can end in a torn batch: an
-    // empty log after it is one a failed rotation left.
-    let mut newest = None;
-    for (index, (_, path)) in logs.iter().enumerate() {
-        let io_error = |source| Error::Io {
-            action: "measure",
-            path: path.clone(),
-            source,
-        };
-        // A log's file is made with zeros past its records (see `wal.rs`).
-        let file = fs::File::open(path).map_err(io_error)?;
-        if log_record::written_length(&file).map_err(io_error)? > 0 {
-            newest = Some(index);
-        }
-    }
-    for (index, (_, path)) in logs.iter().enumerate() {
-        let replayed = log_record::replay(path, Some(index) == newest, &mut memtable)?;
-        tracing::info!(
-            "replayed {} records from {}",
-            replayed.records,
-            path.display()
-        );
-        cleared |= replayed.cleared;
-    }
-    if cleared {
-        manifest::write(directory, &[])?;
-        for table in tables.drain(..) {
-            table.remove_files()?;
-        }
-    }
-    let mut next_table_number = next_table_number;
-    if memtable.iter().next().is_some() {
-        let table = sstable::write(
-            &files::table_path(directory, next_table_number),
-            memtable.iter(),
-        )?;
-        next_table_number += 1;
-        tables.push(table);
-        let live: Vec<LiveTable> = tables.iter().map(LiveTable::of).collect();
-        manifest::write(directory, &live)?;
-    }
-    // Oldest first, each removal durable before the next: a crash in
-    // between leaves only the newest logs, whose records are the newest in
-    // the table just written too, so replaying them again changes nothing.
-    // An older log left behind a newer one's removal would bring back the
-    // values the newer one overwrote (the power-loss check finds that).
-    for (_, path) in &logs {
-        fs::remove_file(path).map_err(|source| Error::Io {
-            action: "remove",
-            path: path.clone(),
-            source,
-        })?;
-        files::sync_directory(directory)?;
-    }
-    let newest_log = logs.last().map_or(0, |(number, _)| *number);
-    Ok((tables, next_table_number, newest_log))
-}
-// ANCHOR_END: recover_logs
 
 /// Removes the file at `path`.
 fn remove(path: &Path) -> Result<()> {
@@ -275,6 +227,9 @@ pub(crate) fn list_directory(directory: &Path) -> Result<Vec<PathBuf>> {
 mod tests {
     use super::*;
 
+    /// How long the tests' logs are made.
+    const LOG_BYTES: u64 = 4096;
+
     /// The file names in `directory`, sorted.
     fn file_names(directory: &Path) -> Vec<String> {
         let paths = list_directory(directory).unwrap();
@@ -282,29 +237,15 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_log_after_the_newest_does_not_turn_its_torn_tail_into_damage() {
-        let directory = tempfile::tempdir().unwrap();
-        // The log in use: one whole batch, then a batch cut short by a crash.
-        let record = log_record::encode(&log_record::Op::Put("a".into(), "1".into()));
-        let whole = log_record::batch_header(1, record.as_bytes()) + &record;
-        let torn = &whole.as_bytes()[..whole.len() - 2];
-        let log = [whole.as_bytes(), torn].concat();
-        fs::write(directory.path().join("000001.wal"), log).unwrap();
-        // The next log, left empty by a rotation that failed.
-        fs::write(directory.path().join("000002.wal"), "").unwrap();
-        let recovered = recover(directory.path()).unwrap();
-        assert_eq!(recovered.tables.len(), 1, "the log's batch is in a table");
-        let entries: Vec<_> = recovered.tables[0].entries().unwrap().collect();
-        assert_eq!(entries.len(), 1);
-    }
-
-    #[test]
     fn leftover_temporary_files_are_removed_at_open() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.sst.tmp"), "half a li").unwrap();
-        let recovered = recover(directory.path()).unwrap();
+        let recovered = recover(directory.path(), LOG_BYTES).unwrap();
         assert!(recovered.tables.is_empty());
-        assert_eq!(file_names(directory.path()), [manifest::FILE_NAME]);
+        assert_eq!(
+            file_names(directory.path()),
+            ["000001.wal", manifest::FILE_NAME]
+        );
     }
 
     #[test]
@@ -312,8 +253,9 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.sst"), "a→1\n").unwrap();
         fs::write(directory.path().join("000002.sst"), "a→2\n").unwrap();
-        manifest::write(directory.path(), &[live(directory.path(), "000002.sst")]).unwrap();
-        let recovered = recover(directory.path()).unwrap();
+        manifest::write(directory.path(), &[live(directory.path(), "000002.sst")], 1).unwrap();
+        Wal::create(&files::log_path(directory.path(), 1), 0).unwrap();
+        let recovered = recover(directory.path(), LOG_BYTES).unwrap();
         assert_eq!(recovered.tables.len(), 1);
         // Numbers are not reused, so no stale name can be mistaken for new.
         assert_eq!(recovered.next_table_number, 3);
@@ -325,8 +267,11 @@ mod tests {
     fn the_index_of_a_table_that_is_gone_is_removed() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.idx"), "").unwrap();
-        recover(directory.path()).unwrap();
-        assert_eq!(file_names(directory.path()), [manifest::FILE_NAME]);
+        recover(directory.path(), LOG_BYTES).unwrap();
+        assert_eq!(
+            file_names(directory.path()),
+            ["000001.wal", manifest::FILE_NAME]
+        );
     }
 
     /// How the manifest would name the table `name` in `directory` as it is.
@@ -353,6 +298,7 @@ mod tests {
                 live(directory.path(), "000001.sst"),
                 live(directory.path(), "000002.sst"),
             ],
+            1,
         )
         .unwrap();
         let whole = fs::read_to_string(directory.path().join(manifest::FILE_NAME)).unwrap();
@@ -360,7 +306,7 @@ mod tests {
         let last_line_dropped = format!("{}\n{}\n", lines[0], lines[2]);
         for damaged in [String::new(), last_line_dropped] {
             fs::write(directory.path().join(manifest::FILE_NAME), &damaged).unwrap();
-            let error = recover(directory.path()).unwrap_err();
+            let error = recover(directory.path(), LOG_BYTES).unwrap_err();
             assert!(
                 matches!(&error, Error::Corrupt { path, .. } if path.ends_with(manifest::FILE_NAME)),
                 "{damaged:?}: {error}"
@@ -377,13 +323,13 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("000001.sst"), "a→1\nb→2\n").unwrap();
         fs::write(directory.path().join("000002.sst"), "a→2\n").unwrap();
-        manifest::write(directory.path(), &[live(directory.path(), "000002.sst")]).unwrap();
+        manifest::write(directory.path(), &[live(directory.path(), "000002.sst")], 1).unwrap();
         let before = file_names(directory.path());
         // A letter of a value changed in place, and a line lost at a line
         // boundary: both still parse, so only the checksum can tell.
         for damaged in ["a→3\n", ""] {
             fs::write(directory.path().join("000002.sst"), damaged).unwrap();
-            let error = recover(directory.path()).unwrap_err();
+            let error = recover(directory.path(), LOG_BYTES).unwrap_err();
             assert!(
                 matches!(&error, Error::Damaged { path, .. } if path.ends_with("000002.sst")),
                 "{damaged:?}: {error}"
@@ -396,7 +342,7 @@ mod tests {
     fn a_table_with_a_bad_name_stops_the_store() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("old.sst"), "").unwrap();
-        let error = recover(directory.path()).unwrap_err();
+        let error = recover(directory.path(), LOG_BYTES).unwrap_err();
         assert!(
             matches!(&error, Error::UnexpectedFile { path } if path.ends_with("old.sst")),
             "{error}"
@@ -407,7 +353,9 @@ mod tests {
     fn a_log_with_a_bad_name_is_reported_as_a_log() {
         let directory = tempfile::tempdir().unwrap();
         fs::write(directory.path().join("old.wal"), "").unwrap();
-        let error = recover(directory.path()).unwrap_err().to_string();
+        let error = recover(directory.path(), LOG_BYTES)
+            .unwrap_err()
+            .to_string();
         assert!(
             error.ends_with(
                 "old.wal: the name of a table or a log must be digits followed by `.sst` or `.wal`"

@@ -105,16 +105,17 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     let path = files::table_path(&shared.directory, number);
     let table = sstable::write(&path, oldest.iter())?;
     // On disk first: the manifest names the table before any reader sees it.
+    // It also names the log after this memtable's as the oldest one still
+    // needed: from then on, a start never replays this memtable's log.
     let mut live = shared.live_tables();
     live.push(LiveTable::of(&table));
-    manifest::write(&shared.directory, &live)?;
+    let oldest_log = shared.read_state().oldest_log_after_flush();
+    manifest::write(&shared.directory, &live, oldest_log)?;
     let log = shared.write_state().install_flushed(table, &oldest);
     // The memtable's data is in a table the manifest lists: its log can go.
-    // The removal must reach the disk before a newer table is named: a log
-    // that came back after a power cut would be replayed into a table newer
-    // than the tables that overwrote its data since. It does without a sync
-    // here, because every table is written with a directory sync of its own
-    // (`sstable::write`) before a manifest names it.
+    // No sync: if a power cut brings the log back, the manifest says it is
+    // older than the oldest log needed, and the next start removes it.
+    let log = files::log_path(&shared.directory, log);
     std::fs::remove_file(&log).map_err(|source| crate::Error::Io {
         action: "remove",
         path: log,

@@ -164,8 +164,8 @@ impl Shared {
             "the caller checked for room"
         );
         let next_log = files::log_path(&self.directory, state.next_log_number());
-        let old_log = self.wal.rotate(&next_log)?;
-        state.freeze(old_log);
+        self.wal.rotate(&next_log)?;
+        state.freeze();
         self.mailbox.frozen();
         Ok(())
     }

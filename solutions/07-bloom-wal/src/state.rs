@@ -4,9 +4,10 @@
 //! `State`, behind the store's read-write lock (`store.rs`). Every change
 //! to the state is a method here, so that the rules about what may change
 //! together live in one place, next to the fields they are about. New in
-//! this step: each frozen memtable keeps the path of its write-ahead log
+//! this step: each frozen memtable keeps the number of its write-ahead log
 //! beside it, from [`State::freeze`] until [`State::install_flushed`] hands
-//! the log back to be deleted, and the state numbers the logs.
+//! the log back to be deleted, and the state numbers the logs and knows the
+//! oldest one still needed, which the manifest names.
 //!
 //! The list of tables is shared as a snapshot: an `Arc` of the list, cheap
 //! to clone. A reader takes the lock only to look in the memtables and to
@@ -22,7 +23,8 @@
 //! - a frozen memtable is never written to again;
 //! - `frozen` and `frozen_logs` move together: the log at each place holds
 //!   the writes of the memtable at the same place, and the active log is
-//!   number `next_log_number - 1`;
+//!   number `next_log_number - 1`; so the logs whose writes are in no table
+//!   yet are numbered from [`State::oldest_log`] up to the active one;
 //! - a table joins `tables` only once its file is complete on disk and a
 //!   manifest that names it is too (the callers write the manifest first);
 //!   the frozen memtable it came from leaves the queue in the same change,
@@ -36,7 +38,6 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::memtable::Memtable;
@@ -49,9 +50,9 @@ pub(crate) struct State {
     memtable: Memtable,
     /// Memtables waiting to be flushed, oldest first.
     frozen: VecDeque<Arc<Memtable>>,
-    /// The log of each frozen memtable, in the same order, deleted once its
-    /// memtable is in a table.
-    frozen_logs: VecDeque<PathBuf>,
+    /// The number of each frozen memtable's log, in the same order, deleted
+    /// once its memtable is in a table.
+    frozen_logs: VecDeque<u64>,
     /// The tables, oldest first, as the manifest lists them.
     tables: Arc<Vec<SsTable>>,
     /// Whether the shaker is merging tables (`clear` waits until it is not).
@@ -81,6 +82,26 @@ impl State {
     /// The number the next log file gets.
     pub(crate) fn next_log_number(&self) -> u64 {
         self.next_log_number
+    }
+
+    /// The number of the oldest log whose writes are in no table yet: the
+    /// oldest frozen memtable's, or the active one's. A manifest names it,
+    /// so that a start knows which logs it must find.
+    pub(crate) fn oldest_log(&self) -> u64 {
+        self.frozen_logs
+            .front()
+            .copied()
+            .unwrap_or(self.next_log_number - 1)
+    }
+
+    /// What [`State::oldest_log`] is once the oldest frozen memtable is in
+    /// a table: the log after its own. The manifest that names that table
+    /// names this log.
+    pub(crate) fn oldest_log_after_flush(&self) -> u64 {
+        self.frozen_logs
+            .get(1)
+            .copied()
+            .unwrap_or(self.next_log_number - 1)
     }
 
     /// The memtable that takes the writes.
@@ -114,12 +135,11 @@ impl State {
         self.memtable.delete(key);
     }
 
-    /// Moves the active memtable to the back of the frozen queue, with
-    /// `log`, the log that holds its writes, and puts a fresh one in its
-    /// place. The caller has just made log number `next_log_number` the
-    /// active log.
-    pub(crate) fn freeze(&mut self, log: PathBuf) {
-        self.frozen_logs.push_back(log);
+    /// Moves the active memtable to the back of the frozen queue, with its
+    /// log, and puts a fresh one in its place. The caller has just made log
+    /// number `next_log_number` the active log.
+    pub(crate) fn freeze(&mut self) {
+        self.frozen_logs.push_back(self.next_log_number - 1);
         self.next_log_number += 1;
         // ANCHOR: exercise_4_1
         // Exercise 4.1: swap in a fresh memtable and queue the full one at the back
@@ -138,9 +158,9 @@ impl State {
     /// Puts `table`, just written from `flushed`, the memtable that
     /// [`State::oldest_frozen`] gave, in that memtable's place: in one step,
     /// so that no read finds the data in neither place. Returns the
-    /// memtable's log, which the caller deletes once the table is in the
-    /// manifest.
-    pub(crate) fn install_flushed(&mut self, table: SsTable, flushed: &Arc<Memtable>) -> PathBuf {
+    /// number of the memtable's log, which the caller deletes: the manifest
+    /// that names the table names a newer log as the oldest needed.
+    pub(crate) fn install_flushed(&mut self, table: SsTable, flushed: &Arc<Memtable>) -> u64 {
         Arc::make_mut(&mut self.tables).push(table);
         self.next_table_number += 1;
         let front = self.frozen.pop_front();
@@ -205,12 +225,13 @@ impl State {
 /// code of earlier ones.
 #[cfg(test)]
 impl State {
-    /// Queues `memtable` as frozen, with `log` as its log, without
-    /// [`State::freeze`], so that the tests of the shaker and of reads do
-    /// not depend on exercise 4.1.
-    pub(crate) fn queue_frozen(&mut self, memtable: Memtable, log: PathBuf) {
+    /// Queues `memtable` as frozen, with the active log as its log, as
+    /// [`State::freeze`] does once the log is rotated, but without it, so
+    /// that the tests of the shaker and of reads do not depend on exercise
+    /// 4.1.
+    pub(crate) fn queue_frozen(&mut self, memtable: Memtable) {
         self.frozen.push_back(Arc::new(memtable));
-        self.frozen_logs.push_back(log);
+        self.frozen_logs.push_back(self.next_log_number - 1);
         self.next_log_number += 1;
     }
 

@@ -68,7 +68,6 @@ use crate::shaker;
 use crate::shared::{LOG_BYTES_PER_MEMTABLE_BYTE, Shared};
 use crate::sstable::SsTable;
 use crate::state::State;
-use crate::wal::Wal;
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -121,18 +120,15 @@ impl Store {
         // directory is read, replayed or removed.
         files::create_directory(directory)?;
         let _directory_lock = files::lock_directory(directory)?;
-        let recovered = recovery::recover(directory)?;
         let preallocated = (options.memtable_bytes as u64)
             .saturating_mul(LOG_BYTES_PER_MEMTABLE_BYTE)
             .min(MAX_PREALLOCATED_LOG_BYTES);
-        let wal = Wal::create(
-            &files::log_path(directory, recovered.next_log_number),
-            preallocated,
-        )?;
+        let recovered = recovery::recover(directory, preallocated)?;
+        let wal = recovered.wal;
         let state = State::new(
             recovered.tables,
             recovered.next_table_number,
-            recovered.next_log_number + 1,
+            recovered.log_number + 1,
         );
         let shared = Arc::new(Shared {
             directory: directory.to_path_buf(),
@@ -311,7 +307,7 @@ impl Storage for Store {
         // The clear is durable, so it is answered 200 whatever happens
         // below: the file steps are cleanup, and one that fails is logged.
         let removed = state.clear();
-        if let Err(error) = manifest::write(&self.shared.directory, &[]) {
+        if let Err(error) = manifest::write(&self.shared.directory, &[], state.oldest_log()) {
             // The old manifest still names the tables, so they must stay;
             // the clear record in the log voids them at the next start.
             tracing::warn!("clear: {error}; the tables are left for the next start");
@@ -454,7 +450,7 @@ mod tests {
         store.flush().unwrap();
         {
             let mut state = store.shared.write_state();
-            freeze_by_hand(&mut state, directory.path(), Memtable::new());
+            freeze_by_hand(&store.shared, &mut state, Memtable::new());
             state.put("kenya:capital", "Nairobi");
         }
         // The memtable is full and the queue (of one) too.
@@ -614,24 +610,23 @@ mod tests {
         assert!(store.shared.mailbox.now() > ticks, "the shaker was told");
     }
 
-    /// Puts `memtable` at the back of the frozen queue, with an empty log of
-    /// its own, as `freeze` would, but without taking the store's lock.
-    fn freeze_by_hand(state: &mut State, directory: &Path, memtable: Memtable) {
-        let log = files::log_path(directory, state.next_log_number());
-        // A test may have taken the directory away: then the shaker fails
-        // before it would delete the log.
-        let _ = fs::write(&log, "");
-        state.queue_frozen(memtable, log);
+    /// Puts `memtable` at the back of the frozen queue, with the log that
+    /// was active, and starts a new log, as `freeze` would, but without
+    /// taking the store's lock. (The old log holds the active memtable's
+    /// writes, not `memtable`'s: these tests do not reopen what they wrote
+    /// to the active memtable.)
+    fn freeze_by_hand(shared: &Shared, state: &mut State, memtable: Memtable) {
+        let log = files::log_path(&shared.directory, state.next_log_number());
+        // A test may have taken the directory away: then the rotation fails
+        // the log, and the shaker fails before it would delete the log.
+        let _ = shared.wal.rotate(&log);
+        state.queue_frozen(memtable);
     }
 
     /// Queues `memtable` as frozen without calling `freeze` (the tests of
     /// the shaker should not depend on the write path), and tells the shaker.
     fn queue_by_hand(store: &Store, memtable: Memtable) {
-        freeze_by_hand(
-            &mut store.shared.write_state(),
-            &store.shared.directory,
-            memtable,
-        );
+        freeze_by_hand(&store.shared, &mut store.shared.write_state(), memtable);
         store.shared.mailbox.tick();
     }
 
@@ -723,8 +718,8 @@ mod tests {
         let mut newer = Memtable::new();
         newer.put("tanzania:capital", "Dodoma");
         newer.delete("kenya:capital");
-        freeze_by_hand(&mut state, &store.shared.directory, older);
-        freeze_by_hand(&mut state, &store.shared.directory, newer);
+        freeze_by_hand(&store.shared, &mut state, older);
+        freeze_by_hand(&store.shared, &mut state, newer);
         state.put("uganda:capital", "Kampala");
         drop(state);
         assert_eq!(
@@ -838,7 +833,9 @@ mod tests {
                     },
                 })
                 .collect();
-            manifest::write(directory.path(), &live).unwrap();
+            // The manifest names log 1, which a start made.
+            manifest::write(directory.path(), &live, 1).unwrap();
+            crate::wal::Wal::create(&files::log_path(directory.path(), 1), 0).unwrap();
             let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
             let expected = [
                 ("a".to_string(), "2".to_string()),

@@ -29,9 +29,11 @@
 //! The records' format, and the replay of a log at start, are in
 //! `log_record.rs`.
 //!
-//! Each memtable has its own log. Freezing a memtable starts a new log; the
-//! old one is deleted once the table that holds its memtable is listed in the
-//! manifest. A memtable is also frozen when its log reaches a few times the
+//! Each memtable has its own log. Freezing a memtable starts a new log
+//! ([`Wal::rotate`]), and the old one ends with a `next` record naming it;
+//! the old one is deleted once the table that holds its memtable is listed
+//! in the manifest, which then names the next log as the oldest needed.
+//! Those links let a start prove that no log is missing (`log_chain.rs`). A memtable is also frozen when its log reaches a few times the
 //! memtable's size limit (`Shared::is_full` in `store.rs`): overwrites of
 //! the same keys grow the log, not the memtable, and a log must not grow
 //! without bound, since replay at start reads all of it.
@@ -45,8 +47,10 @@
 //!   is never applied to the memtable; a rotation whose new log cannot be
 //!   created fails the log too, after syncing every record so far;
 //! - records are in the log in the order their writes reached the memtable;
-//! - a log is deleted only after its memtable's table is in the manifest,
-//!   and the deletion is synced before any later change of the directory;
+//! - a log is deleted only after a manifest lists its memtable's table and
+//!   names a newer log as the oldest needed;
+//! - a log file exists, synced, before any record names it, and it never
+//!   gets shorter than the length its header gives;
 //! - a log holds at most 4 × `memtable_bytes`, plus the record that
 //!   crossed that limit.
 //!
@@ -62,7 +66,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 
 use crate::error::panic_message;
-use crate::log_record::{Op, batch_header, encode};
+use crate::log_record::{Op, batch_header, encode, log_header};
 use crate::{Error, Result};
 
 // ANCHOR: wal_struct
@@ -146,12 +150,13 @@ impl Wal {
     /// Starts a new, empty log at `path`, its file made `preallocated`
     /// bytes long up front (zeros), as every later log is.
     pub fn create(path: &Path, preallocated: u64) -> Result<Wal> {
+        let (file, header_bytes) = create_file(path, preallocated)?;
         let log = Log {
-            file: Arc::new(create_file(path, preallocated)?),
+            file: Arc::new(file),
             path: path.to_path_buf(),
             pending: Vec::new(),
             appended: 0,
-            bytes: 0,
+            bytes: header_bytes,
             batch_start: 0,
             durable: 0,
             syncs: 0,
@@ -348,7 +353,11 @@ impl Wal {
     /// says so: the next start may then bring back some of those writes.)
     fn fail_batch(&self, log: &mut Log, why: impl ToString) {
         let mut why = why.to_string();
-        match log.file.set_len(log.batch_start) {
+        // Cut, then made as long as it was again: a log file never gets
+        // shorter than its header says (a start refuses one that did).
+        let made = self.preallocated.max(log.batch_start);
+        let cut = log.file.set_len(log.batch_start);
+        match cut.and_then(|()| log.file.set_len(made)) {
             Ok(()) => log.bytes = log.batch_start,
             Err(error) => why.push_str(&format!(
                 "; and cutting the failed batch off {} failed too ({error}), \
@@ -462,10 +471,16 @@ impl Wal {
         }
     }
 
-    /// Syncs every pending record to the current log, then starts a new log
-    /// at `path` for the next memtable. Returns the old log's path. The
-    /// caller holds the store's write lock, so nothing is appended meanwhile.
-    pub fn rotate(&self, path: &Path) -> Result<PathBuf> {
+    /// Starts a new log at `path` for the next memtable, and ends the
+    /// current one with a `next` record that names it, synced with every
+    /// record still pending. The caller holds the store's write lock, so
+    /// nothing is appended meanwhile.
+    ///
+    /// The new file is made (and synced) before the old log names it: a
+    /// start that finds a `next` record then always finds the log it
+    /// names, and one that finds a newer log that nothing names knows it
+    /// for a rotation that did not finish (see `recovery.rs`).
+    pub fn rotate(&self, path: &Path) -> Result<()> {
         let mut log = self.lock();
         // The syncer writes through its own handle of the old file: let it
         // finish first.
@@ -480,26 +495,42 @@ impl Wal {
                 reason: reason.clone(),
             });
         }
-        // Tells the batch's writers now, even if the new log cannot be
-        // made. Nothing is appended meanwhile (the caller holds the store's
-        // write lock), and no reader leads a sync while this one is marked.
-        let (relocked, synced) = self.sync_batch(log);
-        log = relocked;
-        synced?;
-        let file = match create_file(path, self.preallocated) {
-            Ok(file) => file,
+        let (file, header_bytes) = match create_file(path, self.preallocated) {
+            Ok(made) => made,
             Err(error) => {
-                // Nothing is lost: every record so far is durable. But the
-                // memtable cannot be frozen without a log for the next one,
-                // so no write is taken any more (they would only pile up).
+                // The memtable cannot be frozen without a log for the next
+                // one, so no write is taken any more (they would only pile
+                // up). The records so far are synced first: nothing is lost.
+                self.sync_last_batch(&mut log)?;
                 self.fail(&mut log, &error);
                 return Err(error);
             }
         };
+        let next = encode(&Op::Next(crate::files::file_number(path)?));
+        log.pending.extend_from_slice(next.as_bytes());
+        log.bytes += next.len() as u64;
+        log.appended += 1;
+        // If this fails, the log has failed, and the new file, which nothing
+        // names, is left for the next start to remove.
+        self.sync_last_batch(&mut log)?;
         log.file = Arc::new(file);
-        log.bytes = 0;
-        let old = std::mem::replace(&mut log.path, path.to_path_buf());
-        Ok(old)
+        log.bytes = header_bytes;
+        log.path = path.to_path_buf();
+        Ok(())
+    }
+
+    /// Writes and syncs the pending records as the current log's last
+    /// batch, and tells its writers. Unlike [`Wal::sync_batch`], it keeps
+    /// the log's lock throughout: the caller, `rotate`, holds the store's
+    /// write lock, so no writer could append meanwhile anyway, and the new
+    /// log must not take a batch before this one is durable.
+    fn sync_last_batch(&self, log: &mut Log) -> Result<()> {
+        let batch = log.take_batch();
+        let batch_end = log.appended;
+        let written = (&*log.file)
+            .write_all(&batch)
+            .and_then(|()| log.file.sync_data());
+        self.finish_batch(log, batch_end, written)
     }
 
     /// How many bytes the current log file holds, pending records included.
@@ -545,8 +576,10 @@ impl Drop for TaskWaiting<'_> {
     }
 }
 
-/// Creates the log file at `path`, `preallocated` bytes long (a sparse
-/// file of zeros), and syncs its directory so that its name is durable.
+/// Creates the log file at `path`: its header line (see `log_record.rs`),
+/// then zeros up to `preallocated` bytes (a sparse file), synced, and its
+/// directory synced so that its name is durable. Returns the file and the
+/// header's length, where the first batch goes.
 ///
 /// Why the length up front: appending to a file changes its size, and then
 /// every `fdatasync` must write the inode as well as the data. Within the
@@ -557,23 +590,34 @@ impl Drop for TaskWaiting<'_> {
 /// only reusing an old log's blocks does). What that gained is in the
 /// book's appendix, "Logs made full-size". Replay reads up to the last
 /// byte that is not zero (`log_record::written_length`): a record ends with
-/// a newline, never with a zero. A log left empty by a failed rotation
-/// holds only zeros, and replay skips it.
-fn create_file(path: &Path, preallocated: u64) -> Result<File> {
+/// a newline, never with a zero. The header gives the length, so that a
+/// start can tell a log that was cut from one that was never written to.
+fn create_file(path: &Path, preallocated: u64) -> Result<(File, u64)> {
     let io_error = |action, source| Error::Io {
         action,
         path: path.to_path_buf(),
         source,
     };
-    let file = File::create(path).map_err(|source| io_error("create", source))?;
-    file.set_len(preallocated)
-        .map_err(|source| io_error("preallocate", source))?;
-    if let Err(error) = crate::files::sync_directory(path.parent().unwrap_or(Path::new("."))) {
-        // Best effort: the name may not be durable, and the file is unused.
-        let _ = std::fs::remove_file(path);
-        return Err(error);
+    let header = log_header(crate::files::file_number(path)?, preallocated);
+    let made = (|| {
+        let mut file = File::create(path).map_err(|source| io_error("create", source))?;
+        file.write_all(header.as_bytes())
+            .map_err(|source| io_error("write", source))?;
+        let length = preallocated.max(header.len() as u64);
+        file.set_len(length)
+            .map_err(|source| io_error("preallocate", source))?;
+        file.sync_all().map_err(|source| io_error("sync", source))?;
+        crate::files::sync_directory(path.parent().unwrap_or(Path::new(".")))?;
+        Ok(file)
+    })();
+    match made {
+        Ok(file) => Ok((file, header.len() as u64)),
+        Err(error) => {
+            // Best effort: the file is unused, and nothing names it.
+            let _ = std::fs::remove_file(path);
+            Err(error)
+        }
     }
-    Ok(file)
 }
 
 #[cfg(test)]
@@ -586,6 +630,14 @@ mod tests {
     use crate::memtable::Memtable;
 
     /// The text of a log that holds `op` alone, as one batch.
+    /// The text of the log file at `path` after its header line.
+    fn after_header(path: &Path) -> String {
+        let text = fs::read_to_string(path).unwrap();
+        let (header, rest) = text.split_once('\n').unwrap();
+        assert!(header.starts_with("log "), "{header:?}");
+        rest.to_string()
+    }
+
     fn one_batch(op: &Op) -> String {
         let record = encode(op);
         batch_header(1, record.as_bytes()) + &record
@@ -621,7 +673,7 @@ mod tests {
             let ticket = wal.append(&put("kenya:capital", "Nairobi")).unwrap();
             wal.wait_durable(ticket).unwrap();
             assert_eq!(
-                fs::read_to_string(&path).unwrap(),
+                after_header(&path),
                 one_batch(&put("kenya:capital", "Nairobi"))
             );
             // An old ticket is already durable.
@@ -651,7 +703,7 @@ mod tests {
         });
         assert_eq!(wal.syncs(), 1);
         assert_eq!(
-            fs::read_to_string(&path).unwrap(),
+            after_header(&path),
             one_batch(&put("kenya:capital", "Nairobi"))
         );
     }
@@ -741,7 +793,7 @@ mod tests {
             })
         });
         assert_eq!(
-            fs::read_to_string(&path).unwrap(),
+            after_header(&path),
             one_batch(&put("kenya:capital", "Nairobi"))
         );
     }
@@ -806,10 +858,7 @@ mod tests {
         wal.fail_batch(&mut log, "the disk is gone");
         drop(log);
         assert_eq!(fs::metadata(&path).unwrap().len(), synced);
-        assert_eq!(
-            fs::read_to_string(&path).unwrap(),
-            one_batch(&put("a", "1"))
-        );
+        assert_eq!(after_header(&path), one_batch(&put("a", "1")));
     }
 
     #[test]
@@ -821,21 +870,20 @@ mod tests {
         );
         let wal = Wal::create(&first, 0).unwrap();
         let ticket = wal.append(&put("a", "1")).unwrap();
-        assert_eq!(wal.rotate(&second).unwrap(), first);
-        // Rotating made the old log's records durable, without the syncer.
+        wal.rotate(&second).unwrap();
+        // Rotating made the old log's records durable, without the syncer,
+        // and its last record names the new log.
         wal.wait_durable(ticket).unwrap();
+        let records = encode(&put("a", "1")) + &encode(&Op::Next(2));
         assert_eq!(
-            fs::read_to_string(&first).unwrap(),
-            one_batch(&put("a", "1"))
+            after_header(&first),
+            batch_header(2, records.as_bytes()) + &records
         );
-        assert_eq!(fs::read_to_string(&second).unwrap(), "");
+        assert_eq!(after_header(&second), "");
         with_syncer(&wal, || {
             let ticket = wal.append(&put("b", "2")).unwrap();
             wal.wait_durable(ticket).unwrap();
         });
-        assert_eq!(
-            fs::read_to_string(&second).unwrap(),
-            one_batch(&put("b", "2"))
-        );
+        assert_eq!(after_header(&second), one_batch(&put("b", "2")));
     }
 }

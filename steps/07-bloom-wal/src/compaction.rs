@@ -205,7 +205,7 @@ pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> 
     // this read and the swap below; the manifest is written with no lock held.
     let mut live = shared.live_tables();
     live.splice(range.clone(), [LiveTable::of(&merged)]);
-    manifest::write(&shared.directory, &live)?;
+    manifest::write(&shared.directory, &live, shared.read_state().oldest_log())?;
     let replaced = shared.write_state().install_merged(range, merged);
     // New readers no longer find the replaced tables. A reader that took
     // its snapshot before the swap may still be reading them: it reads
@@ -356,7 +356,9 @@ mod tests {
             let checksum = Checksum::of_path(&directory.join(&name)).unwrap();
             live.push(manifest::LiveTable { name, checksum });
         }
-        manifest::write(directory, &live).unwrap();
+        // The manifest names log 1 as the oldest needed: it must exist.
+        manifest::write(directory, &live, 1).unwrap();
+        crate::wal::Wal::create(&crate::files::log_path(directory, 1), 0).unwrap();
         Store::open(directory, only_by_hand()).unwrap()
     }
 
@@ -382,7 +384,11 @@ mod tests {
         let merged = indexed_table(directory.path(), "000009.sst", "a→2\nb→3\n");
         install(&store.shared, 1..3, merged).unwrap();
         let live = manifest::read(directory.path()).unwrap().unwrap();
-        let live: Vec<&str> = live.iter().map(|table| table.name.as_str()).collect();
+        let live: Vec<&str> = live
+            .tables
+            .iter()
+            .map(|table| table.name.as_str())
+            .collect();
         assert_eq!(live, ["000001.sst", "000009.sst"]);
         let names: Vec<String> = files(directory.path())
             .iter()
@@ -394,7 +400,7 @@ mod tests {
                 "000001.bloom",
                 "000001.idx",
                 "000001.sst",
-                "000001.wal",
+                "000002.wal",
                 "000009.bloom",
                 "000009.idx",
                 "000009.sst",

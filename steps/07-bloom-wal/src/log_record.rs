@@ -11,59 +11,73 @@
 //!
 //! ## The format
 //!
-//! `NNNNNN.wal`, one line per record, in the order the writes happened,
-//! each batch of records that one sync made durable after a header line:
+//! `NNNNNN.wal`: a header line, then one line per record, in the order the
+//! writes happened, each batch of records that one sync made durable after
+//! a header line of its own:
 //!
 //! ```text
-//! log    := batch*
+//! log    := header batch*
+//! header := "log " number " " bytes " " crc "\n"
 //! batch  := "batch " count " " crc "\n" record{count}
 //! count  := how many records follow, in decimal
 //! record := crc " " body "\n"
-//! crc    := 8 lowercase hex digits: a CRC-32 (IEEE), in a batch header of
-//!           the bytes of its records (newlines included), in a record of
-//!           its body's bytes
-//! body   := "put " key "→" value  |  "del " key  |  "clear"
+//! crc    := 8 lowercase hex digits: a CRC-32 (IEEE), in the log's header
+//!           of the text before it, in a batch header of the bytes of its
+//!           records (newlines included), in a record of its body's bytes
+//! body   := "put " key "→" value  |  "del " key  |  "clear"  |  "next " number
 //! ```
 //!
-//! Keys and values are escaped as in tables, so a record is one line.
+//! The header names the log's own number (six digits, as in its file
+//! name) and how many bytes long the file was made (see `wal.rs`). Keys
+//! and values are escaped as in tables, so a record is one line.
 //! Replaying applies the records in order to an empty memtable; `clear`
 //! empties it, and also means that every table the manifest lists is older
-//! than the clear and no longer counts.
+//! than the clear and no longer counts. `next` is the last record of every
+//! log but the newest: the number of the log that follows it, written when
+//! the store moved on to that log.
 //!
 //! A batch counts only whole: all of its records there, and its checksum
 //! matching. One sync covers the whole batch, and a power cut during it can
-//! leave any part of it on disk (a cut, zeros, a later page without an
-//! earlier one), but none of its writes was acknowledged. So a broken
-//! batch with no whole batch after it in the newest log is a torn tail: it
-//! is dropped, with what follows it, and a log line. A broken batch
-//! anywhere else (in an older log, or followed by a whole batch) is damage
-//! to synced data, and the store stops with the log's path and the line of
-//! the batch's header. So does a whole record where a header should be: a
-//! tear cannot make one (it cuts, zeroes or drops bytes, and cannot write
-//! a record's checksum for it), so the file was written by something other
-//! than this log, and dropping it as a torn tail could lose writes that
-//! were acknowledged.
+//! leave part of it on disk: cut short, or with zeros where pages never
+//! reached the disk. None of its writes was acknowledged. So a broken
+//! batch that shows such a tear, with no whole batch after it, in the
+//! newest log, is a torn tail: it is dropped, with what follows it, and a
+//! log line. A broken batch anywhere else (in an older log, followed by a
+//! whole batch, or whole in length with no zero in it but failing its
+//! checksum) is damage to synced data, and the store stops with the log's
+//! path and the line of the batch's header. So does a whole record where a
+//! header should be: a tear cannot make one (it cuts, zeroes or drops
+//! bytes, and cannot write a record's checksum for it), so the file was
+//! written by something other than this log, and dropping it as a torn
+//! tail could lose writes that were acknowledged.
 //!
 //! A log file is made longer than its records up front (see `wal.rs`), so
 //! it ends in zeros: the log is the bytes up to the last one that is not
 //! zero ([`written_length`]). A record ends with a newline, so no record
 //! is cut by that rule; zeros *before* a record are part of a torn batch.
+//! And a log file never gets shorter than it was made: one that did was
+//! cut, and is refused, since its last batches may be gone whole.
 //!
-//! Example:
+//! Example: the first log of a store, which the store has left for log 2:
 //!
 //! ```text
+//! log 000001 4096 b61d4551
 //! batch 1 368e0e9c
 //! ebfc5233 put kenya:capital→Nairobi
-//! batch 2 08b063aa
+//! batch 3 2dc37b26
 //! b776b818 del tanzania:capital
 //! e5b1f106 clear
+//! 94bdc1b4 next 000002
 //! ```
 //!
 //! Invariants:
 //! - replay applies a batch's records only if the whole batch checks out,
 //!   and applies them in the order they are in the file;
-//! - replay drops only a torn tail of the newest log, which no sync
-//!   finished, so it never drops an acknowledged write.
+//! - replay drops only a torn tail of the newest log: a batch that shows
+//!   a tear and that no later sync covers, which a crash during its sync
+//!   leaves, and whose writes were never acknowledged;
+//! - replay refuses a log whose header does not name it, or whose file is
+//!   shorter than the header says it was made.
 //!
 //! Read alongside chapter 7.2 of the book, "The write-ahead log and group
 //! commit".
@@ -86,6 +100,9 @@ pub enum Op {
     Delete(String),
     /// A clear: every key is gone.
     Clear,
+    /// The end of this log: the store went on to the log with this number.
+    /// Not a write; always the last record of a log.
+    Next(u64),
 }
 
 /// The line that records `op`, checksum and newline included.
@@ -94,8 +111,31 @@ pub fn encode(op: &Op) -> String {
         Op::Put(key, value) => format!("put {}→{}", escape(key), escape(value)),
         Op::Delete(key) => format!("del {}", escape(key)),
         Op::Clear => "clear".to_string(),
+        Op::Next(number) => format!("next {number:06}"),
     };
     format!("{:08x} {body}\n", crc32fast::hash(body.as_bytes()))
+}
+
+/// The first line of log number `number`, whose file is made `bytes` long,
+/// newline included.
+pub fn log_header(number: u64, bytes: u64) -> String {
+    let text = format!("log {number:06} {bytes}");
+    format!("{text} {:08x}\n", crc32fast::hash(text.as_bytes()))
+}
+
+/// Reads a log's header line, without its newline: the log's number and
+/// how long its file was made. `None` if the line is not one, or its
+/// checksum does not match.
+pub fn parse_log_header(line: &[u8]) -> Option<(u64, u64)> {
+    let line = std::str::from_utf8(line).ok()?;
+    let (text, crc) = line.rsplit_once(' ')?;
+    let (number, bytes) = text.strip_prefix("log ")?.split_once(' ')?;
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+    if number.len() != 6 || !digits(number) || !digits(bytes) || crc.len() != 8 {
+        return None;
+    }
+    let crc = u32::from_str_radix(crc, 16).ok()?;
+    (crc32fast::hash(text.as_bytes()) == crc).then_some((number.parse().ok()?, bytes.parse().ok()?))
 }
 
 /// The header line of a batch whose `count` records are `records` (their
@@ -127,6 +167,12 @@ pub fn decode(line: &str) -> std::result::Result<Op, String> {
     }
     if body == "clear" {
         Ok(Op::Clear)
+    } else if let Some(number) = body.strip_prefix("next ") {
+        let is_number = number.len() == 6 && number.bytes().all(|byte| byte.is_ascii_digit());
+        match number.parse() {
+            Ok(number) if is_number => Ok(Op::Next(number)),
+            _ => Err(format!("bad log number in {body:?}")),
+        }
     } else if let Some(key) = body.strip_prefix("del ") {
         Ok(Op::Delete(unescape(key)?))
     } else if let Some(pair) = body.strip_prefix("put ") {
@@ -142,10 +188,15 @@ pub fn decode(line: &str) -> std::result::Result<Op, String> {
 /// What replaying a log gave.
 #[derive(Debug, Default)]
 pub struct Replayed {
-    /// How many records were applied.
+    /// How many writes were applied (`next` is not one).
     pub records: usize,
     /// Whether a `clear` was among them.
     pub cleared: bool,
+    /// The log that follows this one, if its last record names one.
+    pub next: Option<u64>,
+    /// The number of the last line read: where the log ends, for an error
+    /// about how it ends.
+    pub lines: usize,
 }
 
 /// Applies the records of the log at `path` to `memtable`. `newest` says
@@ -159,31 +210,65 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
         path: path.to_path_buf(),
         source,
     };
+    let corrupt = |line, reason: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        reason: one_screen(reason),
+    };
     let file = File::open(path).map_err(io_error)?;
+    let length = file.metadata().map_err(io_error)?.len();
     let written = written_length(&file).map_err(io_error)?;
     let mut lines = Lines {
         reader: BufReader::new(file.take(written)),
         number: 0,
     };
+    let header = lines.next().map_err(io_error)?.unwrap_or_default();
+    let Some((number, made)) = header.strip_suffix(b"\n").and_then(parse_log_header) else {
+        let found = String::from_utf8_lossy(&header);
+        return Err(corrupt(
+            1,
+            format!("expected the log's header `log <number> <bytes> <crc>`, found {found:?}"),
+        ));
+    };
+    if crate::files::file_number(path).ok() != Some(number) {
+        return Err(corrupt(
+            1,
+            format!("the header is log {number:06}'s: this file is not the log its name says"),
+        ));
+    }
+    if length < made {
+        return Err(corrupt(
+            1,
+            format!(
+                "the file is {length} bytes, shorter than the {made} it was made: it was cut, \
+                 and batches that were acknowledged may be gone with the rest"
+            ),
+        ));
+    }
     let mut replayed = Replayed::default();
     while let Some(header) = lines.next().map_err(io_error)? {
         let header_line = lines.number;
+        if let Some(next) = replayed.next {
+            return Err(corrupt(
+                header_line,
+                format!("a line after `next {next:06}`, which ends the log"),
+            ));
+        }
         if let Some(record) = unframed_record(&header) {
             // Not a tear (a torn write does not make a whole record): the
             // file was written by something other than this log. Refuse
             // it rather than drop acknowledged writes as a torn tail.
-            return Err(Error::Corrupt {
-                path: path.to_path_buf(),
-                line: header_line,
-                reason: one_screen(format!(
+            return Err(corrupt(
+                header_line,
+                format!(
                     "a record with no batch header ({record:?}): no torn write makes one, so \
                      this log was not written by this store"
-                )),
-            });
+                ),
+            ));
         }
         let records = match read_batch(&mut lines, &header).map_err(io_error)? {
             Batch::Whole(records) => records,
-            Batch::Broken { reason, read } => {
+            Batch::Broken { reason, read, torn } => {
                 // TODO(exercise 7.2): drop a broken batch only as the torn tail of the newest log; anywhere else, refuse with its header's line
                 todo!(
                     "exercise 7.2: drop a broken batch only as the torn tail of the newest log; anywhere else, refuse with its header's line (book chapter 7)"
@@ -191,23 +276,40 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
             }
         };
         for (at, record) in records.iter().enumerate() {
-            let op = decode(record).map_err(|reason| Error::Corrupt {
-                path: path.to_path_buf(),
-                line: header_line + 1 + at,
-                reason: one_screen(reason),
-            })?;
-            match op {
+            let line = header_line + 1 + at;
+            if let Some(next) = replayed.next {
+                return Err(corrupt(
+                    line,
+                    format!("a record after `next {next:06}`, which ends the log"),
+                ));
+            }
+            match decode(record).map_err(|reason| corrupt(line, reason))? {
                 Op::Put(key, value) => memtable.put(&key, &value),
                 Op::Delete(key) => memtable.delete(&key),
                 Op::Clear => {
                     *memtable = Memtable::new();
                     replayed.cleared = true;
                 }
+                Op::Next(number) => {
+                    replayed.next = Some(number);
+                    continue;
+                }
             }
             replayed.records += 1;
         }
     }
+    replayed.lines = lines.number;
     Ok(replayed)
+}
+
+/// Whether the log file `file` holds no batch: nothing written after its
+/// header line (or not even a whole header line, if its creation was cut
+/// short). A new log is such a file until its first sync.
+pub fn holds_no_batch(file: &File) -> io::Result<bool> {
+    let written = written_length(file)?;
+    let mut first = Vec::new();
+    BufReader::new(file.try_clone()?.take(written)).read_until(b'\n', &mut first)?;
+    Ok(first.len() as u64 == written)
 }
 
 /// The lines of a log, newlines included, and the number of the last one.
@@ -293,22 +395,32 @@ enum Batch {
     /// Every record there, and the checksum matching: the records' lines,
     /// without their newlines.
     Whole(Vec<String>),
-    /// Why the batch does not count, and the lines read after its header
-    /// (a damaged count may have taken whole batches that follow).
-    Broken { reason: String, read: Vec<Vec<u8>> },
+    /// Why the batch does not count, the lines read after its header (a
+    /// damaged count may have taken whole batches that follow), and whether
+    /// it shows a tear: cut short, or with zeros in it, as a sync that a
+    /// power cut interrupted leaves a batch.
+    Broken {
+        reason: String,
+        read: Vec<Vec<u8>>,
+        torn: bool,
+    },
 }
 
 /// Reads the batch that starts with `header`.
 fn read_batch(lines: &mut Lines, header: &[u8]) -> io::Result<Batch> {
-    let broken = |reason: &str, read| {
+    let broken = |reason: &str, read: Vec<Vec<u8>>, cut: bool| {
+        let zeros = |line: &Vec<u8>| line.contains(&0);
+        let ends_cut = read.last().unwrap_or(&header.to_vec()).last() != Some(&b'\n');
+        let torn = cut || ends_cut || header.contains(&0) || read.iter().any(zeros);
         Ok(Batch::Broken {
             reason: reason.to_string(),
             read,
+            torn,
         })
     };
     let line = header.strip_suffix(b"\n").unwrap_or(header);
     let Some((count, crc)) = parse_batch_header(line) else {
-        return broken("expected a batch header", Vec::new());
+        return broken("expected a batch header", Vec::new(), false);
     };
     let mut read = Vec::new();
     while read.len() < count {
@@ -316,16 +428,16 @@ fn read_batch(lines: &mut Lines, header: &[u8]) -> io::Result<Batch> {
             Some(line) => read.push(line),
             None => {
                 let reason = format!("the batch ends after {} of its {count} records", read.len());
-                return broken(&reason, read);
+                return broken(&reason, read, true);
             }
         }
     }
     let bytes = read.concat();
     if crc32fast::hash(&bytes) != crc || bytes.last().is_some_and(|&byte| byte != b'\n') {
-        return broken("the checksum does not match", read);
+        return broken("the checksum does not match", read, false);
     }
     let Ok(text) = String::from_utf8(bytes) else {
-        return broken("not UTF-8", read);
+        return broken("not UTF-8", read, false);
     };
     let records = text.split_terminator('\n').map(str::to_string).collect();
     Ok(Batch::Whole(records))
@@ -394,6 +506,11 @@ mod tests {
         );
     }
 
+    /// `text` as the body of log 1, after its header.
+    fn logged(text: &str) -> String {
+        log_header(1, 0) + text
+    }
+
     /// `ops` as one batch: its header, then its records.
     fn batch(ops: &[Op]) -> String {
         let records: String = ops.iter().map(encode).collect();
@@ -407,7 +524,7 @@ mod tests {
         let mut text = batch(&[put("a", "1"), put("b", "2")]) + &batch(&[Op::Delete("a".into())]);
         let torn = batch(&[put("c", "3")]);
         text.push_str(&torn[..torn.len() - 5]);
-        fs::write(&path, &text).unwrap();
+        fs::write(&path, logged(&text)).unwrap();
         let mut memtable = Memtable::new();
         let replayed = replay(&path, true, &mut memtable).unwrap();
         assert_eq!(replayed.records, 3);
@@ -419,14 +536,14 @@ mod tests {
         let error = replay(&path, false, &mut Memtable::new())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("000001.wal:6: "), "{error}");
+        assert!(error.contains("000001.wal:7: "), "{error}");
         // And so does a broken batch with a whole one after it.
         let damaged = batch(&[put("a", "1")]).replace("a→1", "a→2");
-        fs::write(&path, damaged + &batch(&[put("b", "2")])).unwrap();
+        fs::write(&path, logged(&(damaged + &batch(&[put("b", "2")])))).unwrap();
         let error = replay(&path, true, &mut Memtable::new())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("000001.wal:1: "), "{error}");
+        assert!(error.contains("000001.wal:2: "), "{error}");
     }
 
     #[test]
@@ -437,16 +554,16 @@ mod tests {
         let huge = format!("batch {} 00000000\n", usize::MAX);
         // Torn at the end of the newest log: dropped. Before a whole batch:
         // damage, with its line.
-        fs::write(&path, whole.clone() + &huge).unwrap();
+        fs::write(&path, logged(&(whole.clone() + &huge))).unwrap();
         assert_eq!(
             replay(&path, true, &mut Memtable::new()).unwrap().records,
             1
         );
-        fs::write(&path, huge + &whole).unwrap();
+        fs::write(&path, logged(&(huge + &whole))).unwrap();
         let error = replay(&path, true, &mut Memtable::new())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("000001.wal:1: "), "{error}");
+        assert!(error.contains("000001.wal:2: "), "{error}");
     }
 
     #[test]
@@ -457,11 +574,15 @@ mod tests {
         // zeros and a word: its checksum field is 4 KiB long.
         let record = format!("{} put\n", "\0".repeat(4096));
         let header = batch_header(1, record.as_bytes());
-        fs::write(&path, header + &record + &batch(&[put("a", "1")])).unwrap();
+        fs::write(
+            &path,
+            logged(&(header + &record + &batch(&[put("a", "1")]))),
+        )
+        .unwrap();
         let error = replay(&path, true, &mut Memtable::new())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("000001.wal:2: bad checksum"), "{error}");
+        assert!(error.contains("000001.wal:3: bad checksum"), "{error}");
         assert!(error.len() < 300 && !error.contains('\n'), "{error}");
     }
 
@@ -470,12 +591,12 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.wal");
         // Records alone, with no batch header: not what this log writes.
-        fs::write(&path, encode(&put("kenya:capital", "Nairobi"))).unwrap();
+        fs::write(&path, logged(&encode(&put("kenya:capital", "Nairobi")))).unwrap();
         let error = replay(&path, true, &mut Memtable::new())
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("000001.wal:1: a record with no batch header"),
+            error.contains("000001.wal:2: a record with no batch header"),
             "{error}"
         );
     }
@@ -493,7 +614,7 @@ mod tests {
         ]);
         let mut bytes = second.into_bytes();
         bytes[damage].fill(0);
-        fs::write(path, [first.into_bytes(), bytes].concat()).unwrap();
+        fs::write(path, [logged(&first).into_bytes(), bytes].concat()).unwrap();
     }
 
     #[test]
@@ -517,7 +638,76 @@ mod tests {
             let error = replay(&path, false, &mut Memtable::new())
                 .unwrap_err()
                 .to_string();
-            assert!(error.contains("000001.wal:3: "), "{error}");
+            assert!(error.contains("000001.wal:4: "), "{error}");
         }
+    }
+
+    #[test]
+    fn exercise_7_2_a_last_batch_damaged_in_a_way_no_tear_damages_it_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        // The last batch whole in length, with no zero in it, but a letter
+        // changed: a torn write cuts or zeroes, it does not change letters.
+        let last = batch(&[put("uganda:capital", "Kampala")]).replace("Kampala", "Kampalx");
+        fs::write(&path, logged(&(batch(&[put("a", "1")]) + &last))).unwrap();
+        let error = replay(&path, true, &mut Memtable::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("000001.wal:4: the checksum does not match"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_log_is_refused_without_its_header_under_another_name_or_cut_short() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        let body = batch(&[put("a", "1")]);
+        let cases = [
+            (body.clone(), "000001.wal:1: expected the log's header"),
+            (
+                log_header(2, 0) + &body,
+                "000001.wal:1: the header is log 000002's",
+            ),
+            (
+                log_header(1, 4096) + &body,
+                "000001.wal:1: the file is 61 bytes, shorter than the 4096 it was made",
+            ),
+        ];
+        for (text, expected) in cases {
+            fs::write(&path, &text).unwrap();
+            let error = replay(&path, true, &mut Memtable::new())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{text:?}: {error}");
+        }
+        // Made 4096 bytes long and still that long: zeros after the batch.
+        let mut made = (log_header(1, 4096) + &body).into_bytes();
+        made.resize(4096, 0);
+        fs::write(&path, made).unwrap();
+        assert_eq!(
+            replay(&path, true, &mut Memtable::new()).unwrap().records,
+            1
+        );
+    }
+
+    #[test]
+    fn next_ends_a_log() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        let ended = batch(&[put("a", "1"), Op::Next(2)]);
+        fs::write(&path, logged(&ended)).unwrap();
+        let replayed = replay(&path, false, &mut Memtable::new()).unwrap();
+        assert_eq!((replayed.records, replayed.next), (1, Some(2)));
+        // Nothing may follow it: the log was done.
+        fs::write(&path, logged(&(ended + &batch(&[put("b", "2")])))).unwrap();
+        let error = replay(&path, true, &mut Memtable::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("000001.wal:5: a line after `next 000002`"),
+            "{error}"
+        );
     }
 }
