@@ -18,7 +18,7 @@
 //!
 //! ```text
 //! log    := header batch*
-//! header := "log " number " " bytes " " crc "\n"
+//! header := "log " number " " bytes [" after " number " " bytes] " " crc "\n"
 //! batch  := "batch " count " " crc "\n" record{count}
 //! count  := how many records follow, in decimal
 //! record := crc " " body "\n"
@@ -29,13 +29,15 @@
 //! ```
 //!
 //! The header names the log's own number (six digits, as in its file
-//! name) and how many bytes long the file was made (see `wal.rs`). Keys
-//! and values are escaped as in tables, so a record is one line.
-//! Replaying applies the records in order to an empty memtable; `clear`
-//! empties it, and also means that every table the manifest lists is older
-//! than the clear and no longer counts. `next` is the last record of every
-//! log but the newest: the number of the log that follows it, written when
-//! the store moved on to that log.
+//! name) and how many bytes long the file was made (see `wal.rs`); a log
+//! that the store moved on to from another also names that log, and how
+//! many bytes of it its batches took when this one was made. Keys and
+//! values are escaped as in tables, so a record is one line. Replaying
+//! applies the records in order to an empty memtable; `clear` empties it,
+//! and also means that every table the manifest lists is older than the
+//! clear and no longer counts. `next`, in a batch of its own, is the last
+//! record of a log the store moved on from: the number of the log after it.
+//! (How a start uses these links is in `log_chain.rs`.)
 //!
 //! A batch counts only whole: all of its records there, and its checksum
 //! matching. One sync covers the whole batch, and a power cut during it can
@@ -59,15 +61,18 @@
 //! And a log file never gets shorter than it was made: one that did was
 //! cut, and is refused, since its last batches may be gone whole.
 //!
-//! Example: the first log of a store, which the store has left for log 2:
+//! Example: the first log of a start, which the store has since moved on
+//! from to log 2 (whose header is `log 000002 4096 after 000001 141
+//! a513525d`: the 141 bytes up to the end of `clear`):
 //!
 //! ```text
 //! log 000001 4096 b61d4551
 //! batch 1 368e0e9c
 //! ebfc5233 put kenya:capital→Nairobi
-//! batch 3 2dc37b26
+//! batch 2 08b063aa
 //! b776b818 del tanzania:capital
 //! e5b1f106 clear
+//! batch 1 71a54dc3
 //! 94bdc1b4 next 000002
 //! ```
 // ANCHOR_END: format
@@ -118,26 +123,74 @@ pub fn encode(op: &Op) -> String {
     format!("{:08x} {body}\n", crc32fast::hash(body.as_bytes()))
 }
 
-/// The first line of log number `number`, whose file is made `bytes` long,
-/// newline included.
-pub fn log_header(number: u64, bytes: u64) -> String {
-    let text = format!("log {number:06} {bytes}");
-    format!("{text} {:08x}\n", crc32fast::hash(text.as_bytes()))
+/// A log's first line: which log it is, how long its file was made, and
+/// where the log before it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogHeader {
+    /// The log's number, as in its file name.
+    pub number: u64,
+    /// How many bytes long the file was made.
+    pub made: u64,
+    /// The log this one follows, and how many bytes of it were written (and
+    /// synced) when this one was made: `None` for the first log of a start.
+    pub after: Option<(u64, u64)>,
 }
 
-/// Reads a log's header line, without its newline: the log's number and
-/// how long its file was made. `None` if the line is not one, or its
-/// checksum does not match.
-pub fn parse_log_header(line: &[u8]) -> Option<(u64, u64)> {
-    let line = std::str::from_utf8(line).ok()?;
-    let (text, crc) = line.rsplit_once(' ')?;
-    let (number, bytes) = text.strip_prefix("log ")?.split_once(' ')?;
-    let digits = |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
-    if number.len() != 6 || !digits(number) || !digits(bytes) || crc.len() != 8 {
-        return None;
+impl LogHeader {
+    /// The header line, newline included.
+    pub fn line(&self) -> String {
+        let mut text = format!("log {:06} {}", self.number, self.made);
+        if let Some((number, bytes)) = self.after {
+            text += &format!(" after {number:06} {bytes}");
+        }
+        format!("{text} {:08x}\n", crc32fast::hash(text.as_bytes()))
     }
-    let crc = u32::from_str_radix(crc, 16).ok()?;
-    (crc32fast::hash(text.as_bytes()) == crc).then_some((number.parse().ok()?, bytes.parse().ok()?))
+
+    /// Reads a header line, without its newline. `None` if the line is not
+    /// one, or its checksum does not match.
+    pub fn parse(line: &[u8]) -> Option<LogHeader> {
+        let line = std::str::from_utf8(line).ok()?;
+        let (text, crc) = line.rsplit_once(' ')?;
+        let fields: Vec<&str> = text.strip_prefix("log ")?.split(' ').collect();
+        let digits =
+            |text: &str| !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+        let number = |text: &str| (text.len() == 6 && digits(text)).then(|| text.parse().ok())?;
+        let bytes = |text: &str| digits(text).then(|| text.parse().ok())?;
+        let header = match fields[..] {
+            [n, made] => LogHeader {
+                number: number(n)?,
+                made: bytes(made)?,
+                after: None,
+            },
+            [n, made, "after", before, written] => LogHeader {
+                number: number(n)?,
+                made: bytes(made)?,
+                after: Some((number(before)?, bytes(written)?)),
+            },
+            _ => return None,
+        };
+        let crc = (crc.len() == 8).then(|| u32::from_str_radix(crc, 16).ok())??;
+        (crc32fast::hash(text.as_bytes()) == crc).then_some(header)
+    }
+
+    /// Reads the header of the log file at `path`: `None` if its first
+    /// line is not a whole header (a file whose making was cut short).
+    pub fn of_file(path: &Path) -> io::Result<Option<LogHeader>> {
+        let mut first = Vec::new();
+        BufReader::new(File::open(path)?.take(4096)).read_until(b'\n', &mut first)?;
+        Ok(first.strip_suffix(b"\n").and_then(LogHeader::parse))
+    }
+}
+
+/// Where a log's whole batches end, as replay knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The newest log: it ends where its records do, and its last batch may
+    /// be torn.
+    Newest,
+    /// A log that another follows: its batches end at this byte, as the
+    /// next log's header says, and only the `next` record may come after.
+    At(u64),
 }
 
 /// The header line of a batch whose `count` records are `records` (their
@@ -201,12 +254,12 @@ pub struct Replayed {
     pub lines: usize,
 }
 
-/// Applies the records of the log at `path` to `memtable`. `newest` says
-/// whether this is the newest log, whose last batch may be torn. The log is
-/// read one batch at a time, so replay needs no more memory than its
-/// biggest batch, whatever the log's size (but for a torn tail, which is
-/// read whole to look for a whole batch after it).
-pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Replayed> {
+/// Applies the records of the log at `path` to `memtable`. `end` says
+/// whether this is the newest log, whose last batch may be torn, or where
+/// its batches end. The log is read one batch at a time, so replay needs no
+/// more memory than its biggest batch, whatever the log's size (but for a
+/// torn tail, which is read whole to look for a whole batch after it).
+pub fn replay(path: &Path, end: End, memtable: &mut Memtable) -> Result<Replayed> {
     let io_error = |source| Error::Io {
         action: "read",
         path: path.to_path_buf(),
@@ -223,32 +276,53 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
     let mut lines = Lines {
         reader: BufReader::new(file.take(written)),
         number: 0,
+        offset: 0,
     };
     let header = lines.next().map_err(io_error)?.unwrap_or_default();
-    let Some((number, made)) = header.strip_suffix(b"\n").and_then(parse_log_header) else {
+    let Some(header) = header.strip_suffix(b"\n").and_then(LogHeader::parse) else {
         let found = String::from_utf8_lossy(&header);
         return Err(corrupt(
             1,
             format!("expected the log's header `log <number> <bytes> <crc>`, found {found:?}"),
         ));
     };
-    if crate::files::file_number(path).ok() != Some(number) {
-        return Err(corrupt(
-            1,
-            format!("the header is log {number:06}'s: this file is not the log its name says"),
-        ));
-    }
-    if length < made {
+    if crate::files::file_number(path).ok() != Some(header.number) {
         return Err(corrupt(
             1,
             format!(
-                "the file is {length} bytes, shorter than the {made} it was made: it was cut, \
-                 and batches that were acknowledged may be gone with the rest"
+                "the header is log {:06}'s: this file is not the log its name says",
+                header.number
             ),
         ));
     }
+    if length < header.made {
+        return Err(corrupt(
+            1,
+            format!(
+                "the file is {length} bytes, shorter than the {} it was made: it was cut, \
+                 and batches that were acknowledged may be gone with the rest",
+                header.made
+            ),
+        ));
+    }
+    let (newest, batches_end) = match end {
+        End::Newest => (true, written),
+        End::At(bytes) if written < bytes => {
+            return Err(corrupt(
+                lines.number,
+                format!(
+                    "the next log says this one holds {bytes} bytes of batches, but only \
+                     {written} are here: it was cut, and acknowledged batches are gone"
+                ),
+            ));
+        }
+        End::At(bytes) => (false, bytes),
+    };
     let mut replayed = Replayed::default();
-    while let Some(header) = lines.next().map_err(io_error)? {
+    while lines.offset < batches_end {
+        let Some(header) = lines.next().map_err(io_error)? else {
+            break;
+        };
         let header_line = lines.number;
         if let Some(next) = replayed.next {
             return Err(corrupt(
@@ -290,31 +364,98 @@ pub fn replay(path: &Path, newest: bool, memtable: &mut Memtable) -> Result<Repl
                 // ANCHOR_END: exercise_7_2
             }
         };
-        for (at, record) in records.iter().enumerate() {
-            let line = header_line + 1 + at;
-            if let Some(next) = replayed.next {
+        if lines.offset > batches_end {
+            return Err(corrupt(
+                header_line,
+                format!(
+                    "this batch runs past byte {batches_end}, where the next log says this \
+                     one's batches end"
+                ),
+            ));
+        }
+        apply(&records, header_line, &mut replayed, memtable)
+            .map_err(|(line, reason)| corrupt(line, reason))?;
+    }
+    if !newest {
+        if let Some(next) = replayed.next {
+            // Ended inside its batches: nothing may follow.
+            if lines.next().map_err(io_error)?.is_some() {
                 return Err(corrupt(
-                    line,
-                    format!("a record after `next {next:06}`, which ends the log"),
+                    lines.number,
+                    format!("a line after `next {next:06}`, which ends the log"),
                 ));
             }
-            match decode(record).map_err(|reason| corrupt(line, reason))? {
-                Op::Put(key, value) => memtable.put(&key, &value),
-                Op::Delete(key) => memtable.delete(&key),
-                Op::Clear => {
-                    *memtable = Memtable::new();
-                    replayed.cleared = true;
-                }
-                Op::Next(number) => {
-                    replayed.next = Some(number);
-                    continue;
-                }
-            }
-            replayed.records += 1;
+        } else {
+            replayed.next = ended_by_next(&mut lines)
+                .map_err(io_error)?
+                .map_err(|reason| corrupt(lines.number, reason))?;
         }
     }
     replayed.lines = lines.number;
     Ok(replayed)
+}
+
+/// Applies the records of a whole batch whose header is on line
+/// `header_line`. The error is a line and a reason.
+fn apply(
+    records: &[String],
+    header_line: usize,
+    replayed: &mut Replayed,
+    memtable: &mut Memtable,
+) -> std::result::Result<(), (usize, String)> {
+    for (at, record) in records.iter().enumerate() {
+        let line = header_line + 1 + at;
+        if let Some(next) = replayed.next {
+            return Err((
+                line,
+                format!("a record after `next {next:06}`, which ends the log"),
+            ));
+        }
+        match decode(record).map_err(|reason| (line, reason))? {
+            Op::Put(key, value) => memtable.put(&key, &value),
+            Op::Delete(key) => memtable.delete(&key),
+            Op::Clear => {
+                *memtable = Memtable::new();
+                replayed.cleared = true;
+            }
+            Op::Next(number) => {
+                replayed.next = Some(number);
+                continue;
+            }
+        }
+        replayed.records += 1;
+    }
+    Ok(())
+}
+
+/// What follows the batches of a log that another follows: nothing, the
+/// batch of its `next` record (whose number it returns), or that batch
+/// torn (a crash while it was synced). Anything else is the reason it is
+/// damage.
+fn ended_by_next(lines: &mut Lines) -> io::Result<std::result::Result<Option<u64>, String>> {
+    let Some(header) = lines.next()? else {
+        return Ok(Ok(None));
+    };
+    let batch = read_batch(lines, &header)?;
+    let after = lines.next()?;
+    Ok(match (batch, after) {
+        (Batch::Whole(records), None) => match records
+            .iter()
+            .map(|record| decode(record))
+            .collect::<Vec<_>>()[..]
+        {
+            [Ok(Op::Next(number))] => Ok(Some(number)),
+            _ => Err(
+                "after the batches the next log's header counts, only a `next` record may follow"
+                    .into(),
+            ),
+        },
+        (Batch::Broken { torn: true, .. }, None) => Ok(None),
+        _ => Err(
+            "after the batches the next log's header counts, only a `next` record may follow"
+                .into(),
+        ),
+    })
 }
 
 /// Whether the log file `file` holds no batch: nothing written after its
@@ -327,7 +468,6 @@ pub fn holds_no_batch(file: &File) -> io::Result<bool> {
     Ok(first.len() as u64 == written)
 }
 
-/// The lines of a log, newlines included, and the number of the last one.
 /// `reason` cut to fit an error line: a damaged record may quote kilobytes
 /// (a page of zeros, a huge value), and the message must stay one line a
 /// person can read.
@@ -361,9 +501,12 @@ pub fn written_length(file: &File) -> io::Result<u64> {
     Ok(0)
 }
 
+/// The lines of a log, newlines included, and the number of the last one.
 struct Lines {
     reader: BufReader<io::Take<File>>,
     number: usize,
+    /// How many bytes the lines read so far take.
+    offset: u64,
 }
 
 impl Lines {
@@ -375,6 +518,7 @@ impl Lines {
             return Ok(None);
         }
         self.number += 1;
+        self.offset += line.len() as u64;
         Ok(Some(line))
     }
 
@@ -521,9 +665,25 @@ mod tests {
         );
     }
 
+    /// The header line of log `number`, made `made` bytes long.
+    fn header(number: u64, made: u64) -> String {
+        LogHeader {
+            number,
+            made,
+            after: None,
+        }
+        .line()
+    }
+
+    /// Where the log at `path` ends, as the header of a log that followed
+    /// it would say: as if it were not the newest.
+    fn older(path: &Path) -> End {
+        End::At(written_length(&File::open(path).unwrap()).unwrap())
+    }
+
     /// `text` as the body of log 1, after its header.
     fn logged(text: &str) -> String {
-        log_header(1, 0) + text
+        header(1, 0) + text
     }
 
     /// `ops` as one batch: its header, then its records.
@@ -541,21 +701,21 @@ mod tests {
         text.push_str(&torn[..torn.len() - 5]);
         fs::write(&path, logged(&text)).unwrap();
         let mut memtable = Memtable::new();
-        let replayed = replay(&path, true, &mut memtable).unwrap();
+        let replayed = replay(&path, End::Newest, &mut memtable).unwrap();
         assert_eq!(replayed.records, 3);
         assert_eq!(memtable.get("a"), Some(&Entry::Tombstone));
         assert_eq!(memtable.get("b"), Some(&Entry::Value("2".into())));
         assert_eq!(memtable.get("c"), None, "the torn batch is dropped");
         // In an older log the same damage stops the store, at the header of
         // the broken batch.
-        let error = replay(&path, false, &mut Memtable::new())
+        let error = replay(&path, older(&path), &mut Memtable::new())
             .unwrap_err()
             .to_string();
         assert!(error.contains("000001.wal:7: "), "{error}");
         // And so does a broken batch with a whole one after it.
         let damaged = batch(&[put("a", "1")]).replace("a→1", "a→2");
         fs::write(&path, logged(&(damaged + &batch(&[put("b", "2")])))).unwrap();
-        let error = replay(&path, true, &mut Memtable::new())
+        let error = replay(&path, End::Newest, &mut Memtable::new())
             .unwrap_err()
             .to_string();
         assert!(error.contains("000001.wal:2: "), "{error}");
@@ -571,11 +731,13 @@ mod tests {
         // damage, with its line.
         fs::write(&path, logged(&(whole.clone() + &huge))).unwrap();
         assert_eq!(
-            replay(&path, true, &mut Memtable::new()).unwrap().records,
+            replay(&path, End::Newest, &mut Memtable::new())
+                .unwrap()
+                .records,
             1
         );
         fs::write(&path, logged(&(huge + &whole))).unwrap();
-        let error = replay(&path, true, &mut Memtable::new())
+        let error = replay(&path, End::Newest, &mut Memtable::new())
             .unwrap_err()
             .to_string();
         assert!(error.contains("000001.wal:2: "), "{error}");
@@ -594,7 +756,7 @@ mod tests {
             logged(&(header + &record + &batch(&[put("a", "1")]))),
         )
         .unwrap();
-        let error = replay(&path, true, &mut Memtable::new())
+        let error = replay(&path, End::Newest, &mut Memtable::new())
             .unwrap_err()
             .to_string();
         assert!(error.contains("000001.wal:3: bad checksum"), "{error}");
@@ -607,7 +769,7 @@ mod tests {
         let path = directory.path().join("000001.wal");
         // Records alone, with no batch header: not what this log writes.
         fs::write(&path, logged(&encode(&put("kenya:capital", "Nairobi")))).unwrap();
-        let error = replay(&path, true, &mut Memtable::new())
+        let error = replay(&path, End::Newest, &mut Memtable::new())
             .unwrap_err()
             .to_string();
         assert!(
@@ -641,7 +803,7 @@ mod tests {
         for damage in [0..20, 30..40, 120..121] {
             torn_log(&path, damage.clone());
             let mut memtable = Memtable::new();
-            let replayed = replay(&path, true, &mut memtable)
+            let replayed = replay(&path, End::Newest, &mut memtable)
                 .unwrap_or_else(|error| panic!("damage at {damage:?}: {error}"));
             assert_eq!(replayed.records, 1, "damage at {damage:?}");
             assert_eq!(
@@ -650,7 +812,7 @@ mod tests {
             );
             assert_eq!(memtable.get("tanzania:capital"), None);
             // In a log that is not the newest, no sync was cut short.
-            let error = replay(&path, false, &mut Memtable::new())
+            let error = replay(&path, older(&path), &mut Memtable::new())
                 .unwrap_err()
                 .to_string();
             assert!(error.contains("000001.wal:4: "), "{error}");
@@ -665,7 +827,7 @@ mod tests {
         // changed: a torn write cuts or zeroes, it does not change letters.
         let last = batch(&[put("uganda:capital", "Kampala")]).replace("Kampala", "Kampalx");
         fs::write(&path, logged(&(batch(&[put("a", "1")]) + &last))).unwrap();
-        let error = replay(&path, true, &mut Memtable::new())
+        let error = replay(&path, End::Newest, &mut Memtable::new())
             .unwrap_err()
             .to_string();
         assert!(
@@ -682,27 +844,29 @@ mod tests {
         let cases = [
             (body.clone(), "000001.wal:1: expected the log's header"),
             (
-                log_header(2, 0) + &body,
+                header(2, 0) + &body,
                 "000001.wal:1: the header is log 000002's",
             ),
             (
-                log_header(1, 4096) + &body,
+                header(1, 4096) + &body,
                 "000001.wal:1: the file is 61 bytes, shorter than the 4096 it was made",
             ),
         ];
         for (text, expected) in cases {
             fs::write(&path, &text).unwrap();
-            let error = replay(&path, true, &mut Memtable::new())
+            let error = replay(&path, End::Newest, &mut Memtable::new())
                 .unwrap_err()
                 .to_string();
             assert!(error.contains(expected), "{text:?}: {error}");
         }
         // Made 4096 bytes long and still that long: zeros after the batch.
-        let mut made = (log_header(1, 4096) + &body).into_bytes();
+        let mut made = (header(1, 4096) + &body).into_bytes();
         made.resize(4096, 0);
         fs::write(&path, made).unwrap();
         assert_eq!(
-            replay(&path, true, &mut Memtable::new()).unwrap().records,
+            replay(&path, End::Newest, &mut Memtable::new())
+                .unwrap()
+                .records,
             1
         );
     }
@@ -713,11 +877,11 @@ mod tests {
         let path = directory.path().join("000001.wal");
         let ended = batch(&[put("a", "1"), Op::Next(2)]);
         fs::write(&path, logged(&ended)).unwrap();
-        let replayed = replay(&path, false, &mut Memtable::new()).unwrap();
+        let replayed = replay(&path, older(&path), &mut Memtable::new()).unwrap();
         assert_eq!((replayed.records, replayed.next), (1, Some(2)));
         // Nothing may follow it: the log was done.
         fs::write(&path, logged(&(ended + &batch(&[put("b", "2")])))).unwrap();
-        let error = replay(&path, true, &mut Memtable::new())
+        let error = replay(&path, End::Newest, &mut Memtable::new())
             .unwrap_err()
             .to_string();
         assert!(

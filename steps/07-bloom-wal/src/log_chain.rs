@@ -1,26 +1,31 @@
 //! Which write-ahead logs a start must replay, and the proof that none of
 //! them is missing or was cut.
 //!
-//! The idea: the logs whose writes are in no table yet form a chain. The
-//! manifest names its first link, the oldest log still needed (a flush
-//! moves it on, see `shaker.rs`); every log but the newest ends with a
-//! `next` record that names the log after it (a rotation writes it, see
-//! `wal.rs`); and every log's header says how long its file was made (see
-//! `log_record.rs`). So a start can tell a log that is gone, or cut at a
-//! batch boundary, from one that was never written: each of those leaves a
-//! link that names a file that is not there, a log that ends without its
-//! `next`, or a file shorter than its header says.
+//! The idea: the logs whose writes are in no table yet form a chain, and
+//! each link is written down twice. The manifest names the first log, the
+//! oldest one still needed (a flush moves it on, see `shaker.rs`). When the
+//! store moves from one log to the next (`Wal::rotate`), it syncs the old
+//! log's records, then makes the new log with a header that names the old
+//! one and how many bytes of batches it holds, then ends the old log with a
+//! `next` record that names the new one. So a log removed whole leaves a
+//! `next` or a manifest line pointing at nothing, and a log cut anywhere
+//! before its end leaves the next log's header saying it held more. Only
+//! the newest log has no one to vouch for its end: there, a last batch
+//! that shows a tear is dropped (see `log_record.rs`), and each file's
+//! header gives the length it was made, which a cut file falls short of.
 //!
 //! The rules, for the log files in the directory:
 //! - a log numbered below the manifest's is a leftover of a flush (its
 //!   writes are in a table): removed once the start has checked the rest;
-//! - the chain runs from the manifest's log (it must exist) to the newest
-//!   log that holds a batch, or that the one before it names; each log in
-//!   it is replayed, and each but the newest must end with `next` naming
-//!   the log after it, which must exist;
-//! - a log after the chain holds no batch: a new log that a rotation made
-//!   but never named (it crashed or failed in between), or the one a start
-//!   made before it crashed. It is removed too.
+//! - the chain starts at the manifest's log, which must exist, and goes on
+//!   through each log whose header follows the one before it; every log
+//!   in it is replayed, each up to where the next one's header says it
+//!   ends, the newest up to its end;
+//! - a `next` record names the log after its own: if that log is missing,
+//!   or does not follow, the store stops;
+//! - a log after the chain must hold no batch: it is a log a start made
+//!   and crashed before naming (removed too). One that holds writes but
+//!   follows nothing stops the store.
 //!
 //! Shortcuts, and what they cost:
 //! - a manifest written by step 05 or 06 names no log: the chain then
@@ -28,7 +33,8 @@
 //!   of it goes unseen. Step 07 writes the log line from its first start;
 //! - the newest log's last batch, damaged so that it looks torn (zeros,
 //!   or cut where the file's zeros begin), is dropped as a torn write
-//!   would be: on disk, the two look the same.
+//!   would be: on disk, the two look the same. So is a cut in the part of
+//!   the newest log that grew past the length it was made.
 //!
 //! Invariants:
 //! - nothing is removed here: the caller removes [`Chain::done`] only once
@@ -38,10 +44,9 @@
 //! Read alongside chapter 7.2 of the book, "The write-ahead log and group
 //! commit".
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::log_record::{self, Replayed};
+use crate::log_record::{self, End, LogHeader};
 use crate::memtable::Memtable;
 use crate::{Error, Result};
 
@@ -61,8 +66,8 @@ pub(crate) struct Chain {
 }
 
 /// Replays the chain of `logs` (their numbers and paths, sorted) into
-/// `memtable`. `oldest` is the manifest's log line, if it has one, and
-/// `manifest` where to point when the log it names is missing.
+/// `memtable`. `oldest` is the manifest's log line, if it has one: the
+/// number, the manifest's path and the line.
 pub(crate) fn replay(
     logs: &[(u64, PathBuf)],
     oldest: Option<(u64, &Path, usize)>,
@@ -73,15 +78,18 @@ pub(crate) fn replay(
         done: logs.iter().map(|(_, path)| path.clone()).collect(),
         ..Chain::default()
     };
+    chain.highest = chain
+        .highest
+        .max(logs.last().map_or(0, |(number, _)| *number));
     let Some(first) = oldest
         .map(|(number, _, _)| number)
         .or(logs.first().map(|(number, _)| *number))
     else {
         return Ok(chain);
     };
-    let live: Vec<&(u64, PathBuf)> = logs.iter().filter(|(number, _)| *number >= first).collect();
+    let find = |number: u64| logs.iter().find(|(found, _)| *found == number);
     if let Some((number, manifest, line)) = oldest
-        && live.first().is_none_or(|(found, _)| *found != number)
+        && find(number).is_none()
     {
         return Err(Error::Corrupt {
             path: manifest.to_path_buf(),
@@ -93,20 +101,30 @@ pub(crate) fn replay(
             ),
         });
     }
-    // The newest log that holds a batch: every log before it must lead to
-    // it. Logs after it are empty; the first of them may be the newest
-    // link, if the one before names it.
-    let mut end = first;
-    for (number, path) in &live {
-        if holds_a_batch(path)? {
-            end = *number;
+    // The chain: from `first`, each log whose header follows the one
+    // before, with where that one's batches end.
+    let mut links: Vec<(&(u64, PathBuf), End)> = Vec::new();
+    let mut at = find(first);
+    while let Some(log) = at {
+        let next = find(log.0 + 1);
+        let follows = match next {
+            Some((_, path)) => header(path)?.and_then(|header| header.after),
+            None => None,
+        };
+        match follows {
+            Some((before, bytes)) if before == log.0 => {
+                links.push((log, End::At(bytes)));
+                at = next;
+            }
+            _ => {
+                links.push((log, End::Newest));
+                at = None;
+            }
         }
     }
-    // Each log but the newest names the next, which `check_next` finds
-    // among `logs`: so these are `first`, `first + 1`, ... up to `end`.
-    for (number, path) in live.iter().filter(|(number, _)| *number <= end) {
-        let newest = *number == end;
-        let replayed = log_record::replay(path, newest, memtable)?;
+    let end = links.last().map_or(first, |(log, _)| log.0);
+    for ((number, path), bound) in &links {
+        let replayed = log_record::replay(path, *bound, memtable)?;
         tracing::info!(
             "replayed {} records from {}",
             replayed.records,
@@ -114,48 +132,50 @@ pub(crate) fn replay(
         );
         chain.records += replayed.records;
         chain.cleared |= replayed.cleared;
-        check_next(path, *number, newest, &replayed, logs)?;
-        chain.highest = chain.highest.max(replayed.next.unwrap_or(0)).max(*number);
+        if let Some(next) = replayed.next {
+            chain.highest = chain.highest.max(next);
+            // A log that follows is in the chain; one that does not is
+            // missing or damaged.
+            if next != number + 1 || *number == end {
+                return Err(Error::Corrupt {
+                    path: path.clone(),
+                    line: replayed.lines,
+                    reason: format!(
+                        "names {} as the next log, and {}: acknowledged writes may have \
+                         been in it",
+                        log_name(next),
+                        match find(next) {
+                            Some(_) => "its header does not follow this log",
+                            None => "it is missing",
+                        }
+                    ),
+                });
+            }
+        }
     }
-    chain.highest = chain
-        .highest
-        .max(logs.last().map_or(0, |(number, _)| *number));
+    for (_, path) in logs.iter().filter(|(number, _)| *number > end) {
+        if holds_a_batch(path)? {
+            return Err(Error::Corrupt {
+                path: path.clone(),
+                line: 1,
+                reason: format!(
+                    "this log holds writes, but its header does not follow {}, the last log \
+                     of the chain: a log between them may be missing",
+                    log_name(end)
+                ),
+            });
+        }
+    }
     Ok(chain)
 }
 
-/// Checks how the log `number` at `path` ends: a log before the newest
-/// names the log after it, and a log it names exists.
-fn check_next(
-    path: &Path,
-    number: u64,
-    newest: bool,
-    replayed: &Replayed,
-    logs: &[(u64, PathBuf)],
-) -> Result<()> {
-    let corrupt = |reason: String| Error::Corrupt {
+/// The header of the log at `path`, or `None` if it has no whole one.
+fn header(path: &Path) -> Result<Option<LogHeader>> {
+    LogHeader::of_file(path).map_err(|source| Error::Io {
+        action: "read",
         path: path.to_path_buf(),
-        line: replayed.lines,
-        reason,
-    };
-    match replayed.next {
-        None if newest => Ok(()),
-        None => Err(corrupt(format!(
-            "the log ends without naming the next one (`next {:06}`), and a newer log \
-             holds writes: the end of this log is missing",
-            number + 1,
-        ))),
-        Some(next) if next != number + 1 => Err(corrupt(format!(
-            "names {} as the next log, but logs are numbered one after another: {} is next",
-            log_name(next),
-            log_name(number + 1)
-        ))),
-        Some(next) if !logs.iter().any(|(found, _)| *found == next) => Err(corrupt(format!(
-            "names {} as the next log, and it is missing: acknowledged writes may have \
-             been in it",
-            log_name(next)
-        ))),
-        Some(_) => Ok(()),
-    }
+        source,
+    })
 }
 
 /// Whether the log at `path` holds a batch: more than its header.
@@ -165,7 +185,7 @@ fn holds_a_batch(path: &Path) -> Result<bool> {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(io_error)?;
+    let file = std::fs::File::open(path).map_err(io_error)?;
     Ok(!log_record::holds_no_batch(&file).map_err(io_error)?)
 }
 
@@ -180,29 +200,49 @@ mod tests {
 
     use super::*;
     use crate::files;
-    use crate::log_record::{Op, batch_header, encode, log_header};
+    use crate::log_record::{Op, batch_header, encode};
     use crate::memtable::Entry;
 
     fn put(key: &str, value: &str) -> Op {
         Op::Put(key.to_string(), value.to_string())
     }
 
-    /// Log `number` as the store writes it: its header, one batch of
-    /// `ops`, and zeros up to the 4096 bytes it was made.
-    fn write_log(directory: &Path, number: u64, ops: &[Op]) {
+    /// `ops` as one batch.
+    fn batch(ops: &[Op]) -> String {
         let records: String = ops.iter().map(encode).collect();
-        let batch = batch_header(ops.len() as u64, records.as_bytes()) + &records;
-        let mut bytes = (log_header(number, 4096) + &batch).into_bytes();
-        bytes.resize(4096, 0);
-        fs::write(files::log_path(directory, number), bytes).unwrap();
+        batch_header(ops.len() as u64, records.as_bytes()) + &records
     }
 
-    /// Three logs as a store leaves them: `a` in log 1, `b` in log 2, `c`
-    /// in log 3, each but the newest ended by a rotation to the next.
+    /// The logs of `writes` (one batch of writes each) as a store leaves
+    /// them after moving from each to the next: log 1 first, each later
+    /// one's header naming the one before and where its batches end, each
+    /// but the newest ended by `next`. Every file is made 4096 bytes long.
+    fn write_chain(directory: &Path, writes: &[&[Op]]) {
+        let mut after = None;
+        for (at, ops) in writes.iter().enumerate() {
+            let number = at as u64 + 1;
+            let header = LogHeader {
+                number,
+                made: 4096,
+                after,
+            };
+            let mut text = header.line() + &batch(ops);
+            after = Some((number, text.len() as u64));
+            if at + 1 < writes.len() {
+                text += &batch(&[Op::Next(number + 1)]);
+            }
+            let mut bytes = text.into_bytes();
+            bytes.resize(4096, 0);
+            fs::write(files::log_path(directory, number), bytes).unwrap();
+        }
+    }
+
+    /// Three logs: `a` in log 1, `b` in log 2, `c` in log 3.
     fn three_logs(directory: &Path) {
-        write_log(directory, 1, &[put("a", "1"), Op::Next(2)]);
-        write_log(directory, 2, &[put("b", "2"), Op::Next(3)]);
-        write_log(directory, 3, &[put("c", "3")]);
+        write_chain(
+            directory,
+            &[&[put("a", "1")], &[put("b", "2")], &[put("c", "3")]],
+        );
     }
 
     /// The log files in `directory`, as recovery lists them.
@@ -230,6 +270,14 @@ mod tests {
         Ok((chain, memtable))
     }
 
+    /// Rewrites log `number` in `directory` with `edit`.
+    fn edit_log(directory: &Path, number: u64, edit: impl FnOnce(&mut Vec<u8>)) {
+        let path = files::log_path(directory, number);
+        let mut bytes = fs::read(&path).unwrap();
+        edit(&mut bytes);
+        fs::write(path, bytes).unwrap();
+    }
+
     #[test]
     fn a_whole_chain_is_replayed_oldest_first() {
         let directory = tempfile::tempdir().unwrap();
@@ -249,12 +297,12 @@ mod tests {
             ),
             (
                 2,
-                "000001.wal:4: names 000002.wal as the next log, and it is missing",
+                "000001.wal:5: names 000002.wal as the next log, and it is missing",
             ),
             // The newest: only the `next` record before it knows of it.
             (
                 3,
-                "000002.wal:4: names 000003.wal as the next log, and it is missing",
+                "000002.wal:5: names 000003.wal as the next log, and it is missing",
             ),
         ];
         for (removed, message) in expected {
@@ -266,26 +314,79 @@ mod tests {
     }
 
     #[test]
-    fn a_log_that_lost_its_next_record_is_refused() {
+    fn a_log_cut_before_where_the_next_says_it_ends_is_refused() {
         let directory = tempfile::tempdir().unwrap();
-        three_logs(directory.path());
-        // Log 2 as it was before the rotation wrote its `next`, at its
-        // full length: its end lost, and zeros in its place.
-        write_log(directory.path(), 2, &[put("b", "2")]);
+        // Log 2 holds two batches; the cut takes the second and the `next`,
+        // at a batch boundary, and keeps the file's length.
+        write_chain(
+            directory.path(),
+            &[
+                &[put("a", "1")],
+                &[put("b", "2"), put("d", "4")],
+                &[put("c", "3")],
+            ],
+        );
+        let whole = batch(&[put("b", "2"), put("d", "4")]);
+        let first_half = batch(&[put("b", "2")]);
+        edit_log(directory.path(), 2, |bytes| {
+            let at = bytes
+                .windows(whole.len())
+                .position(|w| w == whole.as_bytes())
+                .unwrap();
+            let zeros = bytes.len() - at - first_half.len();
+            bytes.splice(
+                at..,
+                first_half.bytes().chain(std::iter::repeat_n(0, zeros)),
+            );
+        });
         let error = replay_from(directory.path(), 1).unwrap_err().to_string();
         assert!(
-            error
-                .contains("000002.wal:3: the log ends without naming the next one (`next 000003`)"),
+            error.contains("000002.wal:1: the next log says this one holds"),
             "{error}"
         );
     }
 
     #[test]
-    fn logs_before_the_manifests_and_an_unnamed_empty_one_after_are_left_over() {
+    fn a_log_whose_next_was_torn_is_whole_when_the_next_log_follows_it() {
         let directory = tempfile::tempdir().unwrap();
         three_logs(directory.path());
-        // A rotation that made log 4 and crashed before naming it.
-        let mut made = log_header(4, 4096).into_bytes();
+        // A crash while log 2's `next` was synced: the batch cut short. Log
+        // 3's header says where log 2's batches end, and they are whole.
+        let next = batch(&[Op::Next(3)]);
+        edit_log(directory.path(), 2, |bytes| {
+            let at = bytes
+                .windows(next.len())
+                .position(|w| w == next.as_bytes())
+                .unwrap();
+            bytes[at + 10..at + next.len()].fill(0);
+        });
+        let (chain, _) = replay_from(directory.path(), 1).unwrap();
+        assert_eq!(chain.records, 3);
+        // But anything other than `next` after those batches is damage.
+        edit_log(directory.path(), 2, |bytes| {
+            let at = bytes
+                .windows(10)
+                .position(|w| w == &next.as_bytes()[..10])
+                .unwrap();
+            let other = batch(&[put("e", "5")]);
+            bytes.splice(at..at + other.len(), other.bytes());
+        });
+        let error = replay_from(directory.path(), 1).unwrap_err().to_string();
+        assert!(error.contains("only a `next` record may follow"), "{error}");
+    }
+
+    #[test]
+    fn logs_before_the_manifests_and_an_empty_one_that_follows_nothing_are_left_over() {
+        let directory = tempfile::tempdir().unwrap();
+        three_logs(directory.path());
+        // A start that made log 4 and crashed before a manifest named it.
+        let mut made = LogHeader {
+            number: 4,
+            made: 4096,
+            after: None,
+        }
+        .line()
+        .into_bytes();
         made.resize(4096, 0);
         fs::write(files::log_path(directory.path(), 4), made).unwrap();
         // A flush put log 1's writes in a table and named log 2.
@@ -294,5 +395,19 @@ mod tests {
         assert_eq!(memtable.get("a"), None);
         assert_eq!(chain.highest, 4, "the next log is numbered above log 4");
         assert_eq!(chain.done.len(), 4, "every log file goes once replayed");
+    }
+
+    #[test]
+    fn a_log_with_writes_that_follows_nothing_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        three_logs(directory.path());
+        // Log 3's header damaged: log 2's `next` names a log that does not
+        // follow it, and log 3's writes would be lost.
+        edit_log(directory.path(), 3, |bytes| bytes[5] = b'x');
+        let error = replay_from(directory.path(), 1).unwrap_err().to_string();
+        assert!(
+            error.contains("000002.wal:5: names 000003.wal as the next log, and its header does not follow this log"),
+            "{error}"
+        );
     }
 }

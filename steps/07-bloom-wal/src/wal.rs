@@ -30,10 +30,12 @@
 //! `log_record.rs`.
 //!
 //! Each memtable has its own log. Freezing a memtable starts a new log
-//! ([`Wal::rotate`]), and the old one ends with a `next` record naming it;
-//! the old one is deleted once the table that holds its memtable is listed
-//! in the manifest, which then names the next log as the oldest needed.
-//! Those links let a start prove that no log is missing (`log_chain.rs`). A memtable is also frozen when its log reaches a few times the
+//! ([`Wal::rotate`]) whose header names the old one and where its batches
+//! end, and the old one ends with a `next` record naming the new one; the
+//! old one is deleted once the table that holds its memtable is listed in
+//! the manifest, which then names the next log as the oldest needed.
+//! Those links let a start prove that no log is missing or cut
+//! (`log_chain.rs`). A memtable is also frozen when its log reaches a few times the
 //! memtable's size limit (`Shared::is_full` in `store.rs`): overwrites of
 //! the same keys grow the log, not the memtable, and a log must not grow
 //! without bound, since replay at start reads all of it.
@@ -66,7 +68,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 
 use crate::error::panic_message;
-use crate::log_record::{Op, batch_header, encode, log_header};
+use crate::log_record::{LogHeader, Op, batch_header, encode};
 use crate::{Error, Result};
 
 /// The log of the active memtable, shared by every writer and by the log
@@ -148,7 +150,12 @@ impl Wal {
     /// Starts a new, empty log at `path`, its file made `preallocated`
     /// bytes long up front (zeros), as every later log is.
     pub fn create(path: &Path, preallocated: u64) -> Result<Wal> {
-        let (file, header_bytes) = create_file(path, preallocated)?;
+        let header = LogHeader {
+            number: crate::files::file_number(path)?,
+            made: preallocated,
+            after: None,
+        };
+        let (file, header_bytes) = create_file(path, &header)?;
         let log = Log {
             file: Arc::new(file),
             path: path.to_path_buf(),
@@ -459,15 +466,16 @@ impl Wal {
         }
     }
 
-    /// Starts a new log at `path` for the next memtable, and ends the
-    /// current one with a `next` record that names it, synced with every
-    /// record still pending. The caller holds the store's write lock, so
-    /// nothing is appended meanwhile.
+    /// Starts a new log at `path` for the next memtable. The caller holds
+    /// the store's write lock, so nothing is appended meanwhile.
     ///
-    /// The new file is made (and synced) before the old log names it: a
-    /// start that finds a `next` record then always finds the log it
-    /// names, and one that finds a newer log that nothing names knows it
-    /// for a rotation that did not finish (see `recovery.rs`).
+    /// Three steps, each durable before the next, so that a start can check
+    /// the link between the two logs whatever is lost (see `log_chain.rs`):
+    /// 1. the records still pending are synced to the old log: they are
+    ///    acknowledged, and the old log's batches end here;
+    /// 2. the new log is made, its header naming the old log and that end;
+    /// 3. the old log gets a last record, `next`, naming the new one, so
+    ///    that a new log removed whole is missed.
     pub fn rotate(&self, path: &Path) -> Result<()> {
         let mut log = self.lock();
         // The syncer writes through its own handle of the old file: let it
@@ -483,23 +491,28 @@ impl Wal {
                 reason: reason.clone(),
             });
         }
-        let (file, header_bytes) = match create_file(path, self.preallocated) {
+        self.sync_last_batch(&mut log)?;
+        let header = LogHeader {
+            number: crate::files::file_number(path)?,
+            made: self.preallocated,
+            after: Some((crate::files::file_number(&log.path)?, log.bytes)),
+        };
+        let (file, header_bytes) = match create_file(path, &header) {
             Ok(made) => made,
             Err(error) => {
-                // The memtable cannot be frozen without a log for the next
-                // one, so no write is taken any more (they would only pile
-                // up). The records so far are synced first: nothing is lost.
-                self.sync_last_batch(&mut log)?;
+                // Nothing is lost: every record so far is durable. But the
+                // memtable cannot be frozen without a log for the next one,
+                // so no write is taken any more (they would only pile up).
                 self.fail(&mut log, &error);
                 return Err(error);
             }
         };
-        let next = encode(&Op::Next(crate::files::file_number(path)?));
+        let next = encode(&Op::Next(header.number));
         log.pending.extend_from_slice(next.as_bytes());
         log.bytes += next.len() as u64;
         log.appended += 1;
-        // If this fails, the log has failed, and the new file, which nothing
-        // names, is left for the next start to remove.
+        // If this fails, the log has failed; the new log, which follows
+        // the old one by its header, is where the next start ends.
         self.sync_last_batch(&mut log)?;
         log.file = Arc::new(file);
         log.bytes = header_bytes;
@@ -564,8 +577,8 @@ impl Drop for TaskWaiting<'_> {
     }
 }
 
-/// Creates the log file at `path`: its header line (see `log_record.rs`),
-/// then zeros up to `preallocated` bytes (a sparse file), synced, and its
+/// Creates the log file at `path`: its `header` line (see `log_record.rs`),
+/// then zeros up to the length the header gives (a sparse file), synced, and its
 /// directory synced so that its name is durable. Returns the file and the
 /// header's length, where the first batch goes.
 ///
@@ -580,13 +593,14 @@ impl Drop for TaskWaiting<'_> {
 /// byte that is not zero (`log_record::written_length`): a record ends with
 /// a newline, never with a zero. The header gives the length, so that a
 /// start can tell a log that was cut from one that was never written to.
-fn create_file(path: &Path, preallocated: u64) -> Result<(File, u64)> {
+fn create_file(path: &Path, header: &LogHeader) -> Result<(File, u64)> {
     let io_error = |action, source| Error::Io {
         action,
         path: path.to_path_buf(),
         source,
     };
-    let header = log_header(crate::files::file_number(path)?, preallocated);
+    let preallocated = header.made;
+    let header = header.line();
     let made = (|| {
         let mut file = File::create(path).map_err(|source| io_error("create", source))?;
         file.write_all(header.as_bytes())
@@ -614,7 +628,7 @@ mod tests {
     use std::thread;
 
     use super::*;
-    use crate::log_record::replay;
+    use crate::log_record::{End, replay};
     use crate::memtable::Memtable;
 
     /// The text of a log that holds `op` alone, as one batch.
@@ -747,7 +761,10 @@ mod tests {
             });
         });
         let mut memtable = Memtable::new();
-        assert_eq!(replay(&path, true, &mut memtable).unwrap().records, 400);
+        assert_eq!(
+            replay(&path, End::Newest, &mut memtable).unwrap().records,
+            400
+        );
     }
 
     #[test]
@@ -763,7 +780,10 @@ mod tests {
         with_syncer(&wal, || wal.wait_durable(last).unwrap());
         assert_eq!(wal.syncs(), 1, "one sync for the whole batch");
         let mut memtable = Memtable::new();
-        assert_eq!(replay(&path, true, &mut memtable).unwrap().records, 100);
+        assert_eq!(
+            replay(&path, End::Newest, &mut memtable).unwrap().records,
+            100
+        );
     }
 
     #[test]
@@ -862,12 +882,17 @@ mod tests {
         // Rotating made the old log's records durable, without the syncer,
         // and its last record names the new log.
         wal.wait_durable(ticket).unwrap();
-        let records = encode(&put("a", "1")) + &encode(&Op::Next(2));
         assert_eq!(
             after_header(&first),
-            batch_header(2, records.as_bytes()) + &records
+            one_batch(&put("a", "1")) + &one_batch(&Op::Next(2))
         );
         assert_eq!(after_header(&second), "");
+        // The new log's header says where the old log's batches end: before
+        // its `next`.
+        let old = fs::read_to_string(&first).unwrap();
+        let records_end = old.find(&one_batch(&Op::Next(2))).unwrap() as u64;
+        let header = LogHeader::of_file(&second).unwrap().unwrap();
+        assert_eq!(header.after, Some((1, records_end)));
         with_syncer(&wal, || {
             let ticket = wal.append(&put("b", "2")).unwrap();
             wal.wait_durable(ticket).unwrap();
