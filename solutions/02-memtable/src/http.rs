@@ -157,9 +157,7 @@ impl IntoResponse for Error {
         let status = match self {
             Error::EmptyKey | Error::EmptyValue | Error::NotUtf8 { .. } => StatusCode::BAD_REQUEST,
             Error::KeyNotFound => StatusCode::NOT_FOUND,
-            Error::Listen { .. } | Error::Start { .. } | Error::Serve(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Listen { .. } | Error::Start { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, format!("{self}\n")).into_response()
     }

@@ -94,10 +94,6 @@ pub enum Error {
         /// What the operating system said.
         source: io::Error,
     },
-
-    /// The server failed while it was serving.
-    #[error("the HTTP server stopped: {0}")]
-    Serve(io::Error),
 }
 
 /// The `Result` of this crate: `Ok(T)` or one of our [`Error`]s.

@@ -189,9 +189,7 @@ impl IntoResponse for Error {
             | Error::Corrupt { .. }
             | Error::UnexpectedFile { .. }
             | Error::Locked { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            Error::Listen { .. } | Error::Start { .. } | Error::Serve(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Listen { .. } | Error::Start { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, format!("{self}\n")).into_response()
     }

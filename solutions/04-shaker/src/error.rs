@@ -10,7 +10,7 @@
 //! describes: the path and the line) and `UnexpectedFile` (a `.sst` file
 //! whose name is not a table number, so its age is unknown).
 //!
-//! Step 04 adds `FlushFailed`. Flushes now happen on the tree shaker's
+//! Step 04 adds `ShakerFailed`. Flushes now happen on the tree shaker's
 //! thread, not in the request that filled the memtable, so the error of a
 //! failed flush cannot reach the request that caused it. Instead the shaker
 //! stops, and every later write is refused with the reason, since the store
@@ -66,8 +66,8 @@ pub enum Error {
 
     /// The tree shaker could not write a table (or stopped by a bug), so
     /// writes are refused: the store could not keep them.
-    #[error("writes are refused since a flush failed: {reason}")]
-    FlushFailed {
+    #[error("writes are refused since the tree shaker failed: {reason}")]
+    ShakerFailed {
         /// Why, in one line.
         reason: String,
     },
@@ -108,10 +108,6 @@ pub enum Error {
         /// What the operating system said.
         source: io::Error,
     },
-
-    /// The server failed while it was serving.
-    #[error("the HTTP server stopped: {0}")]
-    Serve(io::Error),
 }
 
 /// The `Result` of this crate: `Ok(T)` or one of our [`Error`]s.

@@ -76,16 +76,29 @@ pub fn is_table(path: &Path) -> bool {
         .is_some_and(|extension| extension == TABLE_EXTENSION)
 }
 
+/// Whether `name` is a table's file name as a manifest line gives it:
+/// digits followed by `.sst`, and nothing else (no directory).
+pub fn is_table_name(name: &str) -> bool {
+    name.strip_suffix(TABLE_EXTENSION)
+        .and_then(|rest| rest.strip_suffix('.'))
+        .is_some_and(|stem| !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit()))
+}
+
+/// The extension added to a file's name while it is written, e.g.
+/// `000007.sst.tmp`.
+pub const TEMPORARY_EXTENSION: &str = "tmp";
+
 /// Whether `path` is a file that an interrupted write left under its
 /// temporary name (see [`temporary_path`]).
 pub fn is_temporary(path: &Path) -> bool {
-    path.extension().is_some_and(|extension| extension == "tmp")
+    path.extension()
+        .is_some_and(|extension| extension == TEMPORARY_EXTENSION)
 }
 
 /// The name a file is written under until it is complete: its name + `.tmp`.
 pub fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
+    name.push(format!(".{TEMPORARY_EXTENSION}"));
     PathBuf::from(name)
 }
 
@@ -191,6 +204,22 @@ mod tests {
         );
         assert!(file_number(Path::new("/data/7a.sst")).is_err());
         assert!(file_number(Path::new("/data/+7.sst")).is_err());
+    }
+
+    #[test]
+    fn a_table_name_is_digits_and_the_table_extension_only() {
+        assert!(is_table_name("000007.sst"));
+        assert!(is_table_name("1234567.sst"));
+        for name in [
+            "",
+            ".sst",
+            "7a.sst",
+            "000007.idx",
+            "000007sst",
+            "data/000007.sst",
+        ] {
+            assert!(!is_table_name(name), "{name:?}");
+        }
     }
 
     #[test]

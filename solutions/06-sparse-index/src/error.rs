@@ -11,12 +11,11 @@
 //! its age is unknown). From step 05 on, `Corrupt` names a damaged manifest
 //! (`manifest.rs`) as well as a damaged table (`sstable.rs`).
 //!
-//! `FlushFailed` (step 04): flushes happen on the tree shaker's thread, so
+//! `ShakerFailed` (step 04): flushes happen on the tree shaker's thread, so
 //! the error of a failed flush cannot reach the request that caused it.
 //! Instead the shaker stops, and every later write is refused with the
 //! reason, since the store could not keep it. From step 05 on the shaker
-//! also merges tables, and a failed merge stops it in the same way (the
-//! message still says that a flush failed).
+//! also merges tables, and a failed merge stops it in the same way.
 
 use std::io;
 use std::net::SocketAddr;
@@ -84,8 +83,8 @@ pub enum Error {
 
     /// The tree shaker could not write or merge a table (or stopped by a
     /// bug), so writes are refused: the store could not keep them.
-    #[error("writes are refused since a flush failed: {reason}")]
-    FlushFailed {
+    #[error("writes are refused since the tree shaker failed: {reason}")]
+    ShakerFailed {
         /// Why, in one line.
         reason: String,
     },
@@ -126,10 +125,6 @@ pub enum Error {
         /// What the operating system said.
         source: io::Error,
     },
-
-    /// The server failed while it was serving.
-    #[error("the HTTP server stopped: {0}")]
-    Serve(io::Error),
 }
 
 /// The `Result` of this crate: `Ok(T)` or one of our [`Error`]s.

@@ -129,10 +129,9 @@ pub(crate) fn recover(directory: &Path) -> Result<Recovered> {
         }
     }
     for path in list_directory(directory)? {
-        let is_index = path.extension().is_some_and(|extension| extension == "idx");
         let table_name = manifest::file_name(&path.with_extension(files::TABLE_EXTENSION));
         let of_a_live_table = live.iter().any(|table| table.name == table_name);
-        if is_index && !of_a_live_table {
+        if files::is_sidecar(&path) && !of_a_live_table {
             tracing::info!(
                 "removing {}, the index of a table that is gone",
                 path.display()

@@ -244,7 +244,7 @@ mod tests {
     fn table(directory: &Path, name: &str, text: &str) -> SsTable {
         let path = directory.join(name);
         fs::write(&path, text).unwrap();
-        SsTable::with_index(
+        SsTable::with_sidecars(
             &path,
             crate::index::Index::new(),
             crate::bloom::BloomFilter::from_hashes(&[]),

@@ -13,12 +13,11 @@
 //! write-ahead log damaged anywhere but in a torn last batch
 //! (`log_record.rs`).
 //!
-//! `FlushFailed` (step 04): flushes happen on the tree shaker's thread, so
+//! `ShakerFailed` (step 04): flushes happen on the tree shaker's thread, so
 //! the error of a failed flush cannot reach the request that caused it.
 //! Instead the shaker stops, and every later write is refused with the
 //! reason, since the store could not keep it. From step 05 on the shaker
-//! also merges tables, and a failed merge stops it in the same way (the
-//! message still says that a flush failed).
+//! also merges tables, and a failed merge stops it in the same way.
 //!
 //! Step 07 adds `LogFailed`: once the write-ahead log could not be written
 //! or synced, no write can be made durable, so every later write is refused
@@ -94,8 +93,8 @@ pub enum Error {
 
     /// The tree shaker could not write or merge a table (or stopped by a
     /// bug), so writes are refused: the store could not keep them.
-    #[error("writes are refused since a flush failed: {reason}")]
-    FlushFailed {
+    #[error("writes are refused since the tree shaker failed: {reason}")]
+    ShakerFailed {
         /// Why, in one line.
         reason: String,
     },
@@ -157,10 +156,6 @@ pub enum Error {
         /// What the operating system said.
         source: io::Error,
     },
-
-    /// The server failed while it was serving.
-    #[error("the HTTP server stopped: {0}")]
-    Serve(io::Error),
 }
 
 /// The `Result` of this crate: `Ok(T)` or one of our [`Error`]s.

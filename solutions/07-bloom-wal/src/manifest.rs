@@ -213,11 +213,8 @@ fn parse(text: &str, directory: &Path) -> std::result::Result<Manifest, (usize, 
 fn parse_table_line(line: &str) -> Option<LiveTable> {
     let mut fields = line.split(' ');
     let (name, bytes, crc) = (fields.next()?, fields.next()?, fields.next()?);
-    let is_table_name = name
-        .strip_suffix(".sst")
-        .is_some_and(|stem| !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit()));
     let is_decimal = !bytes.is_empty() && bytes.bytes().all(|byte| byte.is_ascii_digit());
-    if fields.next().is_some() || !is_table_name || !is_decimal {
+    if fields.next().is_some() || !files::is_table_name(name) || !is_decimal {
         return None;
     }
     Some(LiveTable {

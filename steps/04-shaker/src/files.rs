@@ -71,16 +71,21 @@ pub fn is_table(path: &Path) -> bool {
         .is_some_and(|extension| extension == TABLE_EXTENSION)
 }
 
+/// The extension added to a file's name while it is written, e.g.
+/// `000007.sst.tmp`.
+pub const TEMPORARY_EXTENSION: &str = "tmp";
+
 /// Whether `path` is a file that an interrupted write left under its
 /// temporary name (see [`temporary_path`]).
 pub fn is_temporary(path: &Path) -> bool {
-    path.extension().is_some_and(|extension| extension == "tmp")
+    path.extension()
+        .is_some_and(|extension| extension == TEMPORARY_EXTENSION)
 }
 
 /// The name a file is written under until it is complete: its name + `.tmp`.
 pub fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
+    name.push(format!(".{TEMPORARY_EXTENSION}"));
     PathBuf::from(name)
 }
 

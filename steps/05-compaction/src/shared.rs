@@ -97,7 +97,7 @@ impl Shared {
             let seen = self.mailbox.now();
             let state = self.state.write().unwrap_or_else(stop_on_poison);
             if let Some(reason) = self.mailbox.failure() {
-                return Err(Error::FlushFailed { reason });
+                return Err(Error::ShakerFailed { reason });
             }
             if ready(&state) {
                 return Ok(state);

@@ -3,9 +3,9 @@
 //! written in one call.
 //!
 //! This is the one place that knows how files are named: a table is its
-//! number and `.sst` (`000007.sst`), and a file being written is its final
-//! name and `.tmp`. The other modules ask here instead of formatting names
-//! themselves.
+//! number and `.sst` (`000007.sst`), its index its number and `.idx`
+//! (`000007.idx`), and a file being written is its final name and `.tmp`.
+//! The other modules ask here instead of formatting names themselves.
 //!
 //! The idea: a file's final name is the promise that the file is complete.
 //! So a file is written under a temporary name (its name + `.tmp`), synced
@@ -76,16 +76,45 @@ pub fn is_table(path: &Path) -> bool {
         .is_some_and(|extension| extension == TABLE_EXTENSION)
 }
 
+/// Whether `name` is a table's file name as a manifest line gives it:
+/// digits followed by `.sst`, and nothing else (no directory).
+pub fn is_table_name(name: &str) -> bool {
+    name.strip_suffix(TABLE_EXTENSION)
+        .and_then(|rest| rest.strip_suffix('.'))
+        .is_some_and(|stem| !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_digit()))
+}
+
+/// The file extension of a table's index, beside it: `000007.idx`.
+pub const INDEX_EXTENSION: &str = "idx";
+
+/// The path of the index of the table at `table`: `000007.idx` beside
+/// `000007.sst`.
+pub fn index_path(table: &Path) -> PathBuf {
+    table.with_extension(INDEX_EXTENSION)
+}
+
+/// Whether `path` is a sidecar of a table (its index), by its extension.
+/// Its table is the same path with the table's extension.
+pub fn is_sidecar(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension == INDEX_EXTENSION)
+}
+
+/// The extension added to a file's name while it is written, e.g.
+/// `000007.sst.tmp`.
+pub const TEMPORARY_EXTENSION: &str = "tmp";
+
 /// Whether `path` is a file that an interrupted write left under its
 /// temporary name (see [`temporary_path`]).
 pub fn is_temporary(path: &Path) -> bool {
-    path.extension().is_some_and(|extension| extension == "tmp")
+    path.extension()
+        .is_some_and(|extension| extension == TEMPORARY_EXTENSION)
 }
 
 /// The name a file is written under until it is complete: its name + `.tmp`.
 pub fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
+    name.push(format!(".{TEMPORARY_EXTENSION}"));
     PathBuf::from(name)
 }
 
@@ -191,6 +220,31 @@ mod tests {
         );
         assert!(file_number(Path::new("/data/7a.sst")).is_err());
         assert!(file_number(Path::new("/data/+7.sst")).is_err());
+    }
+
+    #[test]
+    fn a_table_name_is_digits_and_the_table_extension_only() {
+        assert!(is_table_name("000007.sst"));
+        assert!(is_table_name("1234567.sst"));
+        for name in [
+            "",
+            ".sst",
+            "7a.sst",
+            "000007.idx",
+            "000007sst",
+            "data/000007.sst",
+        ] {
+            assert!(!is_table_name(name), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_sidecar_is_named_after_its_table() {
+        let table = Path::new("/data/000007.sst");
+        assert_eq!(index_path(table), Path::new("/data/000007.idx"));
+        assert!(is_sidecar(&index_path(table)));
+        assert!(!is_sidecar(table));
+        assert!(!is_sidecar(&temporary_path(&index_path(table))));
     }
 
     #[test]

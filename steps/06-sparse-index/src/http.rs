@@ -23,7 +23,7 @@
 //! served on the same runtime thread. A file that cannot be read or written,
 //! or a damaged table, answers 500 with the error's one line.
 //!
-//! From step 04 on a failed flush (`FlushFailed`) answers 500 too: the tree
+//! From step 04 on a failed flush (`ShakerFailed`) answers 500 too: the tree
 //! shaker has stopped, so every PUT, DELETE and clear is refused with its
 //! reason until a restart, while GETs are still answered.
 //!
@@ -193,10 +193,8 @@ impl IntoResponse for Error {
             | Error::UnexpectedFile { .. }
             | Error::Locked { .. }
             | Error::Damaged { .. }
-            | Error::FlushFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            Error::Listen { .. } | Error::Start { .. } | Error::Serve(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            | Error::ShakerFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Listen { .. } | Error::Start { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, format!("{self}\n")).into_response()
     }

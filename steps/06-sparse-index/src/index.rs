@@ -61,9 +61,10 @@
 //!
 //! Read alongside chapter 6 of the book, "A sparse index".
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::Result;
+use crate::files;
 use crate::line::{escape, unescape};
 use crate::sidecar;
 
@@ -211,20 +212,20 @@ impl Index {
     }
 }
 
-/// The path of the index of the table at `table`: `000007.idx` beside `000007.sst`.
-pub fn path_for(table: &Path) -> PathBuf {
-    table.with_extension("idx")
-}
-
 /// Writes `index` beside `table`, whole or not at all.
 pub fn write(table: &Path, index: &Index) -> Result<()> {
-    sidecar::write(table, "idx", index.table_bytes, &index.encode())
+    sidecar::write(
+        table,
+        files::INDEX_EXTENSION,
+        index.table_bytes,
+        &index.encode(),
+    )
 }
 
 /// Loads the index of the table at `table`, of `table_bytes` bytes. `Ok(None)`
 /// when it is missing or damaged (the reason is logged): the caller rebuilds it.
 pub fn load(table: &Path, table_bytes: u64) -> Result<Option<Index>> {
-    sidecar::load(table, "idx", table_bytes, |text| {
+    sidecar::load(table, files::INDEX_EXTENSION, table_bytes, |text| {
         Index::parse(text, table_bytes)
     })
 }

@@ -82,7 +82,8 @@ pub mod store;
 /// needs, so that the inspector cannot drift from the store.
 pub mod format {
     pub use crate::files::{
-        TABLE_EXTENSION, file_number, is_table, is_temporary, table_path, temporary_path,
+        INDEX_EXTENSION, TABLE_EXTENSION, file_number, index_path, is_sidecar, is_table,
+        is_temporary, table_path, temporary_path,
     };
     pub use crate::index::{BLOCK_BYTES, Block, BlockStart, Index};
     pub use crate::line::{

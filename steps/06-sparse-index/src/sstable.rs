@@ -100,7 +100,7 @@ use std::sync::Arc;
 use std::sync::atomic::{self, AtomicU64};
 
 use crate::checksum::{Checksum, Summer};
-use crate::files::{directory_of, sync_directory, temporary_path};
+use crate::files::{directory_of, index_path, sync_directory, temporary_path};
 use crate::index::{self, Block, Index};
 use crate::line::{compare_escaped, encode_line, escape, escaped_key, parse_line};
 use crate::memtable::Entry;
@@ -315,7 +315,7 @@ impl SsTable {
 
     /// Removes the table's file and its index.
     pub fn remove_files(&self) -> Result<()> {
-        for path in [self.path.clone(), index::path_for(&self.path)] {
+        for path in [self.path.clone(), index_path(&self.path)] {
             match fs::remove_file(&path) {
                 // Already gone (a sidecar is rebuilt when missing): nothing
                 // to remove, and no reason to stop a merge for it.
@@ -655,7 +655,7 @@ mod tests {
     fn removing_a_table_whose_index_is_already_gone_is_not_an_error() {
         let directory = tempfile::tempdir().unwrap();
         let table = big_table(directory.path(), 100);
-        fs::remove_file(index::path_for(table.path())).unwrap();
+        fs::remove_file(index_path(table.path())).unwrap();
         table.remove_files().unwrap();
         assert!(!table.path().exists());
     }

@@ -91,8 +91,9 @@ pub mod format {
     pub use crate::bloom::{BloomFilter, FALSE_POSITIVE_RATE, hash as bloom_hash};
     pub use crate::checksum::{Checksum, Summer};
     pub use crate::files::{
-        LOCK_FILE_NAME as LOCK, LOG_EXTENSION, TABLE_EXTENSION, file_number, is_log, is_table,
-        is_temporary, log_path, table_path, temporary_path,
+        FILTER_EXTENSION, INDEX_EXTENSION, LOCK_FILE_NAME as LOCK, LOG_EXTENSION, TABLE_EXTENSION,
+        file_number, filter_path, index_path, is_log, is_sidecar, is_table, is_temporary, log_path,
+        table_path, temporary_path,
     };
     pub use crate::index::{BLOCK_BYTES, Block, BlockStart, Index};
     pub use crate::line::{

@@ -124,7 +124,7 @@ impl Shared {
     ) -> Result<Option<RwLockWriteGuard<'_, State>>> {
         let state = self.state.write().unwrap_or_else(stop_on_poison);
         if let Some(reason) = self.mailbox.failure() {
-            return Err(Error::FlushFailed { reason });
+            return Err(Error::ShakerFailed { reason });
         }
         Ok(ready(&state).then_some(state))
     }

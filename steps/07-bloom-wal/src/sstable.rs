@@ -113,7 +113,7 @@ use std::sync::atomic::{self, AtomicU64};
 
 use crate::bloom::{self, BloomFilter};
 use crate::checksum::{Checksum, Summer};
-use crate::files::{directory_of, sync_directory, temporary_path};
+use crate::files::{self, directory_of, filter_path, index_path, sync_directory, temporary_path};
 use crate::index::{self, Block, Index};
 use crate::line::{compare_escaped, encode_line, escape, escaped_key, parse_line};
 use crate::memtable::Entry;
@@ -223,9 +223,9 @@ impl TableWriter {
         index.finish(offset);
         index::write(&path, &index)?;
         let filter = BloomFilter::from_hashes(&key_hashes);
-        sidecar::write(&path, "bloom", offset, &filter.encode())?;
+        sidecar::write(&path, files::FILTER_EXTENSION, offset, &filter.encode())?;
         sync_directory(directory_of(&path))?;
-        SsTable::with_index(&path, index, filter, summer.finish())
+        SsTable::with_sidecars(&path, index, filter, summer.finish())
     }
 
     fn io_error(&self, action: &'static str, source: std::io::Error) -> Error {
@@ -263,17 +263,22 @@ impl SsTable {
     /// every line of it, and written anew.
     pub fn open(path: &Path, expected: Checksum) -> Result<SsTable> {
         let no_filter = BloomFilter::from_hashes(&[]);
-        let table = SsTable::with_index(path, Index::new(), no_filter, expected)?;
+        let table = SsTable::with_sidecars(path, Index::new(), no_filter, expected)?;
         table.check(expected)?;
         let table_bytes = expected.bytes;
         let index = index::load(path, table_bytes)?;
-        let filter = sidecar::load(path, "bloom", table_bytes, BloomFilter::parse)?;
+        let filter = sidecar::load(
+            path,
+            files::FILTER_EXTENSION,
+            table_bytes,
+            BloomFilter::parse,
+        )?;
         let (index, filter) = match (index, filter) {
             (Some(index), Some(filter)) => (index, filter),
             _ => {
                 let (index, filter) = rebuild_sidecars(path, table.entries()?)?;
                 index::write(path, &index)?;
-                sidecar::write(path, "bloom", table_bytes, &filter.encode())?;
+                sidecar::write(path, files::FILTER_EXTENSION, table_bytes, &filter.encode())?;
                 (index, filter)
             }
         };
@@ -284,8 +289,8 @@ impl SsTable {
         })
     }
 
-    /// A table whose index and filter are known. Opens its file.
-    pub fn with_index(
+    /// A table whose sidecars, its index and filter, are known. Opens its file.
+    pub fn with_sidecars(
         path: &Path,
         index: Index,
         filter: BloomFilter,
@@ -351,8 +356,8 @@ impl SsTable {
     pub fn remove_files(&self) -> Result<()> {
         for path in [
             self.path.clone(),
-            index::path_for(&self.path),
-            self.path.with_extension("bloom"),
+            index_path(&self.path),
+            filter_path(&self.path),
         ] {
             match fs::remove_file(&path) {
                 // Already gone (a sidecar is rebuilt when missing): nothing
@@ -514,7 +519,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
         fs::write(&path, text).unwrap();
-        SsTable::with_index(
+        SsTable::with_sidecars(
             &path,
             Index::new(),
             BloomFilter::from_hashes(&[]),
@@ -688,7 +693,7 @@ mod tests {
         fs::write(&path, "a→1\nc→3\nbroken\n").unwrap();
         // An index whose second block starts in the middle of line 2 (the
         // line starts at byte 6: `→` takes three bytes).
-        let wrong = SsTable::with_index(
+        let wrong = SsTable::with_sidecars(
             &path,
             Index::parse("0 1 a\n7 2 c\n", 19).unwrap(),
             BloomFilter::from_hashes(&[bloom::hash("a"), bloom::hash("c")]),
@@ -726,7 +731,7 @@ mod tests {
     fn removing_a_table_whose_index_is_already_gone_is_not_an_error() {
         let directory = tempfile::tempdir().unwrap();
         let table = big_table(directory.path(), 100);
-        fs::remove_file(index::path_for(table.path())).unwrap();
+        fs::remove_file(index_path(table.path())).unwrap();
         table.remove_files().unwrap();
         assert!(!table.path().exists());
     }
