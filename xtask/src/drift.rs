@@ -8,8 +8,10 @@
 //!   block is byte-identical to the same file's in the previous step, while
 //!   its code changed. The docs of a file say what this step's version does,
 //!   its shortcuts and invariants; when the code changes, at least one of
-//!   those usually does too. (A doc that is still true can say so by naming
-//!   what changed, e.g. "From step 05 on, the manifest …".)
+//!   those usually does too. (A doc that is still true can say what this
+//!   version does, in the present tense: "`Corrupt` names a damaged
+//!   manifest too", not "From step 05 on, …"; the history of the steps
+//!   belongs in the book.)
 //! - **tests named for an exercise the crate no longer has**: a test
 //!   `exercise_N_M_*` in a crate without an `exercise_N_M` region, left
 //!   behind when a later step rewrote that code. Its name would send a

@@ -1,18 +1,20 @@
 //! # little-kv, step 02: a sorted memtable with tombstones
 //!
-//! This step replaces step 01's `HashMap` with a memtable: a map kept sorted
-//! by key, in which a delete is recorded as a tombstone instead of removing
-//! the key. Nothing touches the disk yet; this step prepares the one piece of
-//! the LSM tree that chapter 3 will write out as a sorted file.
+//! In this step the store is a memtable: a map kept sorted by key, in which
+//! a delete is recorded as a tombstone instead of removing the key. Nothing
+//! touches the disk yet; the memtable is the one piece of the LSM tree that
+//! chapter 3 writes out as a sorted file.
 //!
-//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], now a
+//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], a
 //!   memtable behind a read-write lock.
 //! - `memtable.rs` is the sorted map, its tombstones and its size in bytes.
 //! - [`http`] turns requests into calls on the store, and errors into status
-//!   codes (unchanged since step 01).
+//!   codes.
 //! - `serve.rs` accepts the connections that [`http`] serves: a deadline
 //!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags and serves until SIGTERM or SIGINT.
+//!
+//! New in this step: `memtable.rs`.
 //!
 //! Invariants (the tests in `tests/` check them):
 //! - a `get` sees the latest `set` or `delete` of its key that returned;

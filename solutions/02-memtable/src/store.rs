@@ -1,13 +1,13 @@
 //! The storage layer: a memtable shared between threads behind a read-write lock.
 //!
-//! The idea: the store is now a `Memtable`, a map sorted by key in which a
-//! delete leaves a tombstone. The lock is the same as in step 01: any number
-//! of readers at a time, or one writer alone. The store turns the memtable's
+//! The idea: the store is a `Memtable`, a map sorted by key in which a
+//! delete leaves a tombstone, behind a read-write lock: any number of
+//! readers at a time, or one writer alone. The store turns the memtable's
 //! three answers for a key (a value, a tombstone, nothing) into the two that
 //! callers see (a value, or `None`).
 //!
 //! Shortcuts, and what they cost:
-//! - the data still lives in this process only; a restart loses everything
+//! - the data lives in this process only; a restart loses everything
 //!   (chapter 3 writes the memtable to disk);
 //! - tombstones are never dropped, so deleted keys still take memory.
 //!

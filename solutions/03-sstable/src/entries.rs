@@ -1,6 +1,6 @@
 //! Reading a table in order: the lines of one table, from the first, each
-//! checked against the format. Scans, lookups (until chapter 6 gives tables
-//! an index) and, from step 05 on, merges read tables this way.
+//! checked against the format. Scans and lookups read tables this way
+//! (chapter 6 gives lookups an index instead).
 //!
 //! The idea: every reader of a table shares the one file the table keeps
 //! open (see `sstable.rs`), so none may move the file's offset, which is one

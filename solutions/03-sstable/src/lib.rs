@@ -7,12 +7,11 @@
 //! finds in its working directory, and a graceful stop flushes the memtable,
 //! so the data survives a restart.
 //!
-//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], now a
+//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], a
 //!   memtable in front of tables on disk.
-//! - [`Options`] are the store's knobs, with the server's defaults; this
-//!   step has one, the size at which the memtable is flushed.
-//! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
-//!   (unchanged since step 02).
+//! - [`Options`] are the store's knobs, with the server's defaults; there
+//!   is one, the size at which the memtable is flushed.
+//! - `memtable.rs` is the sorted map, its tombstones and its size in bytes.
 //! - [`sstable`] writes and reads one table file; its documentation, with
 //!   that of `line.rs`, is the format's specification.
 //! - `entries.rs` reads a table's lines in order, each checked against the
@@ -25,10 +24,13 @@
 //! - `state.rs` is what the store's lock protects, the memtable and the
 //!   list of tables, and the only code that changes them.
 //! - [`http`] turns requests into calls on the store, and errors into status
-//!   codes; store calls now run on threads meant for blocking work.
+//!   codes; store calls run on threads meant for blocking work.
 //! - `serve.rs` accepts the connections that [`http`] serves: a deadline
 //!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! New in this step: `sstable.rs`, `entries.rs`, `line.rs`, `files.rs`,
+//! `state.rs` and `options.rs`.
 //!
 //! Invariants (the tests in `tests/` check them):
 //! - a `get` sees the latest `set` or `delete` of its key that returned;

@@ -1,5 +1,4 @@
-//! SSTables: sorted, plain-text files, written by a flush or, from step 05
-//! on, by a merge.
+//! SSTables: sorted, plain-text files, written by a flush or by a merge.
 //!
 //! The idea: when the memtable is big enough, its entries are written out in
 //! key order to a new file, a *sorted string table*, and the memtable starts
@@ -8,11 +7,11 @@
 //! older one. Because the lines are sorted, a lookup can stop reading as soon
 //! as it passes the key it looks for.
 //!
-//! New in step 05: a merge writes its table with a [`TableWriter`], one
-//! entry at a time, so the merged table may be far bigger than memory; and
-//! it reads its inputs with [`SsTable::entries`], one line at a time. A
-//! merged table replaces its inputs, whose files are then deleted: tables
-//! are still never changed, but they no longer live forever.
+//! A merge writes its table with a [`TableWriter`], one entry at a time, so
+//! the merged table may be far bigger than memory; and it reads its inputs
+//! with [`SsTable::entries`], one line at a time. A merged table replaces
+//! its inputs, whose files are then deleted: a table is never changed, but
+//! it does not live forever.
 //! `write_atomically`, in `files.rs`, lends the same write-then-rename to
 //! the manifest.
 //!

@@ -3,10 +3,12 @@
 //! The idea: the store keeps its memtables and its list of tables in one
 //! `State`, behind the store's read-write lock (`store.rs`). Every change
 //! to the state is a method here, so that the rules about what may change
-//! together live in one place, next to the fields they are about. New in
-//! this step: a merge, which reserves its table number with
-//! [`State::begin_merge`] and swaps its table in for its inputs with
-//! [`State::install_merged`], and `clear`, now one step.
+//! together live in one place, next to the fields they are about. A writer
+//! freezes the memtable ([`State::freeze`]); the tree shaker puts a flushed
+//! table in its memtable's place ([`State::install_flushed`]), and a merge
+//! reserves its table number with [`State::begin_merge`] and swaps its
+//! table in for its inputs with [`State::install_merged`]; `clear` empties
+//! the state in one step.
 //!
 //! The list of tables is shared as a snapshot: an `Arc` of the list, cheap
 //! to clone. A reader takes the lock only to look in the memtables and to

@@ -1,13 +1,13 @@
 //! The storage layer: memtables, SSTables, and the manifest that lists them.
 //!
-//! The idea: as in chapter 4, writes go to the active `Memtable`, full
-//! memtables are frozen, and the tree shaker (`shaker.rs`) writes them to
-//! SSTables in the background. New in this step: when there are enough
-//! tables, the shaker also merges some of them into one (`compaction.rs`),
-//! and the list of live tables is kept in a manifest (`manifest.rs`), so that
-//! swapping a merged table in for its inputs is one atomic step on disk too.
-//! At open, `recovery.rs` brings the directory back to the manifest's
-//! tables; the store starts from what it returns.
+//! The idea: writes go to the active `Memtable`, full memtables are frozen,
+//! and the tree shaker (`shaker.rs`) writes them to SSTables in the
+//! background. When there are enough tables, the shaker also merges some of
+//! them into one (`compaction.rs`), and the list of live tables is kept in a
+//! manifest (`manifest.rs`), so that swapping a merged table in for its
+//! inputs is one atomic step on disk too. At open, `recovery.rs` brings the
+//! directory back to the manifest's tables; the store starts from what it
+//! returns.
 //!
 //! A read asks, newest first: the active memtable, the frozen memtables from
 //! the back of the queue to the front, then the tables from newest to oldest
@@ -63,8 +63,7 @@ use crate::{Error, Options, Result};
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
 /// that the same HTTP layer and the same tests drive all of them. The methods
-/// return `Result` although a hash map cannot fail: from chapter 3 on they
-/// touch the disk, and disks fail.
+/// return `Result`: they touch the disk, and disks fail.
 pub trait Storage {
     /// Inserts `key` with `value`, replacing any value the key had.
     fn set(&self, key: &str, value: &str) -> Result<()>;

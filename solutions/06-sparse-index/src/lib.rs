@@ -1,44 +1,47 @@
 //! # little-kv, step 06: a sparse index per SSTable, so that a read seeks instead of scanning
 //!
-//! Until this step, looking a key up in a table meant reading the table from
-//! its first line. Now every table has a sparse index beside it: the first
-//! key and the byte offset of every block of about 4 KiB. The index lives in
-//! memory; a lookup binary-searches it for the one block that can hold the
-//! key and reads that block alone. The table files do not change at all.
+//! Without an index, looking a key up in a table means reading the table
+//! from its first line. So every table has a sparse index beside it: the
+//! first key and the byte offset of every block of about 4 KiB. The index
+//! lives in memory; a lookup binary-searches it for the one block that can
+//! hold the key and reads that block alone. The table files hold no index:
+//! they are the same sorted lines as chapter 3's.
 //!
 //! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
 //!   memtables, the tables and the manifest.
-//! - [`Options`] are the store's knobs (unchanged since step 05).
+//! - [`Options`] are the store's knobs.
 //! - `index.rs` is the sparse index: its format, how the writer cuts blocks,
 //!   and how a lookup finds its block.
 //! - `sidecar.rs` writes and loads a file beside a table (here the index)
 //!   under a check line that ties it to its table and covers it with a
 //!   checksum; one that does not check out is rebuilt.
-//! - [`sstable`] writes and reads one table file; a written table now gets
-//!   its index, and a lookup reads one block.
-//! - `entries.rs` reads a table's lines in order, and now also says where
-//!   each line starts, for the index.
+//! - [`sstable`] writes and reads one table file; a written table gets its
+//!   index, and a lookup reads one block.
+//! - `entries.rs` reads a table's lines in order, and says where each line
+//!   starts, for the index.
 //! - `compaction.rs`, `manifest.rs` and `shaker.rs` merge, list and flush
-//!   tables (unchanged since step 05, but for removing index files too).
+//!   tables; removing a table removes its index too. `checksum.rs` is the
+//!   size and CRC-32 the manifest names each table with.
 //! - `shared.rs` is what the store and the tree shaker share: the state
 //!   behind the store's lock (the only code that takes it), the rules for
 //!   a write to go ahead, and the freeze.
 //! - `mailbox.rs` is how the shaker and the threads that wait for it
 //!   signal each other.
-//! - `state.rs`, what the store's lock protects and the only code that
-//!   changes it, is unchanged since step 05.
+//! - `state.rs` is what the store's lock protects and the only code that
+//!   changes it.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
-//!   open, as in step 05, and now removes the index files of tables that
-//!   are gone.
+//!   open, and removes the index files of tables that are gone.
 //! - `line.rs` writes and parses the escaped lines (of the index too), and
-//!   now finds and compares a line's key without unescaping it, for the
-//!   lookup; `files.rs` (file names, files written whole or not at all, the
-//!   index too) is unchanged since step 05.
-//! - `memtable.rs` is the sorted map (unchanged since step 02).
-//! - [`http`] turns requests into calls on the store (unchanged since step 04).
+//!   finds and compares a line's key without unescaping it, for the lookup;
+//!   `files.rs` names the files, the index too, and writes a file whole or
+//!   not at all.
+//! - `memtable.rs` is the sorted map.
+//! - [`http`] turns requests into calls on the store.
 //! - `serve.rs` accepts the connections that [`http`] serves: a deadline
 //!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! New in this step: `index.rs` and `sidecar.rs`.
 //!
 //! Invariants (the tests in `tests/` check them):
 //! - a `get` sees the latest `set` or `delete` of its key that returned;

@@ -2,17 +2,16 @@
 //! read back.
 //!
 //! The idea: a table is a file of lines, one per entry, so that anyone can
-//! read it with `cat` (the index of step 06 and the write-ahead log of step
-//! 07 reuse the same escaping). Keys and values are any text at all, so the
-//! characters that would break a line, a newline, a `→` that would look like
-//! the separator, a value that is exactly `†`, are escaped with a backslash,
-//! and the backslash itself too, so that the escaping can be undone exactly.
-//! Ordinary text is written as it is.
+//! read it with `cat` (the index, `index.rs`, reuses the same escaping).
+//! Keys and values are any text at all, so the characters that would break a
+//! line, a newline, a `→` that would look like the separator, a value that
+//! is exactly `†`, are escaped with a backslash, and the backslash itself
+//! too, so that the escaping can be undone exactly. Ordinary text is written
+//! as it is.
 //!
-//! New in step 06: a lookup compares the key it seeks with the keys of a
-//! block's lines as the lines hold them, escaped ([`escaped_key`],
-//! [`compare_escaped`]), so that it unescapes and copies only the line it
-//! returns.
+//! A lookup compares the key it seeks with the keys of a block's lines as
+//! the lines hold them, escaped ([`escaped_key`], [`compare_escaped`]), so
+//! that it unescapes and copies only the line it returns.
 //!
 //! Shortcuts, and what they cost:
 //! - escaping instead of length prefixes: a line stays readable, but every

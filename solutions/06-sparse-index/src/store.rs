@@ -1,17 +1,16 @@
 //! The storage layer: memtables, SSTables with their sparse indexes, and the
 //! manifest that lists the tables.
 //!
-//! The idea: as in chapters 4 and 5, writes go to the active `Memtable`,
-//! full memtables are frozen, and the tree shaker (`shaker.rs`) writes them
-//! to SSTables in the background and merges tables when there are enough
-//! (`compaction.rs`); the manifest (`manifest.rs`) lists the live tables.
-//! New in this step: every table comes with its sparse index (`index.rs`),
-//! held in memory, so a read asks each table for one block instead of
-//! reading it from its first line, and opening the store reads a table
-//! through only to rebuild a missing or damaged index. At open,
-//! `recovery.rs` also removes the index files of tables the manifest does
-//! not list; removing a table (after a merge, or in `clear`) removes its
-//! index too.
+//! The idea: writes go to the active `Memtable`, full memtables are frozen,
+//! and the tree shaker (`shaker.rs`) writes them to SSTables in the
+//! background and merges tables when there are enough (`compaction.rs`);
+//! the manifest (`manifest.rs`) lists the live tables. Every table comes
+//! with its sparse index (`index.rs`), held in memory, so a read asks each
+//! table for one block instead of reading it from its first line, and
+//! opening the store parses a table only to rebuild a missing or damaged
+//! index. At open, `recovery.rs` also removes the index files of tables the
+//! manifest does not list; removing a table (after a merge, or in `clear`)
+//! removes its index too.
 //!
 //! A read asks, newest first: the active memtable, the frozen memtables from
 //! the back of the queue to the front, then the tables from newest to oldest
@@ -70,8 +69,7 @@ use crate::{Error, Options, Result};
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
 /// that the same HTTP layer and the same tests drive all of them. The methods
-/// return `Result` although a hash map cannot fail: from chapter 3 on they
-/// touch the disk, and disks fail.
+/// return `Result`: they touch the disk, and disks fail.
 pub trait Storage {
     /// Inserts `key` with `value`, replacing any value the key had.
     fn set(&self, key: &str, value: &str) -> Result<()>;

@@ -17,28 +17,25 @@
 //! message. Every error body is one line ending in `\n`, so that `curl`
 //! prints it cleanly.
 //!
-//! From step 03 on a store call may read or write files. Each handler runs
-//! it on one of tokio's threads for blocking work (`off_the_runtime`), so
-//! that a request waiting for the disk does not hold up the connections
-//! served on the same runtime thread. A file that cannot be read or written,
-//! or a damaged table, answers 500 with the error's one line.
+//! A store call may read or write files. Each handler runs it on one of
+//! tokio's threads for blocking work (`off_the_runtime`), so that a request
+//! waiting for the disk does not hold up the connections served on the same
+//! runtime thread. A file that cannot be read or written, or a damaged
+//! table, answers 500 with the error's one line.
 //!
-//! From step 04 on a failed flush (`ShakerFailed`) answers 500 too: the tree
-//! shaker has stopped, so every PUT, DELETE and clear is refused with its
-//! reason until a restart, while GETs are still answered.
+//! A failed flush or merge (`ShakerFailed`) answers 500 too: the tree shaker
+//! has stopped, so every PUT, DELETE and clear is refused with its reason
+//! until a restart, while GETs are still answered.
 //!
-//! From step 05 on the tree shaker also merges tables, and a failed merge
-//! stops it as a failed flush does: the same 500, the same refusals.
-//!
-//! From step 07 on a PUT, DELETE or clear answers 200 only once its record
-//! is synced to the write-ahead log. A PUT or DELETE does not hold a thread
-//! while it waits: it appends on the runtime's thread and awaits the log
-//! syncer (`Store::durable`). Only a write that would fill the memtable goes
-//! to a blocking thread, since its freeze syncs the log and may wait for
-//! room. A log that failed (`LogFailed`) answers 500 and refuses every later
-//! write, as a failed flush does. A GET waits, on its blocking thread, until
-//! the writes it could see are synced; after a failed sync it answers 500
-//! too (`ReadAfterLogFailed`), rather than show a write that was refused.
+//! A PUT, DELETE or clear answers 200 only once its record is synced to the
+//! write-ahead log. A PUT or DELETE does not hold a thread while it waits:
+//! it appends on the runtime's thread and awaits the log syncer
+//! (`Store::durable`). Only a write that would fill the memtable goes to a
+//! blocking thread, since its freeze syncs the log and may wait for room. A
+//! log that failed (`LogFailed`) answers 500 and refuses every later write,
+//! as a failed flush does. A GET waits, on its blocking thread, until the
+//! writes it could see are synced; after a failed sync it answers 500 too
+//! (`ReadAfterLogFailed`), rather than show a write that was refused.
 //!
 //! Slow clients cannot take the server away from everyone (`serve.rs`): a
 //! connection that has not sent its whole request head within 3 seconds

@@ -10,11 +10,12 @@
 //!
 //! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
 //!   memtables with their logs, the tables and the manifest.
-//! - [`Options`] are the store's knobs (unchanged since step 05).
+//! - [`Options`] are the store's knobs.
 //! - `bloom.rs` is the bloom filter: sizing, hashing, its file format.
 //! - `wal.rs` is the write-ahead log: appending, rotating, and the log
 //!   syncer's group commit; `log_record.rs` is its records' format and the
-//!   replay of a log at start.
+//!   replay of a log at start; `log_chain.rs` is which logs a start must
+//!   replay, and the check that none is missing or cut.
 //! - `logged.rs` is the write path through the log: append and apply under
 //!   one lock, acknowledge after the sync, and the [`Ticket`]s of async
 //!   writes.
@@ -24,25 +25,29 @@
 //! - `mailbox.rs` is how the shaker and the threads that wait for it
 //!   signal each other.
 //! - `state.rs` is what the store's lock protects and the only code that
-//!   changes it; each frozen memtable now keeps its log beside it.
+//!   changes it; each frozen memtable keeps its log beside it.
 //! - [`sstable`] writes and reads one table file, with its index and filter.
-//! - `entries.rs`, the reader of a table's lines in order, is unchanged
-//!   since step 06.
-//! - `sidecar.rs` reads a file beside a table (the `.idx`, and now the
-//!   `.bloom`), or says to rebuild it from the table.
-//! - `index.rs`, `compaction.rs`, `manifest.rs`, `shaker.rs` and
-//!   `memtable.rs` are as in step 06, but that a merge removes its inputs'
-//!   filters too, the shaker removes a memtable's log once its table is
-//!   listed, and an index is loaded and rebuilt together with its filter.
+//! - `entries.rs` reads a table's lines in order.
+//! - `sidecar.rs` reads a file beside a table (the `.idx` or the `.bloom`),
+//!   or says to rebuild it from the table.
+//! - `index.rs` is the sparse index, loaded and rebuilt together with its
+//!   filter; `compaction.rs` merges tables and removes its inputs with their
+//!   sidecars; `manifest.rs` lists the live tables, with the sizes and
+//!   CRC-32s of `checksum.rs`, and names the oldest log still needed;
+//!   `shaker.rs` flushes and merges, and removes a memtable's log once its
+//!   table is listed; `memtable.rs` is the sorted map.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
-//!   open, as in step 06, and now also replays the logs into a table.
-//! - `line.rs` (the escaped lines, also of the index and the log) is
-//!   unchanged since step 06; `files.rs` now also names the logs
-//!   (`000003.wal`).
+//!   open, and replays the logs into a table.
+//! - `line.rs` writes and parses the escaped lines (also of the index and
+//!   the log); `files.rs` names the files (`000007.sst`, `000003.wal`, …)
+//!   and writes a file whole or not at all.
 //! - [`http`] turns requests into calls on the store; a failed log answers 500.
 //! - `serve.rs` accepts the connections that [`http`] serves: a deadline
 //!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! New in this step: `bloom.rs`, `wal.rs`, `log_record.rs`, `log_chain.rs`
+//! and `logged.rs`.
 //!
 //! Invariants (the tests in `tests/` check them):
 //! - a write is acknowledged only once its log record is on disk, and a

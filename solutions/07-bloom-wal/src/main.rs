@@ -18,7 +18,7 @@ struct Args {
     port: u16,
 
     /// The directory for the store's files. Every step accepts it so that all
-    /// steps take the same flags; this one keeps its tables there.
+    /// steps take the same flags; this one keeps its tables and logs there.
     #[arg(long, default_value = "data")]
     working_dir: PathBuf,
 

@@ -1,6 +1,6 @@
 //! SSTables: sorted, plain-text files, written by a flush or a merge; each
-//! has a sparse index and, from step 07 on, a bloom filter, so a lookup
-//! reads at most one block and, for most absent keys, nothing.
+//! has a sparse index and a bloom filter, so a lookup reads at most one
+//! block and, for most absent keys, nothing.
 //!
 //! The idea: when the memtable is big enough, its entries are written out in
 //! key order to a new file, a *sorted string table*, and the memtable starts
@@ -9,28 +9,29 @@
 //! older one. Because the lines are sorted, a lookup can stop reading as soon
 //! as it passes the key it looks for.
 //!
-//! New in step 05: a merge writes its table with a [`TableWriter`], one
-//! entry at a time, so the merged table may be far bigger than memory; and
-//! it reads its inputs with [`SsTable::entries`], one line at a time. A
-//! merged table replaces its inputs, whose files are then deleted: tables
-//! are still never changed, but they no longer live forever.
+//! A merge writes its table with a [`TableWriter`], one entry at a time, so
+//! the merged table may be far bigger than memory; and it reads its inputs
+//! with [`SsTable::entries`], one line at a time. A merged table replaces
+//! its inputs, whose files are then deleted: a table is never changed, but
+//! it does not live forever.
 //! `write_atomically`, in `files.rs`, lends the same write-then-rename to
 //! the manifest.
 //!
-//! New in step 06: every table has a sparse index (`index.rs`), which the
-//! [`TableWriter`] builds as the lines go by and writes beside the table as
-//! `NNNNNN.idx`, and which stays in memory. A lookup asks the index for the
-//! one block that can hold the key and reads that block alone, with one
-//! positioned read; only a merge, a scan or the rebuilding of an index still
-//! reads a table from its first line. The table files do not change at all.
+//! Every table has a sparse index (`index.rs`), which the [`TableWriter`]
+//! builds as the lines go by and writes beside the table as `NNNNNN.idx`,
+//! and which stays in memory. A lookup asks the index for the one block
+//! that can hold the key and reads that block alone, with one positioned
+//! read; only a merge, a scan or the rebuilding of an index reads a table
+//! from its first line. The index is not in the table file, whose format is
+//! below.
 //!
-//! New in step 07: every table also has a bloom filter (`bloom.rs`), which
-//! the [`TableWriter`] builds from the hashes of its keys and writes beside
-//! the table as `NNNNNN.bloom`. A lookup asks the filter first; for most
-//! keys the table does not hold, the filter answers "certainly not here"
-//! and the lookup reads nothing. The index and the filter are loaded by the
-//! same `sidecar::load`; when either is missing or damaged, both are rebuilt
-//! in one read of the table.
+//! Every table also has a bloom filter (`bloom.rs`), which the
+//! [`TableWriter`] builds from the hashes of its keys and writes beside the
+//! table as `NNNNNN.bloom`. A lookup asks the filter first; for most keys
+//! the table does not hold, the filter answers "certainly not here" and the
+//! lookup reads nothing. The index and the filter are loaded by the same
+//! `sidecar::load`; when either is missing or damaged, both are rebuilt in
+//! one read of the table.
 //!
 //! Shortcuts, and what they cost:
 //! - plain text instead of a binary format: anyone can read a table with

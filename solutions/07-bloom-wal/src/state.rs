@@ -1,13 +1,13 @@
 //! What a read must see at one moment, and the only code that changes it.
 //!
 //! The idea: the store keeps its memtables and its list of tables in one
-//! `State`, behind the store's read-write lock (`store.rs`). Every change
-//! to the state is a method here, so that the rules about what may change
-//! together live in one place, next to the fields they are about. New in
-//! this step: each frozen memtable keeps the number of its write-ahead log
-//! beside it, from [`State::freeze`] until [`State::install_flushed`] hands
-//! the log back to be deleted, and the state numbers the logs and knows the
-//! oldest one still needed, which the manifest names.
+//! `State`, behind the store's read-write lock (`store.rs`). Every change to
+//! the state is a method here, so that the rules about what may change
+//! together live in one place, next to the fields they are about. Each
+//! frozen memtable keeps the number of its write-ahead log beside it, from
+//! [`State::freeze`] until [`State::install_flushed`] hands the log back to
+//! be deleted, and the state numbers the logs and knows the oldest one still
+//! needed, which the manifest names.
 //!
 //! The list of tables is shared as a snapshot: an `Arc` of the list, cheap
 //! to clone. A reader takes the lock only to look in the memtables and to

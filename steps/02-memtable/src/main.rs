@@ -46,8 +46,7 @@ fn run(args: Args) -> Result<()> {
     let listener = http::listen(args.port)?;
     let store = Arc::new(Store::new());
     let served = http::run(listener, store);
-    // From step 03 on, this line says the stop's flush is done; here there
-    // is nothing to keep, and the line says so.
+    // The stop has nothing to keep on disk, and its last line says so.
     tracing::info!("stopped: this step keeps nothing, so every key is gone");
     served
 }

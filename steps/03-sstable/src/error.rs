@@ -4,11 +4,11 @@
 //! knows nothing about HTTP: `http.rs` decides which status code each variant
 //! becomes.
 //!
-//! From step 03 on the store reads and writes files, and three new variants
-//! name the file they failed on: `Io` (an operation on a file failed: which
-//! one, and the path), `Corrupt` (a table breaks the format that `sstable.rs`
-//! describes: the path and the line) and `UnexpectedFile` (a `.sst` file
-//! whose name is not a table number, so its age is unknown).
+//! The store reads and writes files, and three variants name the file they
+//! failed on: `Io` (an operation on a file failed: which one, and the path),
+//! `Corrupt` (a table breaks the format that `sstable.rs` describes: the
+//! path and the line) and `UnexpectedFile` (a `.sst` file whose name is not
+//! a table number, so its age is unknown).
 
 use std::io;
 use std::net::SocketAddr;

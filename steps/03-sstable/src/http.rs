@@ -17,11 +17,11 @@
 //! message. Every error body is one line ending in `\n`, so that `curl`
 //! prints it cleanly.
 //!
-//! From step 03 on a store call may read or write files. Each handler runs
-//! it on one of tokio's threads for blocking work (`off_the_runtime`), so
-//! that a request waiting for the disk does not hold up the connections
-//! served on the same runtime thread. A file that cannot be read or written,
-//! or a damaged table, answers 500 with the error's one line.
+//! A store call may read or write files. Each handler runs it on one of
+//! tokio's threads for blocking work (`off_the_runtime`), so that a request
+//! waiting for the disk does not hold up the connections served on the same
+//! runtime thread. A file that cannot be read or written, or a damaged
+//! table, answers 500 with the error's one line.
 //!
 //! Slow clients cannot take the server away from everyone (`serve.rs`): a
 //! connection that has not sent its whole request head within 3 seconds
@@ -127,9 +127,9 @@ fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
         .into_response()
 }
 
-/// Runs a store call on one of tokio's threads for blocking work. From this
-/// step on a store call may read or write files, and a runtime thread that
-/// waits for the disk serves no other connection meanwhile.
+/// Runs a store call on one of tokio's threads for blocking work. A store
+/// call may read or write files, and a runtime thread that waits for the
+/// disk serves no other connection meanwhile.
 async fn off_the_runtime<T: Send + 'static>(
     call: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {

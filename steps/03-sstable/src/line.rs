@@ -2,8 +2,8 @@
 //! read back.
 //!
 //! The idea: a table is a file of lines, one per entry, so that anyone can
-//! read it with `cat` (the index of step 06 and the write-ahead log of step
-//! 07 reuse the same escaping). Keys and values are any text at all, so the
+//! read it with `cat` (chapters 6 and 7 reuse the same escaping for an index
+//! and a write-ahead log). Keys and values are any text at all, so the
 //! characters that would break a line, a newline, a `→` that would look like
 //! the separator, a value that is exactly `†`, are escaped with a backslash,
 //! and the backslash itself too, so that the escaping can be undone exactly.

@@ -3,12 +3,13 @@
 //!
 //! One struct with a default for every field, instead of one parameter per
 //! knob: a caller names the knobs it sets and takes the defaults for the
-//! rest, as in `Options { memtable_bytes: 64, ..Options::default() }`, so its
-//! call still compiles, and still means the same, when a later step adds a
-//! knob. The defaults are the server's: `main.rs` takes the default of each
-//! flag from [`Options::default`].
+//! rest, as in `Options { memtable_bytes: 64, ..Options::default() }`, so
+//! its call still compiles, and still means the same, when a knob is added.
+//! The defaults are the server's: `main.rs` takes the default of each flag
+//! from [`Options::default`].
 //!
-//! Step 03 has one knob, `memtable_bytes`.
+//! There is one knob, `memtable_bytes`: the size at which the memtable is
+//! flushed.
 //!
 //! Read alongside chapter 3 of the book, "SSTables".
 

@@ -4,17 +4,17 @@
 //! knows nothing about HTTP: `http.rs` decides which status code each variant
 //! becomes.
 //!
-//! From step 03 on the store reads and writes files, and three variants name
-//! the file they failed on: `Io` (an operation on a file failed: which one,
-//! and the path), `Corrupt` (a table breaks the format that `sstable.rs`
-//! describes: the path and the line) and `UnexpectedFile` (a `.sst` file
-//! whose name is not a table number, so its age is unknown).
+//! The store reads and writes files, and three variants name the file they
+//! failed on: `Io` (an operation on a file failed: which one, and the path),
+//! `Corrupt` (a table breaks the format that `sstable.rs` describes: the
+//! path and the line) and `UnexpectedFile` (a `.sst` file whose name is not
+//! a table number, so its age is unknown).
 //!
-//! Step 04 adds `ShakerFailed`. Flushes now happen on the tree shaker's
-//! thread, not in the request that filled the memtable, so the error of a
-//! failed flush cannot reach the request that caused it. Instead the shaker
-//! stops, and every later write is refused with the reason, since the store
-//! could not keep it.
+//! `ShakerFailed`: flushes happen on the tree shaker's thread, not in the
+//! request that filled the memtable, so the error of a failed flush cannot
+//! reach the request that caused it. Instead the shaker stops, and every
+//! later write is refused with the reason, since the store could not keep
+//! it.
 
 use std::io;
 use std::net::SocketAddr;

@@ -1,13 +1,13 @@
 //! # little-kv, step 04: the tree shaker, a background thread that flushes
 //!
-//! In step 03 the write that fills the memtable also writes it to disk, and
+//! A write that fills the memtable would otherwise write it to disk while
 //! every other request waits. This step hands the disk work to a background
 //! thread, the tree shaker. A full memtable is frozen (moved to a queue) and a
 //! fresh one takes the writes at once; the shaker writes frozen memtables to
 //! SSTables, oldest first, and swaps each table in for its memtable in one
 //! step. Writers wait only if the queue is full, which bounds the memory.
 //!
-//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], now an
+//! - [`store`] holds the data: the [`Storage`] trait and [`Store`], an
 //!   active memtable, a queue of frozen memtables, and tables on disk.
 //! - [`Options`] are the store's knobs; this step adds how many frozen
 //!   memtables may wait for the shaker.
@@ -16,22 +16,22 @@
 //!   a write to go ahead, and the freeze.
 //! - `mailbox.rs` is how the shaker and the threads that wait for it
 //!   signal each other.
-//! - `state.rs` is what the store's lock protects, now with the queue of
-//!   frozen memtables, and the only code that changes it: a freeze, and a
+//! - `state.rs` is what the store's lock protects, the memtables and the
+//!   list of tables, and the only code that changes it: a freeze, and a
 //!   flushed table put in its memtable's place.
 //! - `shaker.rs` is the tree shaker: its thread and its loop.
-//! - `memtable.rs` is the sorted map, its tombstones and its size in bytes
-//!   (unchanged since step 02).
+//! - `memtable.rs` is the sorted map, its tombstones and its size in bytes.
 //! - [`sstable`] writes and reads one table file; its documentation, with
-//!   that of `line.rs`, is the format's specification. It, `line.rs` and
-//!   `files.rs` are unchanged since step 03.
-//! - `entries.rs`, the reader of a table's lines in order, is unchanged
-//!   since step 03.
+//!   that of `line.rs`, is the format's specification. `files.rs` names the
+//!   files and writes a file whole or not at all.
+//! - `entries.rs` reads a table's lines in order.
 //! - [`http`] turns requests into calls on the store, and errors into status
 //!   codes; a failed flush answers 500.
 //! - `serve.rs` accepts the connections that [`http`] serves: a deadline
 //!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! New in this step: `shaker.rs`, `shared.rs` and `mailbox.rs`.
 //!
 //! Invariants (the tests in `tests/` check them):
 //! - a `get` sees the latest `set` or `delete` of its key that returned;

@@ -3,10 +3,9 @@
 //! The idea: the store keeps its memtables and its list of tables in one
 //! `State`, behind the store's read-write lock (`store.rs`). Every change
 //! to the state is a method here, so that the rules about what may change
-//! together live in one place, next to the fields they are about. New in
-//! this step: the queue of frozen memtables, and the two moves that the
-//! writers and the tree shaker make on it, [`State::freeze`] and
-//! [`State::install_flushed`].
+//! together live in one place, next to the fields they are about. The
+//! queue of frozen memtables has two moves, one made by the writers and one
+//! by the tree shaker: [`State::freeze`] and [`State::install_flushed`].
 //!
 //! The list of tables is shared as a snapshot: an `Arc` of the list, cheap
 //! to clone. A reader takes the lock only to look in the memtables and to

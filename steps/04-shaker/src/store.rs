@@ -61,8 +61,7 @@ use crate::{Error, Options, Result};
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
 /// that the same HTTP layer and the same tests drive all of them. The methods
-/// return `Result` although a hash map cannot fail: from chapter 3 on they
-/// touch the disk, and disks fail.
+/// return `Result`: they touch the disk, and disks fail.
 pub trait Storage {
     /// Inserts `key` with `value`, replacing any value the key had.
     fn set(&self, key: &str, value: &str) -> Result<()>;

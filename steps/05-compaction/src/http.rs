@@ -17,18 +17,15 @@
 //! message. Every error body is one line ending in `\n`, so that `curl`
 //! prints it cleanly.
 //!
-//! From step 03 on a store call may read or write files. Each handler runs
-//! it on one of tokio's threads for blocking work (`off_the_runtime`), so
-//! that a request waiting for the disk does not hold up the connections
-//! served on the same runtime thread. A file that cannot be read or written,
-//! or a damaged table, answers 500 with the error's one line.
+//! A store call may read or write files. Each handler runs it on one of
+//! tokio's threads for blocking work (`off_the_runtime`), so that a request
+//! waiting for the disk does not hold up the connections served on the same
+//! runtime thread. A file that cannot be read or written, or a damaged
+//! table, answers 500 with the error's one line.
 //!
-//! From step 04 on a failed flush (`ShakerFailed`) answers 500 too: the tree
-//! shaker has stopped, so every PUT, DELETE and clear is refused with its
-//! reason until a restart, while GETs are still answered.
-//!
-//! From step 05 on the tree shaker also merges tables, and a failed merge
-//! stops it as a failed flush does: the same 500, the same refusals.
+//! A failed flush or merge (`ShakerFailed`) answers 500 too: the tree shaker
+//! has stopped, so every PUT, DELETE and clear is refused with its reason
+//! until a restart, while GETs are still answered.
 //!
 //! Slow clients cannot take the server away from everyone (`serve.rs`): a
 //! connection that has not sent its whole request head within 3 seconds
@@ -134,9 +131,9 @@ fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
         .into_response()
 }
 
-/// Runs a store call on one of tokio's threads for blocking work. From this
-/// step on a store call may read or write files, and a runtime thread that
-/// waits for the disk serves no other connection meanwhile.
+/// Runs a store call on one of tokio's threads for blocking work. A store
+/// call may read or write files, and a runtime thread that waits for the
+/// disk serves no other connection meanwhile.
 async fn off_the_runtime<T: Send + 'static>(
     call: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {

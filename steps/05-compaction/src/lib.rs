@@ -1,13 +1,13 @@
 //! # little-kv, step 05: compaction merges SSTables in the background
 //!
-//! Every flush adds a table and, until this step, none ever went away: disk
-//! use only grew, and a read that missed looked in more and more files. Now
-//! the tree shaker also merges tables: when there are enough of them, it
-//! streams a few of them, side by side in key order, into one table that
-//! keeps only the newest entry of each key, and drops tombstones once no
-//! older table is left for them to hide anything in. A manifest lists the
-//! live tables, so that the merged table replaces its inputs in one atomic
-//! step, even across a crash.
+//! Every flush adds a table, and without merging none would ever go away:
+//! disk use would only grow, and a read that misses would look in more and
+//! more files. So the tree shaker also merges tables: when there are enough
+//! of them, it streams a few of them, side by side in key order, into one
+//! table that keeps only the newest entry of each key, and drops tombstones
+//! once no older table is left for them to hide anything in. A manifest
+//! lists the live tables, so that the merged table replaces its inputs in
+//! one atomic step, even across a crash.
 //!
 //! - [`store`] holds the data: the [`Storage`] trait and [`Store`], the
 //!   memtables, the tables and the manifest.
@@ -15,7 +15,8 @@
 //!   tables at which the shaker merges.
 //! - `compaction.rs` picks the tables to merge, merges them and installs
 //!   the result.
-//! - `manifest.rs` reads and writes the list of live tables.
+//! - `manifest.rs` reads and writes the list of live tables;
+//!   `checksum.rs` is the size and CRC-32 it names each table with.
 //! - `recovery.rs` brings the directory back to the manifest's tables at
 //!   open, removing what an interrupted flush or merge left.
 //! - `shared.rs` is what the store and the tree shaker share: the state
@@ -24,20 +25,22 @@
 //! - `mailbox.rs` is how the shaker and the threads that wait for it
 //!   signal each other.
 //! - `state.rs` is what the store's lock protects and the only code that
-//!   changes it; this step adds a merge's two moves and a one-step `clear`.
+//!   changes it, a merge's two moves and `clear` among the changes.
 //! - `shaker.rs` is the tree shaker: it flushes, then merges.
-//! - `memtable.rs` is the sorted map (unchanged since step 02).
+//! - `memtable.rs` is the sorted map.
 //! - [`sstable`] writes and reads one table file; its documentation, with
-//!   that of `line.rs` (unchanged since step 03), is the format's
-//!   specification. A table can now be written one entry at a time.
-//! - `entries.rs`, the reader of a table's lines in order, is unchanged
-//!   since step 03.
-//! - `files.rs` writes a file whole or not at all, and now does it in one
-//!   call for the manifest.
-//! - [`http`] turns requests into calls on the store (unchanged since step 04).
+//!   that of `line.rs`, is the format's specification. A table is written
+//!   one entry at a time, so a merged table may be bigger than memory.
+//! - `entries.rs` reads a table's lines in order, for scans and merges.
+//! - `files.rs` names the files and writes a file whole or not at all, in
+//!   one call for the manifest.
+//! - [`http`] turns requests into calls on the store.
 //! - `serve.rs` accepts the connections that [`http`] serves: a deadline
 //!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
+//!
+//! New in this step: `compaction.rs`, `manifest.rs`, `checksum.rs` and
+//! `recovery.rs`.
 //!
 //! Invariants (the tests in `tests/` check them):
 //! - a `get` sees the latest `set` or `delete` of its key that returned;

@@ -20,11 +20,10 @@
 //! oldest table. Otherwise an older table outside the merge may still hold a
 //! value for the key, and the tombstone is what hides it.
 //!
-//! From step 06 on a table is two files, the `.sst` and its index, the
-//! `.idx`. A merge still reads its inputs from their first lines, so it has
-//! no use for their indexes; the merged table gets its own index from the
-//! table writer as the merge streams through it, and removing an input
-//! removes both of its files.
+//! A table is two files, the `.sst` and its index, the `.idx`. A merge reads
+//! its inputs from their first lines, so it has no use for their indexes;
+//! the merged table gets its own index from the table writer as the merge
+//! streams through it, and removing an input removes both of its files.
 //!
 //! Shortcuts, and what they cost:
 //! - the shaker compacts between flushes, so while it merges, frozen

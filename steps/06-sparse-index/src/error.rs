@@ -4,18 +4,17 @@
 //! knows nothing about HTTP: `http.rs` decides which status code each variant
 //! becomes.
 //!
-//! From step 03 on the store reads and writes files, and three variants name
-//! the file they failed on: `Io` (an operation on a file failed: which one,
-//! and the path), `Corrupt` (a file breaks its format: the path and the line)
-//! and `UnexpectedFile` (a `.sst` file whose name is not a table number, so
-//! its age is unknown). From step 05 on, `Corrupt` names a damaged manifest
-//! (`manifest.rs`) as well as a damaged table (`sstable.rs`).
+//! The store reads and writes files, and three variants name the file they
+//! failed on: `Io` (an operation on a file failed: which one, and the path),
+//! `Corrupt` (a file breaks its format: the path and the line) and
+//! `UnexpectedFile` (a `.sst` file whose name is not a table number, so its
+//! age is unknown). `Corrupt` names a damaged manifest (`manifest.rs`) as
+//! well as a damaged table (`sstable.rs`).
 //!
-//! `ShakerFailed` (step 04): flushes happen on the tree shaker's thread, so
-//! the error of a failed flush cannot reach the request that caused it.
+//! `ShakerFailed`: flushes and merges happen on the tree shaker's thread, so
+//! the error of a failed one cannot reach the request that caused it.
 //! Instead the shaker stops, and every later write is refused with the
-//! reason, since the store could not keep it. From step 05 on the shaker
-//! also merges tables, and a failed merge stops it in the same way.
+//! reason, since the store could not keep it.
 
 use std::io;
 use std::net::SocketAddr;

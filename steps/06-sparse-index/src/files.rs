@@ -1,6 +1,6 @@
 //! The store's file names, and files written whole or not at all: the
-//! temporary name, the directory sync, and from step 05 on a whole file
-//! written in one call.
+//! temporary name, the directory sync, and a whole file written in one
+//! call.
 //!
 //! This is the one place that knows how files are named: a table is its
 //! number and `.sst` (`000007.sst`), its index its number and `.idx`
@@ -15,8 +15,8 @@
 //! there at all and at worst a `.tmp` file beside it, which the store
 //! removes at its next start.
 //!
-//! The table writer follows these rules with the helpers here. New in step
-//! 05: [`write_atomically`] does the write, sync and rename for a file
+//! The table writer follows these rules with the helpers here;
+//! [`write_atomically`] does the write, sync and rename for a file
 //! written in one piece, such as the manifest; its caller syncs the
 //! directory when the rename itself must survive a crash.
 //!

@@ -3,13 +3,14 @@
 //!
 //! One struct with a default for every field, instead of one parameter per
 //! knob: a caller names the knobs it sets and takes the defaults for the
-//! rest, as in `Options { memtable_bytes: 64, ..Options::default() }`, so its
-//! call still compiles, and still means the same, when a later step adds a
-//! knob. The defaults are the server's: `main.rs` takes the default of each
-//! flag from [`Options::default`].
+//! rest, as in `Options { memtable_bytes: 64, ..Options::default() }`, so
+//! its call still compiles, and still means the same, when a knob is added.
+//! The defaults are the server's: `main.rs` takes the default of each flag
+//! from [`Options::default`].
 //!
-//! Step 05 adds `compaction_threshold`, which says when the tree shaker
-//! merges tables, to step 04's `memtable_bytes` and `max_frozen_memtables`.
+//! The knobs: `memtable_bytes`, the size at which the memtable is frozen;
+//! `max_frozen_memtables`, the bound on the queue of frozen memtables; and
+//! `compaction_threshold`, which says when the tree shaker merges tables.
 //!
 //! Read alongside chapter 5 of the book, "Compaction".
 

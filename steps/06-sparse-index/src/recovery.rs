@@ -10,11 +10,10 @@
 //! only then removes what an interrupted write left and the tables the
 //! manifest does not name. A directory of step
 //! 03 or 04 has no manifest yet: its table numbers give the order, and a
-//! manifest listing them all is written. New in step 06: an index file
-//! (`.idx`) whose table the manifest does not name is removed too, and a
-//! live table, once its bytes have passed their check, is opened with its
-//! index, and parsed line by line only to rebuild a missing or damaged
-//! index.
+//! manifest listing them all is written. An index file (`.idx`) whose table
+//! the manifest does not name is removed too, and a live table, once its
+//! bytes have passed their check, is opened with its index, and parsed line
+//! by line only to rebuild a missing or damaged index.
 //!
 //! Shortcuts, and what they cost:
 //! - a `.sst` file whose name is not a number stops the store instead of

@@ -1,12 +1,13 @@
 //! Bloom filters: "certainly not here" without reading the table.
 //!
-//! The idea: a read of a key that no table holds used to read one block of
-//! every table. A bloom filter is a row of bits and a few hash functions.
-//! Adding a key sets the bit each hash function picks; asking for a key
-//! checks those bits. If any is 0, the key was never added: the table is
-//! skipped without a single read. If all are 1, the key is probably there
-//! (or other keys happened to set the same bits: a *false positive*), and the
-//! table is read as before. A filter never says "not here" for a key that is.
+//! The idea: without a filter, a read of a key that no table holds reads one
+//! block of every table. A bloom filter is a row of bits and a few hash
+//! functions. Adding a key sets the bit each hash function picks; asking for
+//! a key checks those bits. If any is 0, the key was never added: the table
+//! is skipped without a single read. If all are 1, the key is probably there
+//! (or other keys happened to set the same bits: a *false positive*), and
+//! the table is read: one block, found through its index. A filter never
+//! says "not here" for a key that is.
 //!
 //! Sizing: for `n` keys and a target false-positive rate `p`, the best filter
 //! has `m = -n ln p / (ln 2)^2` bits and `k = (m / n) ln 2` hash functions:

@@ -20,12 +20,11 @@
 //! oldest table. Otherwise an older table outside the merge may still hold a
 //! value for the key, and the tombstone is what hides it.
 //!
-//! From step 06 on a table has an index beside it, the `.idx`, and from
-//! step 07 on a bloom filter too, the `.bloom`. A merge still reads its
-//! inputs from their first lines, so it has no use for their indexes or
-//! filters; the merged table gets its own index and filter from the table
-//! writer as the merge streams through it, and removing an input removes
-//! all three of its files.
+//! A table has an index beside it, the `.idx`, and a bloom filter, the
+//! `.bloom`. A merge reads its inputs from their first lines, so it has no
+//! use for their indexes or filters; the merged table gets its own index and
+//! filter from the table writer as the merge streams through it, and
+//! removing an input removes all three of its files.
 //!
 //! Shortcuts, and what they cost:
 //! - the shaker compacts between flushes, so while it merges, frozen

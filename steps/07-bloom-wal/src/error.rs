@@ -4,26 +4,24 @@
 //! knows nothing about HTTP: `http.rs` decides which status code each variant
 //! becomes.
 //!
-//! From step 03 on the store reads and writes files, and three variants name
-//! the file they failed on: `Io` (an operation on a file failed: which one,
-//! and the path), `Corrupt` (a file breaks its format: the path and the line)
-//! and `UnexpectedFile` (a `.sst` file whose name is not a table number, so
-//! its age is unknown; in step 07 a `.wal` file too). `Corrupt` names a damaged table (`sstable.rs`), a
-//! damaged manifest (`manifest.rs`, from step 05 on) and, new in step 07, a
-//! write-ahead log damaged anywhere but in a torn last batch
-//! (`log_record.rs`).
+//! The store reads and writes files, and three variants name the file they
+//! failed on: `Io` (an operation on a file failed: which one, and the path),
+//! `Corrupt` (a file breaks its format: the path and the line) and
+//! `UnexpectedFile` (a `.sst` or `.wal` file whose name is not a number, so
+//! its age is unknown). `Corrupt` names a damaged table (`sstable.rs`), a
+//! damaged manifest (`manifest.rs`) and a write-ahead log damaged anywhere
+//! but in a torn last batch (`log_record.rs`).
 //!
-//! `ShakerFailed` (step 04): flushes happen on the tree shaker's thread, so
-//! the error of a failed flush cannot reach the request that caused it.
+//! `ShakerFailed`: flushes and merges happen on the tree shaker's thread, so
+//! the error of a failed one cannot reach the request that caused it.
 //! Instead the shaker stops, and every later write is refused with the
-//! reason, since the store could not keep it. From step 05 on the shaker
-//! also merges tables, and a failed merge stops it in the same way.
+//! reason, since the store could not keep it.
 //!
-//! Step 07 adds `LogFailed`: once the write-ahead log could not be written
-//! or synced, no write can be made durable, so every later write is refused
-//! with the reason, as after a failed flush; a read that could see one of
-//! the refused writes is refused too (`ReadAfterLogFailed`). And `panic_message` gives the
-//! text of a caught panic: the tree shaker and the log syncer each turn
+//! `LogFailed`: once the write-ahead log could not be written or synced, no
+//! write can be made durable, so every later write is refused with the
+//! reason, as after a failed flush; a read that could see one of the refused
+//! writes is refused too (`ReadAfterLogFailed`). And `panic_message` gives
+//! the text of a caught panic: the tree shaker and the log syncer each turn
 //! their own panic into such a refusal, so that no waiting thread waits
 //! forever.
 

@@ -8,10 +8,10 @@
 //! binary-searches it for the last block whose first key is not greater
 //! than the key sought, then reads that one block and nothing else.
 //!
-//! From step 07 on a table has a bloom filter beside its index, and a lookup
-//! asks the filter first: it reaches the index only for keys the filter lets
-//! through. The index is loaded by `sidecar::load`, the same code that
-//! loads the filter, and the two are rebuilt together.
+//! A table has a bloom filter beside its index too, and a lookup asks the
+//! filter first: it reaches the index only for keys the filter lets through.
+//! The index is loaded by `sidecar::load`, the same code that loads the
+//! filter, and the two are rebuilt together.
 //!
 //! Shortcuts, and what they cost:
 //! - one index per table, in a file beside it, loaded whole: memory grows

@@ -3,13 +3,15 @@
 //!
 //! One struct with a default for every field, instead of one parameter per
 //! knob: a caller names the knobs it sets and takes the defaults for the
-//! rest, as in `Options { memtable_bytes: 64, ..Options::default() }`, so its
-//! call still compiles, and still means the same, when a later step adds a
-//! knob. The defaults are the server's: `main.rs` takes the default of each
-//! flag from [`Options::default`].
+//! rest, as in `Options { memtable_bytes: 64, ..Options::default() }`, so
+//! its call still compiles, and still means the same, when a knob is added.
+//! The defaults are the server's: `main.rs` takes the default of each flag
+//! from [`Options::default`].
 //!
-//! Step 05 adds `compaction_threshold`, which says when the tree shaker
-//! merges tables, to step 04's `memtable_bytes` and `max_frozen_memtables`.
+//! The knobs: `memtable_bytes`, the size at which the memtable is frozen
+//! (and so about the size of each write-ahead log); `max_frozen_memtables`,
+//! the bound on the queue of frozen memtables; and `compaction_threshold`,
+//! which says when the tree shaker merges tables.
 //!
 //! Read alongside chapter 5 of the book, "Compaction".
 
@@ -19,9 +21,10 @@
 pub struct Options {
     /// The memtable is written to a new table once it holds this many bytes
     /// of keys and values (see `memtable::entry_bytes`). This bounds the
-    /// memory the memtable takes, and, until chapter 7's log, what a crash
-    /// loses. The default, 4 MiB, is LevelDB's `write_buffer_size`: big
-    /// enough that tables stay few, small enough that writing one is quick.
+    /// memory the memtable takes, and the length of the write-ahead log
+    /// that a start replays. The default, 4 MiB, is LevelDB's
+    /// `write_buffer_size`: big enough that tables stay few, small enough
+    /// that writing one is quick.
     pub memtable_bytes: usize,
     /// How many full memtables may wait for the tree shaker before writes
     /// wait too. With the active memtable, this bounds the memory at about

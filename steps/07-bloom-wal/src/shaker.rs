@@ -10,11 +10,11 @@
 //! Readers see the data in the frozen memtable until that step, and in the
 //! table after it.
 //!
-//! From step 07 on each frozen memtable comes with its write-ahead log
-//! (`wal.rs`), which holds the same writes. Once the memtable's table is in
-//! the manifest, the log is no longer needed: in the same write-locked step
-//! the shaker takes the log off the store's list, then deletes the file
-//! with the lock released.
+//! Each frozen memtable comes with its write-ahead log (`wal.rs`), which
+//! holds the same writes. Once the memtable's table is in the manifest, the
+//! log is no longer needed: in the same write-locked step the shaker takes
+//! the log off the store's list, then deletes the file with the lock
+//! released.
 //!
 //! The shaker and the threads that wait for it signal each other through
 //! the mailbox (`mailbox.rs`); what they share is `Shared` (`shared.rs`).

@@ -1,12 +1,12 @@
 //! The storage layer: memtables with their logs, SSTables, and the manifest.
 //!
-//! The idea: as in chapters 4 to 6, writes go to the active `Memtable`,
-//! full memtables are frozen, and the tree shaker (`shaker.rs`) writes them
-//! to SSTables in the background and merges tables when there are enough;
-//! the manifest (`manifest.rs`) lists the live tables. New in this step:
-//! every write is also appended to the active memtable's write-ahead log
-//! (`wal.rs`), and acknowledged only once the log syncer has synced it. At
-//! open, `recovery.rs` replays the logs that are left into a table.
+//! The idea: writes go to the active `Memtable`, full memtables are frozen,
+//! and the tree shaker (`shaker.rs`) writes them to SSTables in the
+//! background and merges tables when there are enough; the manifest
+//! (`manifest.rs`) lists the live tables. Every write is also appended to
+//! the active memtable's write-ahead log (`wal.rs`), and acknowledged only
+//! once the log syncer has synced it. At open, `recovery.rs` replays the
+//! logs that are left into a table.
 //!
 //! A read asks, newest first: the active memtable, the frozen memtables from
 //! the back of the queue to the front, then the tables from newest to oldest
@@ -74,8 +74,7 @@ use crate::{Error, Options, Result};
 ///
 /// Every step of little-kv implements this trait with the same signatures, so
 /// that the same HTTP layer and the same tests drive all of them. The methods
-/// return `Result` although a hash map cannot fail: from chapter 3 on they
-/// touch the disk, and disks fail.
+/// return `Result`: they touch the disk, and disks fail.
 pub trait Storage {
     /// Inserts `key` with `value`, replacing any value the key had.
     fn set(&self, key: &str, value: &str) -> Result<()>;
