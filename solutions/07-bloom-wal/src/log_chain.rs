@@ -30,7 +30,8 @@
 //! Shortcuts, and what they cost:
 //! - a manifest written by step 05 or 06 names no log: the chain then
 //!   starts at the oldest log there is, and a log removed from the start
-//!   of it goes unseen. Step 07 writes the log line from its first start;
+//!   of it goes unseen. A store of this step writes the log line from its
+//!   first start;
 //! - the newest log's last batch, damaged so that it looks torn (zeros,
 //!   or cut where the file's zeros begin), is dropped as a torn write
 //!   would be: on disk, the two look the same. So is a cut in the part of

@@ -1,7 +1,7 @@
 //! The write-ahead log: every write is on disk before the client hears 200.
 //!
-//! The idea: the memtable lives in memory, so up to step 06 a crash lost
-//! every write it held, although each had been acknowledged. Now every PUT,
+//! The idea: the memtable lives in memory, and a crash would lose every
+//! write it held, although each had been acknowledged. So every PUT,
 //! DELETE and clear is first appended to a log file and synced to disk
 //! (`fdatasync`), and only then acknowledged. At start, the store replays
 //! the logs into a memtable: what was acknowledged is there again.

@@ -7,17 +7,15 @@
 //! The manifest is the one that decides: a table it names is live, whatever
 //! else is in the directory. So at open, [`recover`] lists the directory,
 //! reads and checks the manifest, opens and checks the tables it names, and
-//! only then removes what an interrupted write left and the tables the
-//! manifest does not name. A directory of step
-//! 03 or 04 has no manifest yet: its table numbers give the order, and a
-//! manifest listing them all is written. New in step 06: an index file
-//! (`.idx`) whose table the manifest does not name is removed too, and a
-//! live table, once its bytes have passed their check, is opened with its
-//! index, and parsed line by line only to rebuild a missing or damaged
-//! index. New in step 07: a filter file
-//! (`.bloom`) is treated like an index, and then the write-ahead logs left
-//! by the last run are replayed, oldest first, into one new table that the
-//! manifest lists before the logs are deleted (`recover_logs`).
+//! checks the write-ahead logs and replays them into a memtable (see
+//! `log_chain.rs`), and only then removes what an interrupted write left,
+//! the tables the manifest does not name, and their sidecars (`.idx` and
+//! `.bloom` files). A live table, once its bytes have passed their check,
+//! is opened with its index and filter, and parsed line by line only to
+//! rebuild a missing or damaged one. What the logs held becomes one new
+//! table; a new log is started, a manifest naming both is written, and
+//! only then are the old logs removed (`recover_logs`). A directory of step
+//! 03 or 04 has no manifest yet: its table numbers give the order.
 //!
 //! Shortcuts, and what they cost:
 //! - a `.sst` file whose name is not a number stops the store instead of
@@ -39,9 +37,11 @@
 //! - a torn last batch of the newest log holds writes that were never
 //!   acknowledged, and is dropped; damage anywhere else stops the store with
 //!   the log's path and line (see `log_record.rs`);
+//! - a missing or cut log stops the store too, and removes nothing (see
+//!   `log_chain.rs`);
 //! - when [`recover`] returns, every acknowledged write is in a table the
-//!   manifest lists, no log is left, and the next log number is above
-//!   every log replayed;
+//!   manifest lists, the only log is the new one the manifest names, and
+//!   its number is above every log there was;
 //! - the next table number is above every table number in the directory,
 //!   so no new table takes the name of an old one.
 //!
@@ -154,10 +154,7 @@ pub(crate) fn recover(directory: &Path, log_bytes: u64) -> Result<Recovered> {
         }
     }
     for path in list_directory(directory)? {
-        let is_sidecar = path
-            .extension()
-            .is_some_and(|extension| extension == "idx" || extension == "bloom");
-        if is_sidecar && !is_live(&path.with_extension(files::TABLE_EXTENSION)) {
+        if files::is_sidecar(&path) && !is_live(&path.with_extension(files::TABLE_EXTENSION)) {
             tracing::info!(
                 "removing {}, a sidecar of a table that is gone",
                 path.display()
