@@ -1,36 +1,41 @@
 //! Which write-ahead logs a start replays (step 07), by the rules of the
 //! store's `log_chain.rs`, and what in them stops it.
 //!
-//! The idea: the logs whose writes are in no table yet form a chain. The
-//! manifest's log line names its first link, every log but the newest ends
-//! with a `next` record naming the log after it, and every log's header
-//! says how long its file was made (see `log.rs`). So, for the logs in the
+//! The idea: the logs whose writes are in no table yet form a chain, each
+//! link written down twice. The manifest's log line names the first log;
+//! a log the store moved on to from another says so in its header (that
+//! log, and where its batches end); and the log it moved on from ends with
+//! a `next` record naming it (see `log.rs`). So, for the logs in the
 //! directory, oldest first:
 //! - a log numbered below the manifest's is a leftover of a flush: its
 //!   writes are in a table, and the start removes it unread;
-//! - the chain runs from the manifest's log (under a manifest with no log
-//!   line, one of step 05 or 06, from the oldest log there) to the newest
-//!   log that holds a batch. The manifest's log must be there; each log of
-//!   the chain is read as replay reads it, the last one as the newest,
-//!   whose torn tail is dropped; each but the newest ends with `next`
-//!   naming the log numbered one above, which must be there;
-//! - the log that the newest names, holding no batch yet, is the log in
-//!   use: there is nothing in it to replay, and the start does not read it;
-//! - any other log after the chain holds no batch and no log names it: a
-//!   rotation or a start made it and did not finish. It is removed unread.
+//! - the chain starts at the manifest's log (under a manifest with no log
+//!   line, one of step 05 or 06, at the oldest log there), which must be
+//!   there, and goes on through each log whose header follows the one
+//!   before it. Each log of it is read as replay reads it: up to where
+//!   the next one's header says its batches end (then only its `next` may
+//!   follow), and the newest, the log in use, to its end, a torn tail
+//!   dropped;
+//! - a `next` record names the log numbered one above its own, and that
+//!   log follows it: one that is missing, or whose header does not follow,
+//!   stops the store;
+//! - a log after the chain must hold no batch: a log that a start made
+//!   and crashed before the manifest named it (or a rotation, before its
+//!   header was whole), removed unread. One that holds writes stops the
+//!   store: a log between may be missing.
 //!
 //! Invariants:
 //! - every problem here is one the store's start stops on, at the same
 //!   path and line (`MANIFEST` and its log line for a missing first log);
-//! - a log the start does not read is not checked here either: it cannot
-//!   stop the store, whatever is in it;
+//! - a log the start does not replay is at most read to see whether it
+//!   holds a batch: it cannot stop the store otherwise, whatever is in it;
 //! - a log that vanishes while it is read (a flush removed it) is a note,
 //!   never a missing link: it was in the listing.
 
 use std::io;
 use std::path::Path;
 
-use solution_07::format::MANIFEST;
+use solution_07::format::{End, MANIFEST};
 
 use crate::Problem;
 use crate::log::{self, LogFile, Written, log_name};
@@ -38,14 +43,23 @@ use crate::log::{self, LogFile, Written, log_name};
 /// The logs of a directory, as a start sees them.
 #[derive(Debug, Default)]
 pub(crate) struct Chain {
-    /// The logs of the chain, oldest first, then the log in use if it is
-    /// after them.
+    /// The logs of the chain, oldest first: the newest is the log in use.
     pub(crate) logs: Vec<LogFile>,
-    /// The logs the start removes unread, each with why.
-    pub(crate) leftovers: Vec<(String, String)>,
+    /// The logs the start does not replay, each with why.
+    pub(crate) outside: Vec<Outside>,
     pub(crate) problems: Vec<Problem>,
     pub(crate) notes: Vec<String>,
     pub(crate) files_read: usize,
+}
+
+/// A log that is not in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Outside {
+    pub(crate) name: String,
+    pub(crate) why: String,
+    /// Whether the start removes it; if not, the start refuses on it (that
+    /// problem is among [`Chain::problems`]).
+    pub(crate) removed: bool,
 }
 
 /// Reads the chain of `logs` (their numbers and names, sorted) in
@@ -64,16 +78,19 @@ pub(crate) fn read(
         return chain;
     };
     for (_, name) in logs.iter().filter(|(number, _)| *number < first) {
-        let why = format!(
-            "older than {}, the oldest log the MANIFEST still needs: left by a flush, its \
-             writes are in a table; the next start removes it",
-            log_name(first)
-        );
-        chain.leftovers.push((name.clone(), why));
+        chain.outside.push(Outside {
+            name: name.clone(),
+            why: format!(
+                "older than {}, the oldest log the MANIFEST still needs: left by a flush, its \
+                 writes are in a table; the next start removes it",
+                log_name(first)
+            ),
+            removed: true,
+        });
     }
-    let live: Vec<&(u64, String)> = logs.iter().filter(|(number, _)| *number >= first).collect();
+    let listed = |number: u64| logs.iter().any(|(found, _)| *found == number);
     if let Some((number, line)) = oldest
-        && live.first().is_none_or(|(found, _)| *found != number)
+        && !listed(number)
     {
         let reason = format!(
             "names {} as the oldest log still needed, and it is missing: acknowledged writes \
@@ -85,7 +102,7 @@ pub(crate) fn read(
             .push(Problem::at(MANIFEST, line, reason).refusing());
     }
     let mut read: Vec<(u64, &str, Written)> = Vec::new();
-    for (number, name) in live {
+    for (number, name) in logs.iter().filter(|(number, _)| *number >= first) {
         match log::read(directory, name) {
             Ok(written) => {
                 chain.files_read += 1;
@@ -99,56 +116,93 @@ pub(crate) fn read(
                 .push(Problem::of(name, format!("cannot read: {error}")).refusing()),
         }
     }
-    let end = read
-        .iter()
-        .rfind(|(_, _, written)| !written.holds_no_batch())
-        .map_or(first, |(number, _, _)| *number);
-    // What the newest log of the chain names: the log in use after it.
-    let mut named = None;
-    for (number, name, written) in &read {
-        if *number <= end {
-            let newest = *number == end;
-            let mut log = log::parse(name, written, newest);
-            // Replay stops at damage before it looks at how the log ends.
-            if log.problems.is_empty() {
-                log.problems.extend(check_next(&log, *number, newest, logs));
+    // The chain: from the first log there (the manifest's, unless it is
+    // missing, which the start refuses: then what follows is shown), each
+    // log whose header follows the one before, with where that one's
+    // batches end.
+    let mut links: Vec<End> = Vec::new();
+    for (at, (number, _, _)) in read.iter().enumerate() {
+        let follows = read
+            .get(at + 1)
+            .filter(|(next, _, _)| *next == number + 1)
+            .and_then(|(_, _, written)| written.header()?.after);
+        match follows {
+            Some((before, bytes)) if before == *number => links.push(End::At(bytes)),
+            _ => {
+                links.push(End::Newest);
+                break;
             }
-            named = log.next();
-            chain.problems.extend(log.problems.iter().cloned());
-            chain.logs.push(log);
-        } else if named == Some(*number) {
-            chain.logs.push(LogFile::unread(name, written));
-        } else {
-            let why = "holds no batch, and no log names it: made by a rotation or a start \
-                       that did not finish; the next start removes it";
-            chain.leftovers.push((name.to_string(), why.to_string()));
         }
+    }
+    let end = links
+        .len()
+        .checked_sub(1)
+        .map_or(first, |newest| read[newest].0);
+    for ((number, name, written), bound) in read.iter().zip(&links) {
+        let mut log = log::parse(name, written, *bound);
+        // Replay stops at damage before it looks at how the log ends.
+        if log.problems.is_empty() {
+            log.problems
+                .extend(check_next(&log, *number, *number == end, listed));
+        }
+        chain.problems.extend(log.problems.iter().cloned());
+        chain.logs.push(log);
+    }
+    for (_, name, written) in read.iter().skip(links.len()) {
+        let outside = if written.holds_no_batch() {
+            Outside {
+                name: name.to_string(),
+                why: format!(
+                    "holds no batch, and its header does not follow {}, the newest log of the \
+                     chain: made by a start (or a rotation) that did not finish; the next start \
+                     removes it",
+                    log_name(end)
+                ),
+                removed: true,
+            }
+        } else {
+            let reason = format!(
+                "this log holds writes, but its header does not follow {}, the last log of the \
+                 chain: a log between them may be missing",
+                log_name(end)
+            );
+            chain
+                .problems
+                .push(Problem::at(name, 1, reason.clone()).refusing());
+            Outside {
+                name: name.to_string(),
+                why: format!("{reason}: the store refuses to start"),
+                removed: false,
+            }
+        };
+        chain.outside.push(outside);
     }
     chain
 }
 
-/// How the log `number` ends, as the store checks it: a log before the
-/// newest names the log after it, and a log it names exists among `logs`.
-fn check_next(log: &LogFile, number: u64, newest: bool, logs: &[(u64, String)]) -> Option<Problem> {
-    let reason = match log.next() {
-        None if newest => return None,
-        None => format!(
-            "the log ends without naming the next one (`next {:06}`), and a newer log holds \
-             writes: the end of this log is missing",
-            number + 1
-        ),
-        Some(next) if next != number + 1 => format!(
-            "names {} as the next log, but logs are numbered one after another: {} is next",
-            log_name(next),
-            log_name(number + 1)
-        ),
-        Some(next) if !logs.iter().any(|(found, _)| *found == next) => format!(
-            "names {} as the next log, and it is missing: acknowledged writes may have been \
-             in it",
-            log_name(next)
-        ),
-        Some(_) => return None,
-    };
+/// How the log `number` ends, as the store checks it: a `next` names the
+/// log numbered one above, and is not the newest log's (the log it names
+/// would follow it, and so be in the chain). `listed` says which logs are
+/// in the directory.
+fn check_next(
+    log: &LogFile,
+    number: u64,
+    newest: bool,
+    listed: impl Fn(u64) -> bool,
+) -> Option<Problem> {
+    let next = log.next()?;
+    if next == number + 1 && !newest {
+        return None;
+    }
+    let reason = format!(
+        "names {} as the next log, and {}: acknowledged writes may have been in it",
+        log_name(next),
+        if listed(next) {
+            "its header does not follow this log"
+        } else {
+            "it is missing"
+        }
+    );
     Some(Problem::at(&log.name, log.lines, reason).refusing())
 }
 
@@ -156,7 +210,7 @@ fn check_next(log: &LogFile, number: u64, newest: bool, logs: &[(u64, String)]) 
 mod tests {
     use std::fs;
 
-    use solution_07::format::{Op, batch_header, encode, log_header};
+    use solution_07::format::{LogHeader, Op, batch_header, encode};
 
     use super::*;
 
@@ -164,15 +218,49 @@ mod tests {
         Op::Put(key.into(), "v".into())
     }
 
-    /// Writes log `number` in `directory`: its header, then one batch of
-    /// `ops` (none if there are none).
-    fn write_log(directory: &Path, number: u64, ops: &[Op]) {
+    /// `ops` as one batch.
+    fn batch(ops: &[Op]) -> String {
         let records: String = ops.iter().map(encode).collect();
-        let mut text = log_header(number, 0);
-        if !ops.is_empty() {
-            text += &(batch_header(ops.len() as u64, records.as_bytes()) + &records);
+        batch_header(ops.len() as u64, records.as_bytes()) + &records
+    }
+
+    /// Writes the logs `first`, `first + 1`, ... in `directory` as a store
+    /// that moved from each to the next leaves them: a batch of each of
+    /// `writes` (none if it is empty), each later log's header following
+    /// the one before (the first follows nothing), each but the newest
+    /// ended by `next`.
+    fn write_chain(directory: &Path, first: u64, writes: &[&[Op]]) {
+        let mut after = None;
+        for (at, ops) in writes.iter().enumerate() {
+            let number = first + at as u64;
+            let header = LogHeader {
+                number,
+                made: 0,
+                after,
+            };
+            let mut text = header.line();
+            if !ops.is_empty() {
+                text += &batch(ops);
+            }
+            after = Some((number, text.len() as u64));
+            if at + 1 < writes.len() {
+                text += &batch(&[Op::Next(number + 1)]);
+            }
+            fs::write(directory.join(log_name(number)), text).unwrap();
         }
-        fs::write(directory.join(log_name(number)), text).unwrap();
+    }
+
+    /// Three logs: `a` in log 1, `b` in log 2, `c` in log 3.
+    fn three_logs(directory: &Path) {
+        write_chain(directory, 1, &[&[put("a")], &[put("b")], &[put("c")]]);
+    }
+
+    /// Rewrites log `number` in `directory` with `edit`.
+    fn edit_log(directory: &Path, number: u64, edit: impl FnOnce(&mut Vec<u8>)) {
+        let path = directory.join(log_name(number));
+        let mut bytes = fs::read(&path).unwrap();
+        edit(&mut bytes);
+        fs::write(path, bytes).unwrap();
     }
 
     /// The chain of the logs in `directory`, the manifest naming `oldest`
@@ -194,15 +282,27 @@ mod tests {
             .collect()
     }
 
+    /// Checks that `chain` has a problem starting with each of `expected`,
+    /// and no other, each stopping the store.
+    fn assert_problems(chain: &Chain, expected: &[&str], what: &str) {
+        let problems = shown(&chain.problems);
+        assert_eq!(problems.len(), expected.len(), "{what}: {problems:?}");
+        for (problem, expected) in problems.iter().zip(expected) {
+            assert!(problem.starts_with(expected), "{what}: {problem}");
+            assert!(
+                problem.ends_with(": the store refuses to start"),
+                "{problem}"
+            );
+        }
+    }
+
     #[test]
     fn a_whole_chain_is_read_and_what_lies_outside_it_left_over() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path();
-        write_log(path, 1, &[put("old")]);
-        write_log(path, 2, &[put("a"), Op::Next(3)]);
-        write_log(path, 3, &[put("b"), Op::Next(4)]);
-        write_log(path, 4, &[]);
-        write_log(path, 6, &[]);
+        write_chain(path, 1, &[&[put("old")], &[put("a")], &[put("b")], &[]]);
+        // A start's new log, which no manifest names yet.
+        write_chain(path, 6, &[&[]]);
         let chain = chain_of(path, Some(2));
         assert_eq!(shown(&chain.problems), Vec::<String>::new());
         let logs: Vec<(&str, usize)> = chain
@@ -214,12 +314,12 @@ mod tests {
             logs,
             [("000002.wal", 1), ("000003.wal", 1), ("000004.wal", 0)]
         );
-        let leftovers: Vec<&str> = chain
-            .leftovers
+        let outside: Vec<(&str, bool)> = chain
+            .outside
             .iter()
-            .map(|(name, _)| name.as_str())
+            .map(|outside| (outside.name.as_str(), outside.removed))
             .collect();
-        assert_eq!(leftovers, ["000001.wal", "000006.wal"]);
+        assert_eq!(outside, [("000001.wal", true), ("000006.wal", true)]);
         assert_eq!(chain.files_read, 4, "log 1 is not read");
     }
 
@@ -234,85 +334,137 @@ mod tests {
             ),
             (
                 2,
-                &["000001.wal:4: names 000002.wal as the next log, and it is missing"],
+                &[
+                    "000001.wal:5: names 000002.wal as the next log, and it is missing",
+                    "000003.wal:1: this log holds writes, but its header does not follow \
+                     000001.wal, the last log of the chain",
+                ],
             ),
             (
                 3,
-                &["000002.wal:4: names 000003.wal as the next log, and it is missing"],
+                &["000002.wal:5: names 000003.wal as the next log, and it is missing"],
             ),
         ];
         for (removed, expected) in cases {
             for entry in fs::read_dir(path).unwrap() {
                 fs::remove_file(entry.unwrap().path()).unwrap();
             }
-            write_log(path, 1, &[put("a"), Op::Next(2)]);
-            write_log(path, 2, &[put("b"), Op::Next(3)]);
-            write_log(path, 3, &[put("c")]);
+            three_logs(path);
             fs::remove_file(path.join(log_name(removed))).unwrap();
-            let problems = shown(&chain_of(path, Some(1)).problems);
-            assert_eq!(problems.len(), expected.len(), "{problems:?}");
-            for (problem, expected) in problems.iter().zip(expected) {
-                assert!(
-                    problem.starts_with(expected),
-                    "log {removed} removed: {problem}"
-                );
-                assert!(
-                    problem.ends_with(": the store refuses to start"),
-                    "{problem}"
-                );
-            }
+            let chain = chain_of(path, Some(1));
+            assert_problems(&chain, expected, &format!("log {removed} removed"));
         }
     }
 
     #[test]
-    fn a_log_that_lost_its_next_or_names_another_is_refused() {
+    fn a_log_whose_next_does_not_follow_it_is_refused() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path();
-        write_log(path, 1, &[put("a")]);
-        write_log(path, 2, &[put("b")]);
-        let problems = shown(&chain_of(path, Some(1)).problems);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].starts_with(
-                "000001.wal:3: the log ends without naming the next one (`next 000002`)"
-            ),
-            "{problems:?}"
+        three_logs(path);
+        // Log 2's header damaged: it no longer says it follows log 1.
+        edit_log(path, 2, |bytes| bytes[3] = b'X');
+        let chain = chain_of(path, Some(1));
+        assert_problems(
+            &chain,
+            &[
+                "000001.wal:5: names 000002.wal as the next log, and its header does not follow \
+                 this log",
+                "000002.wal:1: this log holds writes, but its header does not follow 000001.wal",
+                "000003.wal:1: this log holds writes, but its header does not follow 000001.wal",
+            ],
+            "log 2's header damaged",
         );
-        write_log(path, 1, &[put("a"), Op::Next(5)]);
-        let problems = shown(&chain_of(path, Some(1)).problems);
-        assert!(
-            problems[0].starts_with(
-                "000001.wal:4: names 000005.wal as the next log, but logs are numbered one after another"
-            ),
-            "{problems:?}"
+        let outside: Vec<bool> = chain.outside.iter().map(|log| log.removed).collect();
+        assert_eq!(outside, [false, false], "a start removes neither");
+        // A `next` that names a log other than the one above.
+        three_logs(path);
+        edit_log(path, 1, |bytes| {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            let ended = batch(&[Op::Next(2)]);
+            *bytes = text.replace(&ended, &batch(&[Op::Next(5)])).into_bytes();
+        });
+        assert_problems(
+            &chain_of(path, Some(1)),
+            &["000001.wal:5: names 000005.wal as the next log, and it is missing"],
+            "next 5",
         );
         // With no manifest log line the chain starts at the oldest log.
-        write_log(path, 1, &[put("a"), Op::Next(2)]);
+        three_logs(path);
         let chain = chain_of(path, None);
         assert_eq!(shown(&chain.problems), Vec::<String>::new());
-        assert_eq!(chain.logs.len(), 2);
+        assert_eq!(chain.logs.len(), 3);
+    }
+
+    #[test]
+    fn a_log_cut_before_where_the_next_says_it_ends_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path();
+        write_chain(path, 1, &[&[put("a")], &[put("b"), put("c")], &[put("d")]]);
+        // Log 2 cut after its header, its `next` written again after it:
+        // every batch left whole, and the file as long as it was made.
+        edit_log(path, 2, |bytes| {
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            let header = text.split_inclusive('\n').next().unwrap().to_string();
+            *bytes = (header + &batch(&[Op::Next(3)])).into_bytes();
+        });
+        assert_problems(
+            &chain_of(path, Some(1)),
+            &["000002.wal:1: the next log says this one holds 93 bytes of batches, but only 76"],
+            "log 2 cut",
+        );
+    }
+
+    #[test]
+    fn a_rotation_that_stopped_before_its_next_or_while_writing_it_is_whole() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path();
+        // The new log made, the old one not ended yet.
+        write_chain(path, 1, &[&[put("a")], &[]]);
+        edit_log(path, 1, |bytes| {
+            let ended = batch(&[Op::Next(2)]);
+            bytes.truncate(bytes.len() - ended.len());
+        });
+        let chain = chain_of(path, Some(1));
+        assert_eq!(shown(&chain.problems), Vec::<String>::new());
+        let logs: Vec<&str> = chain.logs.iter().map(|log| log.name.as_str()).collect();
+        assert_eq!(logs, ["000001.wal", "000002.wal"]);
+        assert_eq!(chain.logs[0].next(), None);
+        // Its `next` torn.
+        write_chain(path, 1, &[&[put("a")], &[]]);
+        edit_log(path, 1, |bytes| bytes.truncate(bytes.len() - 3));
+        let chain = chain_of(path, Some(1));
+        assert_eq!(shown(&chain.problems), Vec::<String>::new());
+        assert_eq!(chain.logs[0].torn.as_ref().map(|torn| torn.0), Some(4));
     }
 
     #[test]
     fn only_the_newest_log_of_the_chain_may_end_torn() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path();
-        let torn = |number: u64, ops: &[Op]| {
-            write_log(path, number, ops);
-            let file = path.join(log_name(number));
-            let text = fs::read(&file).unwrap();
-            fs::write(&file, &text[..text.len() - 3]).unwrap();
+        // Log 1's batch of writes torn, and counted by log 2's header.
+        write_chain(path, 1, &[&[put("a")], &[put("b")]]);
+        let torn = LogHeader {
+            number: 1,
+            made: 0,
+            after: None,
+        }
+        .line()
+            + &batch(&[put("a")])[..20];
+        fs::write(path.join(log_name(1)), &torn).unwrap();
+        let header = LogHeader {
+            number: 2,
+            made: 0,
+            after: Some((1, torn.len() as u64)),
         };
-        torn(1, &[put("a"), Op::Next(2)]);
-        write_log(path, 2, &[put("b")]);
-        let problems = shown(&chain_of(path, Some(1)).problems);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].starts_with("000001.wal:2: the checksum does not match"),
-            "{problems:?}"
+        fs::write(path.join(log_name(2)), header.line() + &batch(&[put("b")])).unwrap();
+        assert_problems(
+            &chain_of(path, Some(1)),
+            &["000001.wal:2: the checksum does not match"],
+            "log 1 torn",
         );
-        write_log(path, 1, &[put("a"), Op::Next(2)]);
-        torn(2, &[put("b")]);
+        // The newest log's tail torn: dropped.
+        write_chain(path, 1, &[&[put("a")], &[put("b")]]);
+        edit_log(path, 2, |bytes| bytes.truncate(bytes.len() - 3));
         let chain = chain_of(path, Some(1));
         assert_eq!(shown(&chain.problems), Vec::<String>::new());
         assert_eq!(chain.logs[1].torn.as_ref().map(|torn| torn.0), Some(2));

@@ -6,8 +6,9 @@
 //! chain from the one the manifest names, see `chain.rs`), newest first,
 //! whose records are replayed at start into a table newer than every other
 //! (and while the server runs, the same writes are in its memtable); then
-//! the live tables, newest first. A log the start removes unread (its
-//! writes are in a table already) is not looked in. In each table:
+//! the live tables, newest first. A log outside the chain (its writes are
+//! in a table already, or the start refuses on it) is not looked in. In
+//! each table:
 //! - steps 03 to 05 read lines from the first until the key, or a key after
 //!   it (the lines are sorted), or the end;
 //! - step 06 asks the index for the one block that can hold the key and

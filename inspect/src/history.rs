@@ -10,9 +10,10 @@
 //!   merge (`compacted 3 tables into 000007.sst`, as `compaction.rs` logs
 //!   it: a merge replaces the newest tables with one numbered above them);
 //! - every table gone, and a manifest that names none, is a clear;
-//! - in step 07 a new log is a rotation, and the `next` record that the
-//!   rotation ends the old log with names it; a log that vanishes was
-//!   flushed into a table, and records added to a log are writes; a table
+//! - in step 07 a new log is a start or a rotation (a rotation's new log
+//!   follows the old one by its header, then a `next` record ends the old
+//!   log and names it); a log that vanishes was flushed into a table, and
+//!   records added to a log are writes; a table
 //!   that appears as a server starts and its logs vanish is the start's
 //!   replay (`replayed 3 records from 000001.wal`, as `recovery.rs` logs
 //!   it);
@@ -338,12 +339,17 @@ mod tests {
         // Logs are numbered apart from tables: a log 000003.wal says
         // nothing about the table 000003.sst.
         let mut flushed_with_log = flushed.clone();
-        let bytes = solution_07::format::log_header(3, 0).into_bytes();
+        let header = solution_07::format::LogHeader {
+            number: 3,
+            made: 0,
+            after: None,
+        };
+        let bytes = header.line().into_bytes();
         let written = crate::log::Written {
             file_bytes: bytes.len() as u64,
             bytes,
         };
-        let log = crate::log::parse("000003.wal", &written, true);
+        let log = crate::log::parse("000003.wal", &written, solution_07::format::End::Newest);
         assert_eq!(log.problems, []);
         flushed_with_log.logs.push(log);
         assert_eq!(changes(&flushed_with_log, &merged_unseen), unseen);
@@ -378,9 +384,16 @@ mod tests {
             let body: String = records.concat();
             solution_07::format::batch_header(records.len() as u64, body.as_bytes()) + &body
         };
-        let header = |number| solution_07::format::log_header(number, 0);
+        let header = |number, after| {
+            let header = solution_07::format::LogHeader {
+                number,
+                made: 0,
+                after,
+            };
+            header.line()
+        };
         let empty = Tree::read(path, step).unwrap();
-        let one = header(1) + &batch(&[record(put("a"))]);
+        let one = header(1, None) + &batch(&[record(put("a"))]);
         fs::write(path.join("000001.wal"), &one).unwrap();
         let one_tree = Tree::read(path, step).unwrap();
         assert_eq!(
@@ -394,18 +407,20 @@ mod tests {
             changes(&one_tree, &three_tree),
             ["logged 2 records to 000001.wal"]
         );
-        // A rotation: the new log, and the `next` that names it.
-        fs::write(path.join("000002.wal"), header(2)).unwrap();
+        // A rotation: the new log, which follows the old one, and the
+        // `next` that names it.
+        let after = Some((1, three.len() as u64));
+        fs::write(path.join("000002.wal"), header(2, after)).unwrap();
+        let made = Tree::read(path, step).unwrap();
+        assert_eq!(made.problems, []);
+        assert_eq!(changes(&three_tree, &made), ["log 000002.wal started"]);
         let next = record(solution_07::format::Op::Next(2));
         fs::write(path.join("000001.wal"), three + &batch(&[next])).unwrap();
         let rotated = Tree::read(path, step).unwrap();
         assert_eq!(rotated.problems, []);
         assert_eq!(
-            changes(&three_tree, &rotated),
-            [
-                "000001.wal ends: the log continues in 000002.wal",
-                "log 000002.wal started"
-            ]
+            changes(&made, &rotated),
+            ["000001.wal ends: the log continues in 000002.wal"]
         );
         fs::remove_file(path.join("000001.wal")).unwrap();
         let flushed = Tree::read(path, step).unwrap();

@@ -9,8 +9,8 @@
 //! - `tree.rs` reads the directory once, as that step's recovery decides
 //!   what is live, and with the same rules finds what would stop the
 //!   store's start; `table.rs`, `sidecars.rs` and `log.rs` read one file
-//!   each, `chain.rs` says which logs a start replays and which it removes
-//!   unread, and `lock.rs` asks whether a server holds `LOCK`;
+//!   each, `chain.rs` says which logs a start replays and what it makes
+//!   of the others, and `lock.rs` asks whether a server holds `LOCK`;
 //! - the commands: `summary.rs`, `get.rs` (a lookup explained), `verify.rs`
 //!   (every rule, `path:line: reason`, and whether the store refuses to
 //!   start) and `picture.rs` (an SVG);

@@ -16,7 +16,7 @@
 //! - a look that catches the store half-way (a server holds `LOCK`, and a
 //!   `.tmp` is there, or a table the MANIFEST does not name yet, or one a
 //!   merge has dropped but not yet removed, or a log a flush has left
-//!   behind or a rotation not yet named) is put off until the next event,
+//!   behind or a start not yet named) is put off until the next event,
 //!   for at most [`BUSY`]: a frame shows the tree between two steps of the
 //!   store, not in the middle of one.
 //!
@@ -255,10 +255,11 @@ fn is_temporary(name: &str) -> bool {
 }
 
 /// Whether `tree` is caught in the middle of a flush, a merge, a clear or
-/// a rotation: a server holds the directory, and a file is there that it
+/// a start: a server holds the directory, and a file is there that it
 /// is writing (`.tmp`) or about to make live or remove (a table, index or
 /// filter the MANIFEST does not name; a log the MANIFEST no longer needs,
-/// or that no log names yet). Such a look is put off, for at most [`BUSY`].
+/// or that is not in the chain yet). Such a look is put off, for at most
+/// [`BUSY`].
 fn busy(tree: &Tree) -> bool {
     tree.lock == Some(Lock::Held)
         && tree.others.iter().any(|other| {

@@ -2,26 +2,38 @@
 //! start, but reporting instead of stopping.
 //!
 //! The idea: a log is a header line, then batches. The header names the
-//! log's own number and how long its file was made; a batch counts only
-//! whole (its header's count of records there, its checksum matching). A
-//! broken batch that shows a tear (cut short, or with a zero byte in it),
-//! with no whole batch after it, in the newest log, is a torn tail, written
-//! by a sync that never finished, and is dropped; any other broken batch is
-//! damage and stops the store. A `next` record ends every log but the
-//! newest, naming the log that follows (whether it should be there is
-//! `chain.rs`'s question). This file follows the rules of the `//!` of
-//! `log_record.rs` with the store's own pieces: `written_length` for where
-//! the zeros start, `parse_log_header`, `parse_batch_header`,
-//! `batch_header` to recompute a header's checksum, and `decode` for each
-//! record.
+//! log's own number, how long its file was made, and for a log the store
+//! moved on to from another, that log and how many bytes of it (header and
+//! batches) were written when this one was made. A batch counts only whole
+//! (its header's count of records there, its checksum matching). How far
+//! a log is read depends on where it is in the chain (`chain.rs`), which
+//! says it with the store's own [`End`]:
+//! - the newest log is read to its end, and a broken batch there that
+//!   shows a tear (cut short, or with a zero byte in it), with no whole
+//!   batch after it, is a torn tail, written by a sync that never
+//!   finished, and is dropped;
+//! - a log that another follows holds whole batches up to exactly the
+//!   byte the next log's header gives: fewer bytes written means it was
+//!   cut, a batch running past it is damage. After that byte only its
+//!   `next` record may come, in a batch of its own, whole or torn (a
+//!   rotation that crashed while syncing it), or nothing (one that crashed
+//!   before).
+//!
+//! Any other broken batch is damage and stops the store. Whether a `next`
+//! names the right log is `chain.rs`'s question. This file follows the
+//! rules of the `//!` of `log_record.rs` with the store's own pieces:
+//! `written_length` for where the zeros start, `LogHeader::parse`,
+//! `parse_batch_header`, `batch_header` to recompute a header's checksum,
+//! and `decode` for each record.
 //!
 //! Invariants:
 //! - [`LogFile::records`] are the records replay reads, in order: the
 //!   writes it applies, then the `next` that ends the log, if any;
 //! - a torn tail is a [`LogFile::torn`] note, never a problem; anything
 //!   else replay stops on is a problem at the line replay names (1 for the
-//!   header, a batch's header line for a broken batch), and reading stops
-//!   there as replay does;
+//!   header and for a log cut short, a batch's header line for a broken
+//!   batch, the last line it read for anything but a `next` after the
+//!   batches another log counts), and reading stops there as replay does;
 //! - every problem here is one replay stops on, so each says that the
 //!   store refuses to start.
 
@@ -30,7 +42,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use solution_07::format::{
-    Op, batch_header, decode, parse_batch_header, parse_log_header, written_length,
+    End, LogHeader, Op, batch_header, decode, parse_batch_header, written_length,
 };
 
 use crate::Problem;
@@ -53,6 +65,9 @@ pub struct LogFile {
     pub file_bytes: u64,
     /// Up to the last byte that is not zero: what was written.
     pub written_bytes: u64,
+    /// Its header, if it has a whole one: its number, the length it was
+    /// made, and the log it follows with where that one's batches end.
+    pub header: Option<LogHeader>,
     /// How many whole batches it holds.
     pub batches: usize,
     /// The records replay reads, in order: writes, and a `next` last.
@@ -78,21 +93,6 @@ impl LogFile {
         match self.records.last()?.op {
             Op::Next(number) => Some(number),
             _ => None,
-        }
-    }
-
-    /// A log that holds no batch and that a start does not read (see
-    /// `chain.rs`): its sizes only.
-    pub(crate) fn unread(name: &str, written: &Written) -> LogFile {
-        LogFile {
-            name: name.to_string(),
-            file_bytes: written.file_bytes,
-            written_bytes: written.bytes.len() as u64,
-            batches: 0,
-            records: Vec::new(),
-            lines: 0,
-            torn: None,
-            problems: Vec::new(),
         }
     }
 }
@@ -122,6 +122,15 @@ impl Written {
         let first = self.bytes.iter().position(|&byte| byte == b'\n');
         first.map_or(self.bytes.len(), |newline| newline + 1) == self.bytes.len()
     }
+
+    /// The log's header, as the store's `LogHeader::of_file` reads it to
+    /// find the chain: a whole first line within the first 4096 bytes, or
+    /// `None` (a test keeps the two the same).
+    pub fn header(&self) -> Option<LogHeader> {
+        let first = &self.bytes[..self.bytes.len().min(4096)];
+        let newline = first.iter().position(|&byte| byte == b'\n')?;
+        LogHeader::parse(&first[..newline])
+    }
 }
 
 /// Reads the log `name` in `directory`: up to where the zeros it was made
@@ -136,59 +145,88 @@ pub fn read(directory: &Path, name: &str) -> io::Result<Written> {
     Ok(Written { bytes, file_bytes })
 }
 
-/// Reads the log `name` from `written`, as replay does; `newest` says
-/// whether it is the newest log of the chain, the only one whose tail may
-/// be torn.
-pub fn parse(name: &str, written: &Written, newest: bool) -> LogFile {
+/// Reads the log `name` from `written`, as replay does; `end` says whether
+/// it is the newest log of the chain, the only one whose tail may be torn,
+/// or where its batches end.
+pub fn parse(name: &str, written: &Written, end: End) -> LogFile {
     let lines: Vec<&[u8]> = written
         .bytes
         .split_inclusive(|&byte| byte == b'\n')
         .collect();
     let mut log = LogFile {
+        name: name.to_string(),
+        file_bytes: written.file_bytes,
+        written_bytes: written.bytes.len() as u64,
+        header: None,
+        batches: 0,
+        records: Vec::new(),
         lines: lines.len(),
-        ..LogFile::unread(name, written)
+        torn: None,
+        problems: Vec::new(),
     };
-    if let Err((line, reason)) = read_records(&mut log, &lines, written.file_bytes, newest) {
+    if let Err((line, reason)) = read_records(&mut log, &lines, end) {
         log.problems
             .push(Problem::at(name, line, reason).refusing());
     }
     log
 }
 
+/// What replay says when something other than a `next` record follows the
+/// batches that the next log's header counts.
+const ONLY_NEXT: &str =
+    "after the batches the next log's header counts, only a `next` record may follow";
+
 /// Reads the header and the batches of `lines` into `log`; the error is the
 /// line and reason replay stops on.
-fn read_records(
-    log: &mut LogFile,
-    lines: &[&[u8]],
-    file_bytes: u64,
-    newest: bool,
-) -> Result<(), (usize, String)> {
-    let header = lines.first().copied().unwrap_or_default();
-    let Some((number, made)) = header.strip_suffix(b"\n").and_then(parse_log_header) else {
+fn read_records(log: &mut LogFile, lines: &[&[u8]], end: End) -> Result<(), (usize, String)> {
+    let first = lines.first().copied().unwrap_or_default();
+    let Some(header) = first.strip_suffix(b"\n").and_then(LogHeader::parse) else {
         // A damaged header may be a whole page: the start of it will do.
-        let found: String = String::from_utf8_lossy(header).chars().take(80).collect();
+        let found: String = String::from_utf8_lossy(first).chars().take(80).collect();
         return Err((
             1,
             format!("expected the log's header `log <number> <bytes> <crc>`, found {found:?}"),
         ));
     };
-    if table_number(&log.name) != Some(number) {
-        return Err((
-            1,
-            format!("the header is log {number:06}'s: this file is not the log its name says"),
-        ));
-    }
-    if file_bytes < made {
+    log.header = Some(header);
+    if table_number(&log.name) != Some(header.number) {
         return Err((
             1,
             format!(
-                "the file is {file_bytes} bytes, shorter than the {made} it was made: it was cut, \
-                 and batches that were acknowledged may be gone with the rest"
+                "the header is log {:06}'s: this file is not the log its name says",
+                header.number
             ),
         ));
     }
+    if log.file_bytes < header.made {
+        return Err((
+            1,
+            format!(
+                "the file is {} bytes, shorter than the {} it was made: it was cut, and \
+                 batches that were acknowledged may be gone with the rest",
+                log.file_bytes, header.made
+            ),
+        ));
+    }
+    let written = log.written_bytes;
+    let (newest, batches_end) = match end {
+        End::Newest => (true, written),
+        End::At(bytes) if written < bytes => {
+            return Err((
+                1,
+                format!(
+                    "the next log says this one holds {bytes} bytes of batches, but only \
+                     {written} are here: it was cut, and acknowledged batches are gone"
+                ),
+            ));
+        }
+        End::At(bytes) => (false, bytes),
+    };
+    // `at` is the next line to read (counted from 0), `offset` the bytes
+    // of the lines before it.
     let mut at = 1;
-    while at < lines.len() {
+    let mut offset = first.len() as u64;
+    while offset < batches_end && at < lines.len() {
         let header_line = at + 1;
         if let Some(next) = log.next() {
             let reason = format!("a line after `next {next:06}`, which ends the log");
@@ -205,7 +243,7 @@ fn read_records(
         }
         let count = match whole_batch(lines, at) {
             Ok(count) => count,
-            Err(Broken { reason, torn }) => {
+            Err(Broken { reason, torn, .. }) => {
                 let later_whole = (at + 1..lines.len()).any(|later| sums_right(lines, later));
                 if newest && torn && !later_whole {
                     log.torn = Some((header_line, reason));
@@ -214,20 +252,102 @@ fn read_records(
                 return Err((header_line, reason));
             }
         };
-        log.batches += 1;
-        for (offset, record) in lines[at + 1..at + 1 + count].iter().enumerate() {
-            let line = header_line + 1 + offset;
-            if let Some(next) = log.next() {
-                let reason = format!("a record after `next {next:06}`, which ends the log");
-                return Err((line, reason));
-            }
-            let text = String::from_utf8_lossy(record);
-            let op = decode(text.trim_end_matches('\n')).map_err(|reason| (line, reason))?;
-            log.records.push(Record { line, op });
+        let batch = &lines[at..at + 1 + count];
+        offset += batch.iter().map(|line| line.len() as u64).sum::<u64>();
+        if offset > batches_end {
+            return Err((
+                header_line,
+                format!(
+                    "this batch runs past byte {batches_end}, where the next log says this \
+                     one's batches end"
+                ),
+            ));
         }
+        log.batches += 1;
+        read_batch_records(log, &batch[1..], header_line)?;
         at += 1 + count;
     }
+    if newest {
+        return Ok(());
+    }
+    match log.next() {
+        // Ended within its batches: nothing may follow.
+        Some(next) if at < lines.len() => Err((
+            at + 1,
+            format!("a line after `next {next:06}`, which ends the log"),
+        )),
+        Some(_) => Ok(()),
+        None => ended_by_next(log, lines, at),
+    }
+}
+
+/// Adds the records of a whole batch whose header is on line `header_line`
+/// to `log`, as replay applies them.
+fn read_batch_records(
+    log: &mut LogFile,
+    records: &[&[u8]],
+    header_line: usize,
+) -> Result<(), (usize, String)> {
+    for (offset, record) in records.iter().enumerate() {
+        let line = header_line + 1 + offset;
+        if let Some(next) = log.next() {
+            let reason = format!("a record after `next {next:06}`, which ends the log");
+            return Err((line, reason));
+        }
+        let text = String::from_utf8_lossy(record);
+        let op = decode(text.trim_end_matches('\n')).map_err(|reason| (line, reason))?;
+        log.records.push(Record { line, op });
+    }
     Ok(())
+}
+
+/// What follows the batches of a log that another follows, from
+/// `lines[at]` on, as replay's `ended_by_next` reads it: nothing; the
+/// batch of its `next` record, whole (added to `log`) or torn (a note);
+/// anything else is damage, at the last line replay read.
+fn ended_by_next(log: &mut LogFile, lines: &[&[u8]], at: usize) -> Result<(), (usize, String)> {
+    if at >= lines.len() {
+        return Ok(());
+    }
+    let header_line = at + 1;
+    let batch = whole_batch(lines, at);
+    // Replay reads the batch's header and the records it got, then one
+    // more line, to see that nothing follows: the error names the last.
+    let read = match &batch {
+        Ok(count) => *count,
+        Err(broken) => broken.read,
+    };
+    let followed = at + read + 1 < lines.len();
+    let last_read = at + read + 1 + usize::from(followed);
+    match batch {
+        Ok(count) if !followed => {
+            let text = |line: &[u8]| {
+                String::from_utf8_lossy(line)
+                    .trim_end_matches('\n')
+                    .to_string()
+            };
+            let ops: Vec<_> = lines[at + 1..at + 1 + count]
+                .iter()
+                .map(|line| decode(&text(line)))
+                .collect();
+            let [Ok(Op::Next(number))] = ops[..] else {
+                return Err((last_read, ONLY_NEXT.to_string()));
+            };
+            log.batches += 1;
+            log.records.push(Record {
+                line: header_line + 1,
+                op: Op::Next(number),
+            });
+            Ok(())
+        }
+        Err(Broken {
+            reason, torn: true, ..
+        }) if !followed => {
+            log.torn = Some((header_line, reason));
+            Ok(())
+        }
+        _ => Err((last_read, ONLY_NEXT.to_string())),
+    }
 }
 
 /// Why a batch does not count, and whether it shows a tear.
@@ -237,6 +357,8 @@ struct Broken {
     /// newline), or with a zero byte in it: what a sync that a power cut
     /// interrupted leaves. Replay drops only such a batch as a torn tail.
     torn: bool,
+    /// How many lines after its header replay read to find it broken.
+    read: usize,
 }
 
 /// Whether a whole batch starts at `lines[at]`: how many records it has, or
@@ -251,6 +373,7 @@ fn whole_batch(lines: &[&[u8]], at: usize) -> Result<usize, Broken> {
         Err(Broken {
             reason: reason.to_string(),
             torn: last.last() != Some(&b'\n') || zeros,
+            read: read.len(),
         })
     };
     // A last line with no newline is still read as a header (its records,
@@ -265,6 +388,7 @@ fn whole_batch(lines: &[&[u8]], at: usize) -> Result<usize, Broken> {
         return Err(Broken {
             reason: format!("the batch ends after {found} of its {count} records"),
             torn: true,
+            read: found,
         });
     };
     let bytes = records.concat();
@@ -307,7 +431,7 @@ fn as_record(line: &[u8]) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use solution_07::format::{encode, log_header};
+    use solution_07::format::encode;
 
     fn put(key: &str, value: &str) -> Op {
         Op::Put(key.into(), value.into())
@@ -318,24 +442,42 @@ mod tests {
         batch_header(ops.len() as u64, records.as_bytes()) + &records
     }
 
+    /// The header line of log `number`, made `made` bytes long, first of
+    /// its start.
+    fn header(number: u64, made: u64) -> String {
+        LogHeader {
+            number,
+            made,
+            after: None,
+        }
+        .line()
+    }
+
     /// Log 1 holding `body` after its header, made no longer than it is.
     fn logged(body: &[u8]) -> Written {
-        let bytes = [log_header(1, 0).as_bytes(), body].concat();
+        let bytes = [header(1, 0).as_bytes(), body].concat();
         Written {
             file_bytes: bytes.len() as u64,
             bytes,
         }
     }
 
+    /// Where the batches of log 1 holding `body` end, as the header of a
+    /// log that followed it would say once `body` was written.
+    fn ends_after(body: &str) -> End {
+        End::At((header(1, 0) + body).len() as u64)
+    }
+
     #[test]
     fn whole_batches_give_their_records_with_their_lines() {
         let text = batch(&[put("a", "1"), put("b", "2")]) + &batch(&[Op::Delete("a".into())]);
-        let log = parse("000001.wal", &logged(text.as_bytes()), true);
+        let log = parse("000001.wal", &logged(text.as_bytes()), End::Newest);
         assert_eq!(log.problems, []);
         assert_eq!(log.batches, 2);
         let lines: Vec<usize> = log.records.iter().map(|record| record.line).collect();
         assert_eq!(lines, [3, 4, 6], "line 1 is the log's header");
         assert_eq!((&log.torn, log.next(), log.lines), (&None, None, 6));
+        assert_eq!(log.header.map(|header| header.number), Some(1));
     }
 
     #[test]
@@ -345,11 +487,13 @@ mod tests {
         let cut = [whole.as_bytes(), &torn.as_bytes()[..torn.len() - 4]].concat();
         let zeroed = whole.clone() + &torn.replace("→", "\0\0\0");
         for text in [cut, zeroed.into_bytes()] {
-            let log = parse("000001.wal", &logged(&text), true);
+            let log = parse("000001.wal", &logged(&text), End::Newest);
             assert_eq!(log.records.len(), 1);
             assert_eq!(log.torn.as_ref().map(|torn| torn.0), Some(4));
             assert_eq!(log.problems, []);
-            let older = parse("000001.wal", &logged(&text), false);
+            // A log that another follows, which counts the torn bytes.
+            let counted = End::At(logged(&text).bytes.len() as u64);
+            let older = parse("000001.wal", &logged(&text), counted);
             assert_eq!(older.problems.len(), 1);
             assert_eq!(older.problems[0].line, Some(4));
         }
@@ -360,7 +504,7 @@ mod tests {
         // Whole in length, no zero in it, a letter changed: a torn write
         // cuts or zeroes, it does not change letters.
         let text = batch(&[put("a", "1")]) + &batch(&[put("b", "2")]).replace("b→2", "b→3");
-        let log = parse("000001.wal", &logged(text.as_bytes()), true);
+        let log = parse("000001.wal", &logged(text.as_bytes()), End::Newest);
         assert_eq!(log.torn, None);
         assert_eq!(log.problems.len(), 1, "{:?}", log.problems);
         assert_eq!(log.problems[0].line, Some(4));
@@ -370,7 +514,7 @@ mod tests {
     #[test]
     fn every_problem_of_a_log_stops_the_store() {
         let text = batch(&[put("a", "1")]).replace("a→1", "a→2") + &batch(&[put("b", "2")]);
-        let log = parse("000001.wal", &logged(text.as_bytes()), true);
+        let log = parse("000001.wal", &logged(text.as_bytes()), End::Newest);
         assert_eq!(log.problems.len(), 1, "{:?}", log.problems);
         assert!(log.problems[0].refuses_start);
     }
@@ -378,10 +522,10 @@ mod tests {
     #[test]
     fn a_last_header_with_no_newline_is_read_as_replay_reads_it() {
         // An empty batch whose header lost its newline: replay's
-        // `read_batch` still reads it as whole, so even in an older log it
-        // is no damage.
+        // `read_batch` still reads it as whole, so even in a log that
+        // another follows it is no damage.
         let text = batch(&[put("a", "1")]) + "batch 0 00000000";
-        let log = parse("000001.wal", &logged(text.as_bytes()), false);
+        let log = parse("000001.wal", &logged(text.as_bytes()), ends_after(&text));
         assert_eq!(log.problems, []);
         assert_eq!(log.batches, 2);
     }
@@ -390,7 +534,7 @@ mod tests {
     fn a_bad_checksum_before_whole_batches_is_damage_at_its_header() {
         let damaged = batch(&[put("a", "1")]).replace("a→1", "a→2");
         let text = batch(&[put("z", "0")]) + &damaged + &batch(&[put("b", "2")]);
-        let log = parse("000001.wal", &logged(text.as_bytes()), true);
+        let log = parse("000001.wal", &logged(text.as_bytes()), End::Newest);
         assert_eq!(log.problems.len(), 1, "{:?}", log.problems);
         assert_eq!(log.problems[0].line, Some(4));
         assert_eq!(log.problems[0].reason, "the checksum does not match");
@@ -403,20 +547,20 @@ mod tests {
             bytes: text.into_bytes(),
             file_bytes,
         };
-        let whole = (log_header(1, 4096) + &body).len() as u64;
+        let whole = (header(1, 4096) + &body).len() as u64;
         let cases = [
             (written(body.clone(), 4096), "expected the log's header"),
             (
-                written(log_header(2, 0) + &body, 4096),
+                written(header(2, 0) + &body, 4096),
                 "the header is log 000002's",
             ),
             (
-                written(log_header(1, 4096) + &body, whole),
+                written(header(1, 4096) + &body, whole),
                 "the file is 61 bytes, shorter than the 4096 it was made",
             ),
         ];
         for (written, expected) in cases {
-            let log = parse("000001.wal", &written, true);
+            let log = parse("000001.wal", &written, End::Newest);
             assert_eq!(log.problems.len(), 1, "{:?}", log.problems);
             let problem = &log.problems[0];
             assert_eq!(problem.line, Some(1));
@@ -426,16 +570,88 @@ mod tests {
         // Still as long as it was made: zeros after the batch.
         let log = parse(
             "000001.wal",
-            &written(log_header(1, 4096) + &body, 4096),
-            true,
+            &written(header(1, 4096) + &body, 4096),
+            End::Newest,
         );
         assert_eq!((log.problems.len(), log.writes()), (0, 1));
     }
 
     #[test]
+    fn a_log_another_follows_ends_where_that_ones_header_says() {
+        let two = batch(&[put("a", "1")]) + &batch(&[put("b", "2")]);
+        let one = batch(&[put("a", "1")]);
+        // Cut at a batch boundary: whole batches, but fewer than counted.
+        let log = parse("000001.wal", &logged(one.as_bytes()), ends_after(&two));
+        assert_eq!(log.problems.len(), 1, "{:?}", log.problems);
+        assert_eq!(log.problems[0].line, Some(1));
+        assert!(
+            log.problems[0]
+                .reason
+                .starts_with("the next log says this one holds 94 bytes of batches, but only 58"),
+            "{:?}",
+            log.problems
+        );
+        // A batch that runs past where the next log says they end.
+        let log = parse(
+            "000001.wal",
+            &logged(two.as_bytes()),
+            ends_after(&one[..20]),
+        );
+        assert_eq!(log.problems.len(), 1, "{:?}", log.problems);
+        assert_eq!(log.problems[0].line, Some(2));
+        assert!(
+            log.problems[0]
+                .reason
+                .starts_with("this batch runs past byte 42"),
+            "{:?}",
+            log.problems
+        );
+        // Exactly as counted.
+        let log = parse("000001.wal", &logged(two.as_bytes()), ends_after(&two));
+        assert_eq!((log.problems.len(), log.writes()), (0, 2));
+    }
+
+    #[test]
+    fn after_its_batches_only_its_next_may_follow_whole_or_torn() {
+        let writes = batch(&[put("a", "1")]);
+        let next = batch(&[Op::Next(2)]);
+        let end = ends_after(&writes);
+        let ended = writes.clone() + &next;
+        let log = parse("000001.wal", &logged(ended.as_bytes()), end);
+        assert_eq!(log.problems, []);
+        assert_eq!(
+            (log.writes(), log.next(), log.lines, log.batches),
+            (1, Some(2), 5, 2)
+        );
+        assert_eq!(log.records[1].line, 5);
+        // Nothing after the writes: a rotation that stopped before `next`.
+        let log = parse("000001.wal", &logged(writes.as_bytes()), end);
+        assert_eq!((log.problems.len(), log.next()), (0, None));
+        // Its `next` torn: a rotation that stopped while syncing it.
+        let torn = writes.clone() + &next[..next.len() - 3];
+        let log = parse("000001.wal", &logged(torn.as_bytes()), end);
+        assert_eq!(log.problems, []);
+        assert_eq!(log.torn.as_ref().map(|torn| torn.0), Some(4));
+        assert_eq!((log.writes(), log.next()), (1, None));
+        // Anything else is damage, at the last line replay read.
+        let cases = [
+            (writes.clone() + &batch(&[put("b", "2")]), 5),
+            (writes.clone() + &batch(&[put("b", "2"), Op::Next(2)]), 6),
+            (ended.clone() + &batch(&[put("b", "2")]), 6),
+            (writes.clone() + &next.replace("next", "nexx"), 5),
+        ];
+        for (text, line) in cases {
+            let log = parse("000001.wal", &logged(text.as_bytes()), end);
+            assert_eq!(log.problems.len(), 1, "{text:?}: {:?}", log.problems);
+            assert_eq!(log.problems[0].line, Some(line), "{text:?}");
+            assert_eq!(log.problems[0].reason, ONLY_NEXT, "{text:?}");
+        }
+    }
+
+    #[test]
     fn next_ends_a_log_and_nothing_may_follow_it() {
         let ended = batch(&[put("a", "1"), Op::Next(2)]);
-        let log = parse("000001.wal", &logged(ended.as_bytes()), false);
+        let log = parse("000001.wal", &logged(ended.as_bytes()), End::Newest);
         assert_eq!(log.problems, []);
         assert_eq!((log.writes(), log.next(), log.lines), (1, Some(2), 4));
         let cases = [
@@ -451,7 +667,7 @@ mod tests {
             ),
         ];
         for (text, line, reason) in cases {
-            let log = parse("000001.wal", &logged(text.as_bytes()), true);
+            let log = parse("000001.wal", &logged(text.as_bytes()), End::Newest);
             assert_eq!(log.problems.len(), 1, "{:?}", log.problems);
             assert_eq!(log.problems[0].line, Some(line));
             assert!(
@@ -460,12 +676,38 @@ mod tests {
                 log.problems
             );
         }
+        // Within the batches another log counts, a line after it too.
+        let text = ended.clone() + &batch(&[put("b", "2")]);
+        let log = parse("000001.wal", &logged(text.as_bytes()), ends_after(&ended));
+        assert_eq!(log.problems.len(), 1, "{:?}", log.problems);
+        assert_eq!(log.problems[0].line, Some(5));
+        assert!(
+            log.problems[0]
+                .reason
+                .starts_with("a line after `next 000002`")
+        );
+    }
+
+    /// Writes each of `cases` as the file `000001.wal` of a new directory,
+    /// and checks that `ours` reads of it what `store` reads.
+    fn compare_with_the_store<T: PartialEq + std::fmt::Debug>(
+        cases: &[&[u8]],
+        store: impl Fn(&Path) -> T,
+        ours: impl Fn(&Written) -> T,
+    ) {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        for bytes in cases {
+            std::fs::write(&path, bytes).unwrap();
+            let theirs = store(&path);
+            let written = read(directory.path(), "000001.wal").unwrap();
+            assert_eq!(ours(&written), theirs, "{bytes:?}");
+        }
     }
 
     #[test]
     fn holds_no_batch_is_the_stores() {
-        let directory = tempfile::tempdir().unwrap();
-        let header = log_header(1, 4096);
+        let header = header(1, 4096);
         let cases: [&[u8]; 7] = [
             b"",
             &[0; 100],
@@ -475,12 +717,43 @@ mod tests {
             &[header.as_bytes(), batch(&[put("a", "1")]).as_bytes()].concat(),
             &[header.as_bytes(), b"x", &[0; 100]].concat(),
         ];
-        for bytes in cases {
-            let path = directory.path().join("000001.wal");
-            std::fs::write(&path, bytes).unwrap();
-            let store = solution_07::format::holds_no_batch(&File::open(&path).unwrap()).unwrap();
-            let ours = read(directory.path(), "000001.wal").unwrap();
-            assert_eq!(ours.holds_no_batch(), store, "{bytes:?}");
+        compare_with_the_store(
+            &cases,
+            |path| solution_07::format::holds_no_batch(&File::open(path).unwrap()).unwrap(),
+            Written::holds_no_batch,
+        );
+    }
+
+    #[test]
+    fn the_header_is_read_as_the_store_reads_it() {
+        let after = LogHeader {
+            number: 1,
+            made: 4096,
+            after: Some((7, 141)),
         }
+        .line();
+        let long = [b"log 000001 ".as_slice(), &[b'1'; 5000], b" 00000000\n"].concat();
+        let cases: [&[u8]; 7] = [
+            b"",
+            after.as_bytes(),
+            after.trim_end().as_bytes(),
+            &[after.as_bytes(), &[0; 100]].concat(),
+            &after.replace("141", "142").into_bytes(),
+            &[after.as_bytes(), batch(&[put("a", "1")]).as_bytes()].concat(),
+            &long,
+        ];
+        compare_with_the_store(
+            &cases,
+            |path| LogHeader::of_file(path).unwrap(),
+            Written::header,
+        );
+        let written = |text: &str| Written {
+            bytes: text.as_bytes().to_vec(),
+            file_bytes: 0,
+        };
+        assert_eq!(
+            written(&after).header().and_then(|header| header.after),
+            Some((7, 141))
+        );
     }
 }

@@ -6,9 +6,9 @@
 //! filter's size, hashes and expected false-positive rate); every other
 //! file with why it is there; the logs a start replays (their writes,
 //! bytes written against the file's length, a torn last batch, the `next`
-//! that ends a log); and the totals, whose ratio of bytes
-//! on disk to live data is the space amplification that compaction keeps
-//! down.
+//! that ends a log, the log its header says it follows); and the totals,
+//! whose ratio of bytes on disk to live data is the space amplification
+//! that compaction keeps down.
 
 use std::fmt::Write as _;
 
@@ -106,9 +106,16 @@ fn write_summary(out: &mut String, tree: &Tree) -> std::fmt::Result {
                 (None, None) if log.batches == 0 => "empty".to_string(),
                 (None, None) => "last batch whole".to_string(),
             };
+            let follows = match log.header.and_then(|header| header.after) {
+                Some((before, bytes)) => format!(
+                    "; follows {} (its batches end at byte {bytes})",
+                    log_name(before)
+                ),
+                None => String::new(),
+            };
             writeln!(
                 out,
-                "  {}  {} in {}, {} bytes written of {} (the rest is preallocated zeros), {tail}",
+                "  {}  {} in {}, {} bytes written of {} (the rest is preallocated zeros), {tail}{follows}",
                 log.name,
                 plural(log.writes(), "record", "records"),
                 plural(log.batches, "batch", "batches"),

@@ -16,12 +16,12 @@
 //! (summed by the store's own `Summer`); a table line that breaks its
 //! format where the start reads the table through (step 03 to 05 always,
 //! 06 and 07 when a sidecar must be rebuilt); a log of the chain a start
-//! replays (`chain.rs`) that is damaged anywhere but in a torn tail, or a
-//! link of that chain that is missing; a table or log whose name is not a
-//! number; and anything that is not a file where the store reads, writes
-//! or removes one (a directory called `000999.sst`, say: removing it
-//! fails). `LOCK` is the store's lock on the directory, asked whether a
-//! server holds it (`lock.rs`).
+//! replays (`chain.rs`) that is damaged anywhere but in a torn tail, a
+//! link of that chain that is missing, or a log with writes outside it; a
+//! table or log whose name is not a number; and anything that is not a
+//! file where the store reads, writes or removes one (a directory called
+//! `000999.sst`, say: removing it fails). `LOCK` is the store's lock on
+//! the directory, asked whether a server holds it (`lock.rs`).
 //!
 //! Shortcuts, and what they cost:
 //! - the directory is listed once and each file read once, with no lock:
@@ -51,7 +51,7 @@ use solution_07::format::{
 use solution_07::{Entry, Error as StoreError};
 
 use crate::cache::TableCache;
-use crate::chain;
+use crate::chain::{self, Outside};
 use crate::lock::{self, Lock, SERVER_RUNNING};
 use crate::log::LogFile;
 use crate::sidecars::{self, Sidecar};
@@ -116,9 +116,9 @@ pub struct Tree {
     pub lock: Option<Lock>,
     /// The live tables, newest first: the order a read looks in them.
     pub tables: Vec<Table>,
-    /// The logs a start replays, newest first, and the log in use if the
-    /// newest of them names it (step 07, see `chain.rs`). A log the start
-    /// removes unread is in [`Tree::others`].
+    /// The logs a start replays, newest first: the chain (step 07, see
+    /// `chain.rs`), whose newest log is the one in use. A log outside the
+    /// chain is in [`Tree::others`].
     pub logs: Vec<LogFile>,
     /// Every other file, by name.
     pub others: Vec<Other>,
@@ -175,13 +175,13 @@ impl Tree {
             tree.read_table(name, *expected, cache);
         }
         cache.forget_unused();
-        let leftover_logs = if step.has_filter_and_logs() {
+        let outside_logs = if step.has_filter_and_logs() {
             tree.read_logs(&names)
         } else {
             Vec::new()
         };
         let live: Vec<String> = live.into_iter().map(|(name, _)| name).collect();
-        tree.sort_others(&names, &live, &leftover_logs);
+        tree.sort_others(&names, &live, &outside_logs);
         tree.sort_not_files(&not_files);
         Ok(tree)
     }
@@ -316,8 +316,8 @@ impl Tree {
     }
 
     /// Reads the logs as a start replays them (`chain.rs`), and returns
-    /// the logs it would remove unread, each with why.
-    fn read_logs(&mut self, names: &[String]) -> Vec<(String, String)> {
+    /// the logs outside the chain, each with why.
+    fn read_logs(&mut self, names: &[String]) -> Vec<Outside> {
         let mut numbered: Vec<(u64, String)> = Vec::new();
         for name in names.iter().filter(|name| name.ends_with(".wal")) {
             match table_number(name) {
@@ -333,21 +333,18 @@ impl Tree {
         self.problems.extend(chain.problems);
         self.notes.extend(chain.notes);
         self.logs = chain.logs.into_iter().rev().collect();
-        chain.leftovers
+        chain.outside
     }
 
     /// Puts every file that is not live, not a sidecar of a live table and
     /// not a log of the chain in [`Tree::others`], with why it is there
-    /// (`leftover_logs` says it for the logs); the leftovers that the next
+    /// (`outside_logs` says it for the logs); the leftovers that the next
     /// start removes are also problems. Behind a manifest that failed its
     /// check, or names a log that is missing, they are not: the start
-    /// refuses, and removes nothing on the word of that manifest.
-    fn sort_others(
-        &mut self,
-        names: &[String],
-        live: &[String],
-        leftover_logs: &[(String, String)],
-    ) {
+    /// refuses, and removes nothing on the word of that manifest. (A log
+    /// outside the chain that the start refuses on has its problem already,
+    /// from `chain.rs`.)
+    fn sort_others(&mut self, names: &[String], live: &[String], outside_logs: &[Outside]) {
         let step = self.step;
         let manifest_failed = self
             .problems
@@ -365,8 +362,16 @@ impl Tree {
                 "idx" if step.has_index() && of_live => continue,
                 "bloom" if step.has_filter_and_logs() && of_live => continue,
                 "wal" if step.has_filter_and_logs() => {
-                    match leftover_logs.iter().find(|(leftover, _)| leftover == name) {
-                        Some((_, why)) => Some(why.as_str()),
+                    match outside_logs.iter().find(|outside| outside.name == *name) {
+                        Some(outside) if outside.removed => Some(outside.why.as_str()),
+                        Some(outside) => {
+                            self.others.push(Other {
+                                name: name.clone(),
+                                bytes: file_bytes(&self.directory, name),
+                                why: outside.why.clone(),
+                            });
+                            continue;
+                        }
                         None => continue,
                     }
                 }
@@ -384,8 +389,7 @@ impl Tree {
                 }
                 _ => None,
             };
-            let bytes =
-                fs::metadata(self.directory.join(name)).map_or(0, |metadata| metadata.len());
+            let bytes = file_bytes(&self.directory, name);
             let why = match why {
                 Some(why) if manifest_failed => why.replace(
                     "the next start removes it",
@@ -485,6 +489,11 @@ impl Tree {
         live.map(|(key, entry)| encode_line(key, entry).len() as u64)
             .sum()
     }
+}
+
+/// The length of the file `name` in `directory`, 0 if it is gone.
+fn file_bytes(directory: &Path, name: &str) -> u64 {
+    fs::metadata(directory.join(name)).map_or(0, |metadata| metadata.len())
 }
 
 fn is_present<T>(sidecar: &Sidecar<T>) -> bool {

@@ -6,25 +6,30 @@
 //! valid escapes; sidecars whose check line matches their table and their
 //! body; a log's header naming the log and a length the file still has,
 //! its batches whole and its records decoding, nothing after its `next`,
-//! but for a torn last batch of the newest log, which recovery drops too.
+//! but for a torn last batch of the newest log, which recovery drops too;
+//! a log that another follows holding exactly the bytes of batches that
+//! the other's header says, then at most its `next`.
 //! The manifest is read by the store's own `manifest::read`, so it names
 //! tables that exist.
 //!
 //! Between files: the chain of logs a start replays (`chain.rs`): the log
-//! the manifest names is there, and each log but the newest ends with a
-//! `next` naming the log after it, which is there too. And here: each
+//! the manifest names is there, a `next` names the log after its own,
+//! which is there and follows it, and no log after the chain holds
+//! writes. And here: each
 //! index block starts at the offset and line it says, with the key it
 //! says, and the index lists exactly the blocks the writer makes; every key
 //! of a table passes its filter, and the filter is the one the writer
 //! builds. Leftovers (temporary files, tables the manifest does not name,
 //! sidecars of tables that are gone, logs older than the manifest's or
-//! after the chain) are reported, since the next start removes them.
+//! empty ones after the chain) are reported, since the next start removes
+//! them.
 //!
 //! Each problem that the store refuses to start on says so ("the store
 //! refuses to start"), and so does the last line: the rules are the
 //! store's own (see `tree.rs`), so `verify` and a start agree. What the
 //! store accepts is at most a note: a torn last batch of the newest log,
-//! which replay drops, and a server holding `LOCK`. Where there is no
+//! or a torn `next` of an older one, which replay drops, and a server
+//! holding `LOCK`. Where there is no
 //! manifest (steps 03 and 04, or a later step before its first start) no
 //! table has a size and a checksum to be checked against, and a note says
 //! what damage cannot be seen.

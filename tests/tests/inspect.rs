@@ -16,7 +16,7 @@ use std::path::Path;
 use cross_step_tests::client::{kv_path, send};
 use cross_step_tests::server::Server;
 use inspect::{Step, Tree, get, picture, summary, verify};
-use solution_07::format::{Op, batch_header, encode, log_header};
+use solution_07::format::{LogHeader, Op, batch_header, encode};
 
 /// A memtable of 40 bytes of keys and values: the first six PUTs fill the
 /// first table, the next four operations the second (see `workload`).
@@ -235,20 +235,53 @@ fn log_of(ops: &[Op]) -> String {
     ops.iter().map(batch).collect()
 }
 
+/// The header line of log `number`, its file made `made` bytes long, first
+/// of a start.
+fn log_header(number: u64, made: u64) -> String {
+    let header = LogHeader {
+        number,
+        made,
+        after: None,
+    };
+    header.line()
+}
+
 /// Writes log `number` in `directory`: its header, as if the file was made
-/// no longer than it is, then `batches`.
+/// no longer than it is and the log followed none, then `batches`.
 fn write_log(directory: &Path, number: u64, batches: &str) {
     let text = log_header(number, 0) + batches;
     fs::write(directory.join(format!("{number:06}.wal")), text).unwrap();
 }
 
+/// Writes logs `first`, `first + 1`, ... in `directory` as a store that
+/// moved from each to the next leaves them: the batches of each of
+/// `writes` (`log_of`), each later log's header following the one before
+/// (where its writes end), each but the newest ended by `next`, and each
+/// file made `made` bytes long (zeros after what is written).
+fn write_chain(directory: &Path, first: u64, made: u64, writes: &[&[Op]]) {
+    let mut after = None;
+    for (at, ops) in writes.iter().enumerate() {
+        let number = first + at as u64;
+        let header = LogHeader {
+            number,
+            made,
+            after,
+        };
+        let mut text = header.line() + &log_of(ops);
+        after = Some((number, text.len() as u64));
+        if at + 1 < writes.len() {
+            text += &log_of(&[Op::Next(number + 1)]);
+        }
+        let mut bytes = text.into_bytes();
+        bytes.resize(bytes.len().max(made as usize), 0);
+        fs::write(directory.join(format!("{number:06}.wal")), bytes).unwrap();
+    }
+}
+
 /// Logs 4, 5 and 6 of the clean directory as a store that rotated twice
-/// leaves them: `a` in log 4, `b` in log 5, `c` in log 6, each log but the
-/// last ending with `next`.
+/// leaves them: `a` in log 4, `b` in log 5, `c` in log 6.
 fn three_logs(directory: &Path) {
-    write_log(directory, 4, &log_of(&[put("a"), Op::Next(5)]));
-    write_log(directory, 5, &log_of(&[put("b"), Op::Next(6)]));
-    write_log(directory, 6, &log_of(&[put("c")]));
+    write_chain(directory, 4, 0, &[&[put("a")], &[put("b")], &[put("c")]]);
 }
 
 fn put(key: &str) -> Op {
@@ -406,9 +439,8 @@ fn damage_cases() -> Vec<Case> {
         Case {
             what: "the last batch of an older log damaged, a newer log after it",
             apply: |dir| {
-                let log = log_of(&[put("a"), put("b"), Op::Next(5)]).replace("b→v", "b→w");
-                write_log(dir, 4, &log);
-                write_log(dir, 5, &log_of(&[put("c")]));
+                write_chain(dir, 4, 0, &[&[put("a"), put("b")], &[put("c")]]);
+                damage(dir, "000004.wal", |text| text.replace("b→v", "b→w"));
             },
             expected: &["000004.wal:4: the checksum does not match"],
             verdict: Refuses,
@@ -431,7 +463,10 @@ fn damage_cases() -> Vec<Case> {
                 three_logs(dir);
                 fs::remove_file(dir.join("000005.wal")).unwrap();
             },
-            expected: &["000004.wal:5: names 000005.wal as the next log, and it is missing"],
+            expected: &[
+                "000004.wal:5: names 000005.wal as the next log, and it is missing",
+                "000006.wal:1: this log holds writes, but its header does not follow 000004.wal",
+            ],
             verdict: Refuses,
         },
         Case {
@@ -453,12 +488,76 @@ fn damage_cases() -> Vec<Case> {
             verdict: Refuses,
         },
         Case {
-            what: "a log that lost its next record, a newer log after it",
+            what: "a log cut at a batch boundary before where the next log says it ends, \
+                   the file as long as it was made (its tail zeroed)",
+            apply: |dir| {
+                write_chain(dir, 4, 4096, &[&[put("a"), put("b")], &[put("c")]]);
+                let path = dir.join("000004.wal");
+                let mut bytes = fs::read(&path).unwrap();
+                let cut = log_header(4, 4096).len() + log_of(&[put("a")]).len();
+                bytes[cut..].fill(0);
+                fs::write(path, bytes).unwrap();
+            },
+            expected: &[
+                "000004.wal:1: the next log says this one holds 97 bytes of batches, but only 61",
+            ],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a rotation that stopped before its next record: the new log follows",
+            apply: |dir| {
+                write_chain(dir, 4, 0, &[&[put("a")], &[put("b")]]);
+                damage(dir, "000004.wal", |text| {
+                    text.replace(&log_of(&[Op::Next(5)]), "")
+                });
+            },
+            expected: &[],
+            verdict: Accepts,
+        },
+        Case {
+            what: "the next record of an older log torn: a rotation cut while it synced it",
+            apply: |dir| {
+                write_chain(dir, 4, 0, &[&[put("a")], &[put("b")]]);
+                damage(dir, "000004.wal", |text| text[..text.len() - 4].to_string());
+            },
+            expected: &["000004.wal:4: a torn last batch (the checksum does not match)"],
+            verdict: Accepts,
+        },
+        Case {
+            what: "a write after the batches that the next log's header counts",
+            apply: |dir| {
+                write_chain(dir, 4, 0, &[&[put("a")], &[put("b")]]);
+                damage(dir, "000004.wal", |text| text + &log_of(&[put("c")]));
+            },
+            expected: &[
+                "000004.wal:6: after the batches the next log's header counts, only a `next` \
+                 record may follow",
+            ],
+            verdict: Refuses,
+        },
+        Case {
+            what: "the header of the log after another damaged",
+            apply: |dir| {
+                write_chain(dir, 4, 0, &[&[put("a")], &[put("b")]]);
+                damage(dir, "000005.wal", |text| text.replacen("after", "aftex", 1));
+            },
+            expected: &[
+                "000004.wal:5: names 000005.wal as the next log, and its header does not follow \
+                 this log",
+                "000005.wal:1: this log holds writes, but its header does not follow 000004.wal",
+            ],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a log that lost its next record, a newer log with writes that follows none",
             apply: |dir| {
                 write_log(dir, 4, &log_of(&[put("a")]));
                 write_log(dir, 5, &log_of(&[put("b")]));
             },
-            expected: &["000004.wal:3: the log ends without naming the next one (`next 000005`)"],
+            expected: &[
+                "000005.wal:1: this log holds writes, but its header does not follow 000004.wal, \
+                 the last log of the chain",
+            ],
             verdict: Refuses,
         },
         Case {
@@ -496,9 +595,9 @@ fn damage_cases() -> Vec<Case> {
             verdict: Repairs,
         },
         Case {
-            what: "an empty log after the chain that no log names, left by a rotation",
+            what: "an empty log after the chain that follows none of it, left by a start",
             apply: |dir| write_log(dir, 5, ""),
-            expected: &["000005.wal: holds no batch, and no log names it"],
+            expected: &["000005.wal: holds no batch, and its header does not follow 000004.wal"],
             verdict: Repairs,
         },
         Case {
@@ -640,7 +739,8 @@ fn verify_finds_damage_with_its_file_and_line() {
 }
 
 /// For each damage, `verify` says "the store refuses to start" exactly when
-/// the store, opened on the damaged copy, does refuse.
+/// the store, opened on the damaged copy, does refuse, and where the store
+/// names a file, at that file and line.
 #[test]
 fn verify_says_the_store_refuses_exactly_when_it_does() {
     let clean = clean_07_with_two_tables();
@@ -657,6 +757,20 @@ fn verify_says_the_store_refuses_exactly_when_it_does() {
         let opened = solution_07::Store::open(copy.path(), solution_07::Options::default());
         let refused = opened.as_ref().err().map(ToString::to_string);
         drop(opened);
+        // And where the store names a file, verify names it too, with the
+        // line and the words (as far as the store's one screen goes).
+        let directory = format!("{}/", copy.path().display());
+        if let Some(error) = &refused
+            && let Some(at) = error.strip_prefix(&directory)
+        {
+            let words: String = at.chars().take(100).collect();
+            assert!(
+                report
+                    .lines()
+                    .any(|line| line.starts_with(&format!("{directory}{words}"))),
+                "{what}: the store refused with {error}, but verify said:\n{report}"
+            );
+        }
         assert_eq!(
             says_refuses,
             refused.is_some(),
