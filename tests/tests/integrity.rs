@@ -422,21 +422,33 @@ fn damage_is_refused_or_served_as_before<H: Harness>(
         }
         fs::remove_dir_all(&damaged).unwrap();
     }
-    let logs = base_files.keys().filter(|name| name.ends_with(".wal")).count();
+    let logs = base_files
+        .keys()
+        .filter(|name| name.ends_with(".wal"))
+        .count();
+    let damageable = base_files
+        .keys()
+        .filter(|name| targets.iter().any(|ending| name.ends_with(ending)))
+        .count();
     eprintln!(
-        "{}: {rounds} damages of {} files ({logs} logs): {verdicts:?}",
+        "{}: {rounds} damages to {damageable} of its {} files ({logs} logs): {verdicts:?}",
         H::NAME,
         base_files.len()
     );
     verdicts
 }
 
-/// Damages per step: 3 x 60 = 180 in all.
+/// Damages per run: 60 in each of the 5 runs.
 const DAMAGES: usize = 60;
 
 #[test]
 fn solution_05_refuses_damage_or_serves_as_before() {
-    let verdicts = damage_is_refused_or_served_as_before::<solution_05::Store>(5, DAMAGES, SMALL_MEMTABLE_BYTES, &[""]);
+    let verdicts = damage_is_refused_or_served_as_before::<solution_05::Store>(
+        5,
+        DAMAGES,
+        SMALL_MEMTABLE_BYTES,
+        &[""],
+    );
     assert!(
         verdicts.refused > 0 && verdicts.served_as_before > 0,
         "{verdicts:?}"
@@ -445,7 +457,12 @@ fn solution_05_refuses_damage_or_serves_as_before() {
 
 #[test]
 fn solution_06_refuses_damage_or_serves_as_before() {
-    let verdicts = damage_is_refused_or_served_as_before::<solution_06::Store>(6, DAMAGES, SMALL_MEMTABLE_BYTES, &[""]);
+    let verdicts = damage_is_refused_or_served_as_before::<solution_06::Store>(
+        6,
+        DAMAGES,
+        SMALL_MEMTABLE_BYTES,
+        &[""],
+    );
     assert!(
         verdicts.refused > 0 && verdicts.served_as_before > 0,
         "{verdicts:?}"
@@ -471,20 +488,26 @@ fn solution_07_refuses_damage_or_serves_as_before() {
     );
 }
 
-/// The logs and the manifest that links them, on their own: with 64-byte
-/// memtables every write freezes one, so the directory ends with a frozen
-/// memtable's log (ended by `next`) and the active one. A log removed, cut
-/// at a batch boundary or robbed of its `next` must be refused.
+/// The logs and the manifest that links them, on their own, in two shapes
+/// of directory. With 16-byte memtables every write freezes one, so every
+/// log has grown past the length it was made (only the next log's header
+/// says where it ends) and the newest holds no write yet. With 100-byte
+/// memtables every log stays within its length, and the newest holds
+/// writes that only the `next` before it knows of. Each shape is what
+/// catches one of the links missing: a log cut, or removed whole, must be
+/// refused.
 #[test]
 fn solution_07_refuses_damage_to_its_logs_or_serves_as_before() {
-    let verdicts = damage_is_refused_or_served_as_before::<solution_07::Store>(
-        70,
-        DAMAGES,
-        64,
-        &[".wal", "MANIFEST"],
-    );
-    assert!(
-        verdicts.refused > 0 && verdicts.served_as_before > 0,
-        "{verdicts:?}"
-    );
+    for (seed, memtable_bytes) in [(70, 16), (71, 100)] {
+        let verdicts = damage_is_refused_or_served_as_before::<solution_07::Store>(
+            seed,
+            DAMAGES,
+            memtable_bytes,
+            &[".wal", "MANIFEST"],
+        );
+        assert!(
+            verdicts.refused > 0 && verdicts.served_as_before > 0,
+            "{verdicts:?}"
+        );
+    }
 }
