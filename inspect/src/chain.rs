@@ -71,21 +71,32 @@ pub(crate) fn read(
     oldest: Option<(u64, usize)>,
 ) -> Chain {
     let mut chain = Chain::default();
-    let Some(first) = oldest
-        .map(|(number, _)| number)
-        .or(logs.first().map(|(number, _)| *number))
-    else {
+    // Without a log line, nothing names a log: the chain starts at the
+    // oldest that holds a batch, as the store's does.
+    let holds_a_batch =
+        |name: &str| log::read(directory, name).is_ok_and(|written| !written.holds_no_batch());
+    let Some(first) = oldest.map(|(number, _)| number).or_else(|| {
+        logs.iter()
+            .find(|(_, name)| holds_a_batch(name))
+            .map(|(number, _)| *number)
+    }) else {
+        for (_, name) in logs {
+            chain.outside.push(unnamed_and_empty(name));
+        }
         return chain;
     };
     for (_, name) in logs.iter().filter(|(number, _)| *number < first) {
-        chain.outside.push(Outside {
-            name: name.clone(),
-            why: format!(
-                "older than {}, the oldest log the MANIFEST still needs: left by a flush, its \
-                 writes are in a table; the next start removes it",
-                log_name(first)
-            ),
-            removed: true,
+        chain.outside.push(match oldest {
+            Some(_) => Outside {
+                name: name.clone(),
+                why: format!(
+                    "older than {}, the oldest log the MANIFEST still needs: left by a flush, \
+                     its writes are in a table; the next start removes it",
+                    log_name(first)
+                ),
+                removed: true,
+            },
+            None => unnamed_and_empty(name),
         });
     }
     let listed = |number: u64| logs.iter().any(|(found, _)| *found == number);
@@ -138,8 +149,18 @@ pub(crate) fn read(
         .len()
         .checked_sub(1)
         .map_or(first, |newest| read[newest].0);
+    // Whether something names the log: the manifest names the first, and a
+    // `next` the one after it. A named log was made whole before it was
+    // named, so even one that holds no batch must be as long as it was made.
+    let mut named = oldest.is_some();
     for ((number, name, written), bound) in read.iter().zip(&links) {
         let mut log = log::parse(name, written, *bound);
+        let made = log.header.map_or(0, |header| header.made);
+        if named && log.problems.is_empty() && log.file_bytes < made {
+            log.problems
+                .push(Problem::at(name, 1, log::cut_short(log.file_bytes, made)).refusing());
+        }
+        named = log.next() == Some(number + 1);
         // Replay stops at damage before it looks at how the log ends.
         if log.problems.is_empty() {
             log.problems
@@ -178,6 +199,18 @@ pub(crate) fn read(
         chain.outside.push(outside);
     }
     chain
+}
+
+/// A log older than the chain's first, with no manifest line to name
+/// any: one whose making a crash cut short, at a first start.
+fn unnamed_and_empty(name: &str) -> Outside {
+    Outside {
+        name: name.to_string(),
+        why: "holds no batch, and nothing names it: made by a start that did not finish; the \
+              next start removes it"
+            .to_string(),
+        removed: true,
+    }
 }
 
 /// How the log `number` ends, as the store checks it: a `next` names the

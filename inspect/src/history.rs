@@ -422,8 +422,16 @@ mod tests {
             changes(&made, &rotated),
             ["000001.wal ends: the log continues in 000002.wal"]
         );
+        // A flush: a manifest that names log 2 as the oldest still needed,
+        // then log 1 removed.
+        let body = "log 000002\n";
+        let mut summer = solution_07::format::Summer::default();
+        summer.add(body.as_bytes());
+        let manifest = format!("{body}check {:08x}\n", summer.finish().crc);
+        fs::write(path.join("MANIFEST"), manifest).unwrap();
         fs::remove_file(path.join("000001.wal")).unwrap();
         let flushed = Tree::read(path, step).unwrap();
+        assert_eq!(flushed.problems, []);
         assert_eq!(
             changes(&rotated, &flushed),
             ["log 000001.wal removed (its writes are in a table)"]

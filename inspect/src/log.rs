@@ -171,6 +171,15 @@ pub fn parse(name: &str, written: &Written, end: End) -> LogFile {
     log
 }
 
+/// What the store says of a log file `length` bytes long that was made
+/// `made` bytes long.
+pub(crate) fn cut_short(length: u64, made: u64) -> String {
+    format!(
+        "the file is {length} bytes, shorter than the {made} it was made: it was cut, and \
+         batches that were acknowledged may be gone with the rest"
+    )
+}
+
 /// What replay says when something other than a `next` record follows the
 /// batches that the next log's header counts.
 const ONLY_NEXT: &str =
@@ -198,15 +207,11 @@ fn read_records(log: &mut LogFile, lines: &[&[u8]], end: End) -> Result<(), (usi
             ),
         ));
     }
-    if log.file_bytes < header.made {
-        return Err((
-            1,
-            format!(
-                "the file is {} bytes, shorter than the {} it was made: it was cut, and \
-                 batches that were acknowledged may be gone with the rest",
-                log.file_bytes, header.made
-            ),
-        ));
+    // A log that holds no batch may be one whose making a crash cut short:
+    // whether it must be whole is for the chain to say (`chain.rs`), which
+    // knows whether anything names it.
+    if log.file_bytes < header.made && log.written_bytes > first.len() as u64 {
+        return Err((1, cut_short(log.file_bytes, header.made)));
     }
     let written = log.written_bytes;
     let (newest, batches_end) = match end {

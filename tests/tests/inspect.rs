@@ -278,6 +278,13 @@ fn write_chain(directory: &Path, first: u64, made: u64, writes: &[&[Op]]) {
     }
 }
 
+/// Cuts the log `name` in `directory` to its header line.
+fn header_only(directory: &Path, name: &str) {
+    let text = fs::read_to_string(directory.join(name)).unwrap();
+    let header = text.split_inclusive('\n').next().unwrap().to_string();
+    fs::write(directory.join(name), header).unwrap();
+}
+
 /// Logs 4, 5 and 6 of the clean directory as a store that rotated twice
 /// leaves them: `a` in log 4, `b` in log 5, `c` in log 6.
 fn three_logs(directory: &Path) {
@@ -501,6 +508,29 @@ fn damage_cases() -> Vec<Case> {
             expected: &[
                 "000004.wal:1: the next log says this one holds 97 bytes of batches, but only 61",
             ],
+            verdict: Refuses,
+        },
+        Case {
+            what: "a rotation that crashed while it made the new log: its header there, its \
+                   length not, and no next record names it",
+            apply: |dir| {
+                write_chain(dir, 4, 4096, &[&[put("a")], &[]]);
+                damage(dir, "000004.wal", |text| {
+                    let next = log_of(&[Op::Next(5)]);
+                    text.replace(&next, &"\0".repeat(next.len()))
+                });
+                header_only(dir, "000005.wal");
+            },
+            expected: &[],
+            verdict: Accepts,
+        },
+        Case {
+            what: "a new log cut to its header after the log before named it",
+            apply: |dir| {
+                write_chain(dir, 4, 4096, &[&[put("a")], &[]]);
+                header_only(dir, "000005.wal");
+            },
+            expected: &["000005.wal:1: the file is 41 bytes, shorter than the 4096 it was made"],
             verdict: Refuses,
         },
         Case {

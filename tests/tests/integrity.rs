@@ -282,12 +282,9 @@ struct Verdicts {
 /// header on (see `log_record.rs`). `None` without logs.
 fn torn_tail(directory: &Path) -> Option<(String, usize)> {
     let files = files_of(directory);
-    let (name, bytes) = files
-        .iter()
-        .filter(|(name, bytes)| {
-            name.ends_with(".wal") && bytes.windows(7).any(|w| w == b"\nbatch ")
-        })
-        .last()?;
+    let (name, bytes) = files.iter().rev().find(|(name, bytes)| {
+        name.ends_with(".wal") && bytes.windows(7).any(|w| w == b"\nbatch ")
+    })?;
     let text = String::from_utf8_lossy(bytes);
     if text.contains(" next ") {
         return None;

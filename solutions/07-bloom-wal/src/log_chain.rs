@@ -29,8 +29,8 @@
 //!
 //! Shortcuts, and what they cost:
 //! - a manifest written by step 05 or 06 names no log: the chain then
-//!   starts at the oldest log there is, and a log removed from the start
-//!   of it goes unseen. A store of this step writes the log line from its
+//!   starts at the oldest log that holds a batch, and a log removed from
+//!   the start of it goes unseen. A store of this step writes the log line from its
 //!   first start;
 //! - the newest log's last batch, damaged so that it looks torn (zeros,
 //!   or cut where the file's zeros begin), is dropped as a torn write
@@ -82,10 +82,19 @@ pub(crate) fn replay(
     chain.highest = chain
         .highest
         .max(logs.last().map_or(0, |(number, _)| *number));
-    let Some(first) = oldest
-        .map(|(number, _, _)| number)
-        .or(logs.first().map(|(number, _)| *number))
-    else {
+    // Without a log line, nothing names a log: the chain starts at the
+    // oldest that holds a batch (one before it is a log whose making a
+    // crash cut short, at a first start, before a manifest named it).
+    let mut first = oldest.map(|(number, _, _)| number);
+    for (number, path) in logs {
+        if first.is_some() {
+            break;
+        }
+        if holds_a_batch(path)? {
+            first = Some(*number);
+        }
+    }
+    let Some(first) = first else {
         return Ok(chain);
     };
     let find = |number: u64| logs.iter().find(|(found, _)| *found == number);
@@ -124,8 +133,16 @@ pub(crate) fn replay(
         }
     }
     let end = links.last().map_or(first, |(log, _)| log.0);
+    // Whether something names the log about to be replayed: the manifest
+    // names the first, and a `next` the one after it. A named log was made
+    // whole (its length synced) before it was named.
+    let mut named = oldest.is_some();
     for ((number, path), bound) in &links {
+        if named {
+            made_whole(path)?;
+        }
         let replayed = log_record::replay(path, *bound, memtable)?;
+        named = replayed.next == Some(number + 1);
         tracing::info!(
             "replayed {} records from {}",
             replayed.records,
@@ -168,6 +185,26 @@ pub(crate) fn replay(
         }
     }
     Ok(chain)
+}
+
+/// Refuses the log at `path` if its file is shorter than its header says
+/// it was made. (`log_record::replay` checks a log that holds a batch; this
+/// checks one that holds none, but that was named, so was made whole.)
+fn made_whole(path: &Path) -> Result<()> {
+    let io_error = |source| Error::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    };
+    let length = std::fs::metadata(path).map_err(io_error)?.len();
+    match header(path)? {
+        Some(header) if length < header.made => Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            line: 1,
+            reason: log_record::cut_short(length, header.made),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The header of the log at `path`, or `None` if it has no whole one.
@@ -408,6 +445,36 @@ mod tests {
         let error = replay_from(directory.path(), 1).unwrap_err().to_string();
         assert!(
             error.contains("000002.wal:5: names 000003.wal as the next log, and its header does not follow this log"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_new_log_cut_short_is_refused_only_once_something_names_it() {
+        let directory = tempfile::tempdir().unwrap();
+        // A rotation that crashed while making log 3: its header reached
+        // the disk, its length did not, and log 2 has no `next` yet.
+        write_chain(directory.path(), &[&[put("a", "1")], &[put("b", "2")]]);
+        let log_2 = fs::read(files::log_path(directory.path(), 2)).unwrap();
+        let batches_end = log_2.iter().rposition(|&byte| byte != 0).unwrap() as u64 + 1;
+        let header = LogHeader {
+            number: 3,
+            made: 4096,
+            after: Some((2, batches_end)),
+        };
+        fs::write(files::log_path(directory.path(), 3), header.line()).unwrap();
+        let (chain, _) = replay_from(directory.path(), 1).unwrap();
+        assert_eq!(chain.records, 2);
+        // Once log 2 ends with `next 000003`, log 3 was made whole first:
+        // a shorter file was cut.
+        edit_log(directory.path(), 2, |bytes| {
+            let next = batch(&[Op::Next(3)]);
+            let at = batches_end as usize;
+            bytes.splice(at..at + next.len(), next.bytes());
+        });
+        let error = replay_from(directory.path(), 1).unwrap_err().to_string();
+        assert!(
+            error.contains("000003.wal:1: the file is 41 bytes, shorter than the 4096 it was made"),
             "{error}"
         );
     }
