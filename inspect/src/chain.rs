@@ -5,7 +5,7 @@
 //! link written down twice. The manifest's log line names the first log;
 //! a log the store moved on to from another says so in its header (that
 //! log, and where its batches end); and the log it moved on from ends with
-//! a `next` record naming it (see `log.rs`). So, for the logs in the
+//! a `next` record naming it (see `replay.rs`). So, for the logs in the
 //! directory, oldest first:
 //! - a log numbered below the manifest's is a leftover of a flush: its
 //!   writes are in a table, and the start removes it unread;
@@ -39,6 +39,7 @@ use solution_07::format::{End, MANIFEST};
 
 use crate::Problem;
 use crate::log::{self, LogFile, Written, log_name};
+use crate::replay;
 
 /// The logs of a directory, as a start sees them.
 #[derive(Debug, Default)]
@@ -154,11 +155,11 @@ pub(crate) fn read(
     // named, so even one that holds no batch must be as long as it was made.
     let mut named = oldest.is_some();
     for ((number, name, written), bound) in read.iter().zip(&links) {
-        let mut log = log::parse(name, written, *bound);
+        let mut log = replay::parse(name, written, *bound);
         let made = log.header.map_or(0, |header| header.made);
         if named && log.problems.is_empty() && log.file_bytes < made {
             log.problems
-                .push(Problem::at(name, 1, log::cut_short(log.file_bytes, made)).refusing());
+                .push(Problem::at(name, 1, replay::cut_short(log.file_bytes, made)).refusing());
         }
         named = log.next() == Some(number + 1);
         // Replay stops at damage before it looks at how the log ends.

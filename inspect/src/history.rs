@@ -349,7 +349,7 @@ mod tests {
             file_bytes: bytes.len() as u64,
             bytes,
         };
-        let log = crate::log::parse("000003.wal", &written, solution_07::format::End::Newest);
+        let log = crate::replay::parse("000003.wal", &written, solution_07::format::End::Newest);
         assert_eq!(log.problems, []);
         flushed_with_log.logs.push(log);
         assert_eq!(changes(&flushed_with_log, &merged_unseen), unseen);

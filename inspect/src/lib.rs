@@ -6,11 +6,13 @@
 //! each hold, what the logs would replay, and what does not add up.
 //!
 //! - `step.rs` says which step wrote the directory, from its files;
-//! - `tree.rs` reads the directory once, as that step's recovery decides
-//!   what is live, and with the same rules finds what would stop the
-//!   store's start; `table.rs`, `sidecars.rs` and `log.rs` read one file
-//!   each, `chain.rs` says which logs a start replays and what it makes
-//!   of the others, and `lock.rs` asks whether a server holds `LOCK`;
+//! - `tree_reader.rs` reads the directory once, as that step's recovery
+//!   decides what is live, and with the same rules finds what would stop
+//!   the store's start; `tree.rs` is what it found, the [`Tree`] every
+//!   command looks at; `table.rs`, `sidecars.rs` and `log.rs` read one file
+//!   each, `replay.rs` reads a log's batches as replay does, `chain.rs`
+//!   says which logs a start replays and what it makes of the others, and
+//!   `lock.rs` asks whether a server holds `LOCK`;
 //! - the commands: `summary.rs`, `get.rs` (a lookup explained), `verify.rs`
 //!   (every rule, `path:line: reason`, and whether the store refuses to
 //!   start) and `picture.rs` (an SVG);
@@ -52,11 +54,13 @@ mod lock;
 mod log;
 pub mod picture;
 mod problem;
+mod replay;
 mod sidecars;
 mod step;
 pub mod summary;
 mod table;
 pub mod tree;
+mod tree_reader;
 pub mod verify;
 pub mod web;
 

@@ -45,7 +45,8 @@
 //! Invariants:
 //! - frames are numbered from 0 in the order they were seen, and a number
 //!   always means the same frame;
-//! - the follower only reads: every file is opened read-only (`tree.rs`).
+//! - the follower only reads: every file is opened read-only (see
+//!   `tree_reader.rs`).
 
 use std::collections::VecDeque;
 use std::os::unix::fs::MetadataExt;

@@ -1,7 +1,7 @@
 //! `verify`: every rule of every format, and the facts that must hold
 //! between files, each problem printed `path:line: reason`.
 //!
-//! Within a file (found while the tree is read, see `table.rs`, `log.rs`,
+//! Within a file (found while the tree is read, see `table.rs`, `replay.rs`,
 //! `sidecars.rs`): table lines well-formed with strictly ascending keys and
 //! valid escapes; sidecars whose check line matches their table and their
 //! body; a log's header naming the log and a length the file still has,
@@ -26,7 +26,7 @@
 //!
 //! Each problem that the store refuses to start on says so ("the store
 //! refuses to start"), and so does the last line: the rules are the
-//! store's own (see `tree.rs`), so `verify` and a start agree. What the
+//! store's own (see `tree_reader.rs`), so `verify` and a start agree. What the
 //! store accepts is at most a note: a torn last batch of the newest log,
 //! or a torn `next` of an older one, which replay drops, and a server
 //! holding `LOCK`. Where there is no

@@ -9,7 +9,7 @@
 //!
 //! A killed process leaves the page cache behind, so these tests cannot see
 //! what a power cut does (unsynced writes lost or torn): the tests of torn
-//! logs below, and those in `log_record.rs`, build such files by hand.
+//! logs below, and those in `replay.rs`, build such files by hand.
 //!
 //! Every other kill is followed by a start killed during its recovery, and
 //! a test of its own kills clears halfway.

@@ -15,8 +15,10 @@
 //! - `sidecar.rs` writes and loads a file beside a table (here the index)
 //!   under a check line that ties it to its table and covers it with a
 //!   checksum; one that does not check out is rebuilt.
-//! - [`sstable`] writes and reads one table file; a written table gets its
-//!   index, and a lookup reads one block.
+//! - [`sstable`] is the table file's format and its writer; a written
+//!   table gets its index.
+//! - `table_reader.rs` opens a table, checked, with its index (rebuilt when
+//!   it must be), and looks a key up in one block.
 //! - `entries.rs` reads a table's lines in order, and says where each line
 //!   starts, for the index.
 //! - `compaction.rs`, `manifest.rs` and `shaker.rs` merge, list and flush
@@ -41,7 +43,7 @@
 //!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
-//! New in this step: `index.rs` and `sidecar.rs`.
+//! New in this step: `index.rs`, `sidecar.rs` and `table_reader.rs`.
 //!
 //! Invariants (the tests in `tests/` check them):
 //! - a `get` sees the latest `set` or `delete` of its key that returned;
@@ -78,6 +80,7 @@ mod sidecar;
 pub mod sstable;
 mod state;
 pub mod store;
+mod table_reader;
 
 /// The on-disk formats, for a tool that reads a data directory without
 /// opening a store (`cargo inspect`, in `inspect/`). Each format keeps its

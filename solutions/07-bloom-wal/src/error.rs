@@ -10,7 +10,7 @@
 //! `UnexpectedFile` (a `.sst` or `.wal` file whose name is not a number, so
 //! its age is unknown). `Corrupt` names a damaged table (`sstable.rs`), a
 //! damaged manifest (`manifest.rs`) and a write-ahead log damaged anywhere
-//! but in a torn last batch (`log_record.rs`).
+//! but in a torn last batch (`replay.rs`).
 //!
 //! `ShakerFailed`: flushes and merges happen on the tree shaker's thread, so
 //! the error of a failed one cannot reach the request that caused it.

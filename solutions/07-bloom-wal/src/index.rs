@@ -49,9 +49,9 @@
 //! The index is written after its table, under a temporary name, then
 //! renamed. When a table is opened and its index is missing, or breaks any
 //! rule above, the store logs that and rebuilds the index by reading the
-//! table once (together with the filter: see `sstable.rs`). If, later, a
-//! block does not start with the key its index line promised, the lookup
-//! fails with the table's path and line: never a wrong answer.
+//! table once (together with the filter: see `table_reader.rs`). If,
+//! later, a block does not start with the key its index line promised, the
+//! lookup fails with the table's path and line: never a wrong answer.
 //!
 //! Example: a table whose first block starts with `kenya:capital` and whose
 //! second starts at byte 4107, on line 180, with `rwanda:capital`:

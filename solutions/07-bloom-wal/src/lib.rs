@@ -12,10 +12,12 @@
 //!   memtables with their logs, the tables and the manifest.
 //! - [`Options`] are the store's knobs.
 //! - `bloom.rs` is the bloom filter: sizing, hashing, its file format.
-//! - `wal.rs` is the write-ahead log: appending, rotating, and the log
-//!   syncer's group commit; `log_record.rs` is its records' format and the
-//!   replay of a log at start; `log_chain.rs` is which logs a start must
-//!   replay, and the check that none is missing or cut.
+//! - `wal.rs` is the write-ahead log and its file: appending, a batch's
+//!   end, rotating; `group_commit.rs` is who syncs the pending records (the
+//!   log syncer, or a writer that waits alone) and how writers wait for it;
+//!   `log_record.rs` is its records' format; `replay.rs` reads a log back
+//!   at start; `log_chain.rs` is which logs a start must replay, and the
+//!   check that none is missing or cut.
 //! - `logged.rs` is the write path through the log: append and apply under
 //!   one lock, acknowledge after the sync, and the [`Ticket`]s of async
 //!   writes.
@@ -26,7 +28,10 @@
 //!   signal each other.
 //! - `state.rs` is what the store's lock protects and the only code that
 //!   changes it; each frozen memtable keeps its log beside it.
-//! - [`sstable`] writes and reads one table file, with its index and filter.
+//! - [`sstable`] is the table file's format and its writer; a written
+//!   table gets its index and filter.
+//! - `table_reader.rs` opens a table, checked, with its index and filter
+//!   (rebuilt when they must be), and looks a key up in one block.
 //! - `entries.rs` reads a table's lines in order.
 //! - `sidecar.rs` reads a file beside a table (the `.idx` or the `.bloom`),
 //!   or says to rebuild it from the table.
@@ -46,8 +51,8 @@
 //!   for each request head, and fewer open than the file limit allows.
 //! - `main.rs` parses the flags, serves until SIGTERM or SIGINT, then flushes.
 //!
-//! New in this step: `bloom.rs`, `wal.rs`, `log_record.rs`, `log_chain.rs`
-//! and `logged.rs`.
+//! New in this step: `bloom.rs`, `wal.rs`, `group_commit.rs`,
+//! `log_record.rs`, `replay.rs`, `log_chain.rs` and `logged.rs`.
 //!
 //! Invariants (the tests in `tests/` check them):
 //! - a write is acknowledged only once its log record is on disk, and a
@@ -68,6 +73,7 @@ mod compaction;
 mod entries;
 mod error;
 mod files;
+mod group_commit;
 pub mod http;
 mod index;
 mod line;
@@ -79,6 +85,7 @@ mod manifest;
 mod memtable;
 mod options;
 mod recovery;
+mod replay;
 mod serve;
 mod shaker;
 mod shared;
@@ -86,6 +93,7 @@ mod sidecar;
 pub mod sstable;
 mod state;
 pub mod store;
+mod table_reader;
 mod wal;
 
 /// The on-disk formats, for a tool that reads a data directory without
@@ -105,10 +113,11 @@ pub mod format {
         compare_escaped, encode_line, escape, escaped_key, parse_line, unescape,
     };
     pub use crate::log_record::{
-        End, LogHeader, Op, batch_header, decode, encode, holds_no_batch, parse_batch_header,
+        LogHeader, Op, batch_header, decode, encode, holds_no_batch, parse_batch_header,
         written_length,
     };
     pub use crate::manifest::{FILE_NAME as MANIFEST, LiveTable, Manifest, read as read_manifest};
+    pub use crate::replay::End;
     pub use crate::sidecar::checked_body;
 }
 

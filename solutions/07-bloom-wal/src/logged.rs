@@ -1,6 +1,7 @@
 //! Writes through the write-ahead log: a write is appended to the active
 //! log and applied to the active memtable in one locked step, and it is
-//! acknowledged only once the log syncer (`wal.rs`) has synced its record.
+//! acknowledged only once its record is synced (the group commit, in
+//! `group_commit.rs`).
 //!
 //! The idea: the log's order must be the memtable's, so the append and the
 //! apply happen under the store's write lock; the sync happens without it,

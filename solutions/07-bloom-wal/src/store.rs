@@ -96,7 +96,7 @@ pub struct Store {
     pub(crate) shared: Arc<Shared>,
     /// The tree shaker, joined when the store is dropped.
     shaker: Option<JoinHandle<()>>,
-    /// The log syncer (see `wal.rs`), joined when the store is dropped.
+    /// The log syncer (see `group_commit.rs`), joined when the store is dropped.
     syncer: Option<JoinHandle<()>>,
     /// The data directory's lock (see `files::lock_directory`), held for as
     /// long as the store is open: one server per directory. Never read: its

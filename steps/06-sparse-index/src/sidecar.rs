@@ -3,10 +3,10 @@
 //!
 //! The idea: a sidecar only saves reading its table through, so a sidecar
 //! that is missing, not text, or does not check out is not an error. It is
-//! logged, and the caller rebuilds it from the table (`sstable.rs`); only a
-//! failure to read a sidecar that is there stops the store. The format of
-//! the body is its own file's (`index.rs`); [`load`] checks the check line
-//! below and hands the body to that file's parser.
+//! logged, and the caller rebuilds it from the table (`table_reader.rs`);
+//! only a failure to read a sidecar that is there stops the store. The
+//! format of the body is its own file's (`index.rs`); [`load`] checks the
+//! check line below and hands the body to that file's parser.
 //!
 //! ## The check line
 //!

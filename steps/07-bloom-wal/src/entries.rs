@@ -3,9 +3,10 @@
 //! and the rebuild of an index read tables this way.
 //!
 //! The idea: every reader of a table shares the one file the table keeps
-//! open (see `sstable.rs`), so none may move the file's offset, which is one
-//! for all who share it. Each [`Entries`] reads with positioned reads from
-//! an offset of its own, through a buffer, and parses one line at a time.
+//! open (see `table_reader.rs`), so none may move the file's offset, which
+//! is one for all who share it. Each [`Entries`] reads with positioned
+//! reads from an offset of its own, through a buffer, and parses one line
+//! at a time.
 //!
 //! Invariants:
 //! - keys come out strictly ascending, or the reader stops with the error

@@ -11,7 +11,7 @@
 //! `next` or a manifest line pointing at nothing, and a log cut anywhere
 //! before its end leaves the next log's header saying it held more. Only
 //! the newest log has no one to vouch for its end: there, a last batch
-//! that shows a tear is dropped (see `log_record.rs`), and each file's
+//! that shows a tear is dropped (see `replay.rs`), and each file's
 //! header gives the length it was made, which a cut file falls short of.
 //!
 //! The rules, for the log files in the directory:
@@ -47,8 +47,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::log_record::{self, End, LogHeader};
+use crate::log_record::{self, LogHeader};
 use crate::memtable::Memtable;
+use crate::replay::{self, End};
 use crate::{Error, Result};
 
 /// What replaying the chain gave.
@@ -141,7 +142,7 @@ pub(crate) fn replay(
         if named {
             made_whole(path)?;
         }
-        let replayed = log_record::replay(path, *bound, memtable)?;
+        let replayed = replay::replay(path, *bound, memtable)?;
         named = replayed.next == Some(number + 1);
         tracing::info!(
             "replayed {} records from {}",
@@ -188,7 +189,7 @@ pub(crate) fn replay(
 }
 
 /// Refuses the log at `path` if its file is shorter than its header says
-/// it was made. (`log_record::replay` checks a log that holds a batch; this
+/// it was made. (`replay::replay` checks a log that holds a batch; this
 /// checks one that holds none, but that was named, so was made whole.)
 fn made_whole(path: &Path) -> Result<()> {
     let io_error = |source| Error::Io {
@@ -201,7 +202,7 @@ fn made_whole(path: &Path) -> Result<()> {
         Some(header) if length < header.made => Err(Error::Corrupt {
             path: path.to_path_buf(),
             line: 1,
-            reason: log_record::cut_short(length, header.made),
+            reason: replay::cut_short(length, header.made),
         }),
         _ => Ok(()),
     }

@@ -36,7 +36,7 @@
 //!   and a `clear` record voids every table older than it;
 //! - a torn last batch of the newest log holds writes that were never
 //!   acknowledged, and is dropped; damage anywhere else stops the store with
-//!   the log's path and line (see `log_record.rs`);
+//!   the log's path and line (see `replay.rs`);
 //! - a missing or cut log stops the store too, and removes nothing (see
 //!   `log_chain.rs`);
 //! - when [`recover`] returns, every acknowledged write is in a table the

@@ -4,12 +4,13 @@
 //!
 //! The idea: a sidecar only saves reading its table through, so a sidecar
 //! that is missing, not text, or breaks its format is not an error. It is
-//! logged, and the caller (`sstable.rs`, when it opens a table) rebuilds
-//! both by reading the table through once; only a failure to read a
-//! sidecar that is there stops the store. Each format is parsed by its own
-//! file (`index.rs`, `bloom.rs`); [`load`] reads the text and hands it to
-//! that parser, so this file knows no format but its check line, and the
-//! format files need nothing from `sstable.rs`.
+//! logged, and the caller (`table_reader.rs`, when it opens a table)
+//! rebuilds both by reading the table through once; only a failure to read
+//! a sidecar that is there stops the store. Each format is parsed by its
+//! own file (`index.rs`, `bloom.rs`); [`load`] reads the text and hands it
+//! to that parser, so this file knows no format but its check line, and
+//! the format files need nothing from the table's (`sstable.rs`,
+//! `table_reader.rs`).
 //!
 //! ## The check line
 //!
