@@ -122,6 +122,6 @@ impl Shared {
             "the caller checked for room"
         );
         state.freeze();
-        self.mailbox.frozen();
+        self.mailbox.memtable_frozen();
     }
 }

@@ -123,7 +123,7 @@ impl Shared {
             "the caller checked for room"
         );
         state.freeze();
-        self.mailbox.frozen();
+        self.mailbox.memtable_frozen();
     }
 
     /// The tables, oldest first, as the manifest names them.

@@ -12,7 +12,7 @@
 //! wakes it a system call, several microseconds on a virtual machine, more
 //! than a whole PUT. So with nothing to do the shaker first *naps*: it looks
 //! again every millisecond on its own, and a writer that freezes a memtable
-//! only moves the clock on ([`Mailbox::frozen`]). Only after a tenth of a
+//! only moves the clock on ([`Mailbox::memtable_frozen`]). Only after a tenth of a
 //! second without work does the shaker sleep for good, and then the next
 //! freeze wakes it.
 //!
@@ -87,7 +87,7 @@ impl Mailbox {
     /// Moves the clock on for a frozen memtable, and wakes the threads that
     /// wait only if the shaker sleeps: a napping shaker finds the memtable
     /// within a nap, and no other thread waits for a memtable to be frozen.
-    pub fn frozen(&self) {
+    pub fn memtable_frozen(&self) {
         let mut letters = self.letters();
         letters.ticks += 1;
         let asleep = letters.asleep;

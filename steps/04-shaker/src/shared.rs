@@ -118,6 +118,6 @@ impl Shared {
             "the caller checked for room"
         );
         state.freeze();
-        self.mailbox.frozen();
+        self.mailbox.memtable_frozen();
     }
 }

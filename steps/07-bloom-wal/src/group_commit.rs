@@ -62,7 +62,7 @@ impl Wal {
                 // Woken by a task that waits, by the end of a sync that
                 // left records pending, or by `close`.
                 log = self
-                    .appended
+                    .syncer_wakeup
                     .wait(log)
                     .unwrap_or_else(PoisonError::into_inner);
                 continue;
@@ -170,11 +170,11 @@ impl Wal {
                     log = self.lead(log);
                     continue;
                 }
-                self.appended.notify_one();
+                self.syncer_wakeup.notify_one();
             }
             log.waiting += 1;
             log = self
-                .synced
+                .sync_ended
                 .wait(log)
                 .unwrap_or_else(PoisonError::into_inner);
             log.waiting -= 1;
@@ -204,11 +204,11 @@ impl Wal {
             // Otherwise the task wakes the syncer, unless a sync under way
             // will do so at its end.
             if log.durable < ticket && !log.syncing {
-                self.appended.notify_one();
+                self.syncer_wakeup.notify_one();
             }
         }
         let _waiting = TaskWaiting::count(self);
-        let mut durable = self.durable.subscribe();
+        let mut durable = self.durable_news.subscribe();
         let state = durable
             .wait_for(|(durable, failure)| *durable >= ticket || failure.is_some())
             .await
@@ -227,7 +227,7 @@ impl Wal {
     pub fn close(&self) {
         let mut log = self.lock();
         log.closing = true;
-        self.appended.notify_one();
+        self.syncer_wakeup.notify_one();
     }
 }
 

@@ -166,7 +166,7 @@ impl Shared {
         let next_log = files::log_path(&self.directory, state.next_log_number());
         self.wal.rotate(&next_log)?;
         state.freeze();
-        self.mailbox.frozen();
+        self.mailbox.memtable_frozen();
         Ok(())
     }
 

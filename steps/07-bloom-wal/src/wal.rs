@@ -59,13 +59,13 @@ use crate::{Error, Result};
 pub struct Wal {
     log: Mutex<Log>,
     /// Signalled when records are appended, for the syncer if it sleeps.
-    pub(crate) appended: Condvar,
+    pub(crate) syncer_wakeup: Condvar,
     /// Signalled when a sync ends, for the threads that wait for it.
-    pub(crate) synced: Condvar,
+    pub(crate) sync_ended: Condvar,
     /// The same news for the server's async tasks, which must not block a
     /// thread while they wait: how many records are durable, and why the
     /// log failed, if it did.
-    pub(crate) durable: watch::Sender<(u64, Option<String>)>,
+    pub(crate) durable_news: watch::Sender<(u64, Option<String>)>,
     /// How long each new log file is made up front (see [`create_file`]).
     preallocated: u64,
 }
@@ -155,9 +155,9 @@ impl Wal {
         };
         Ok(Wal {
             log: Mutex::new(log),
-            appended: Condvar::new(),
-            synced: Condvar::new(),
-            durable: watch::Sender::new((0, None)),
+            syncer_wakeup: Condvar::new(),
+            sync_ended: Condvar::new(),
+            durable_news: watch::Sender::new((0, None)),
             preallocated,
         })
     }
@@ -226,7 +226,7 @@ impl Wal {
         // (it is not alone, or it would have led): wake the syncer (it also
         // ends its loop here once the log is closing).
         if !log.pending.is_empty() || log.closing {
-            self.appended.notify_one();
+            self.syncer_wakeup.notify_one();
         }
         Ok(())
     }
@@ -264,9 +264,9 @@ impl Wal {
 
     /// Tells every waiter, thread or task, how far the log is durable.
     fn announce(&self, log: &Log) {
-        self.synced.notify_all();
+        self.sync_ended.notify_all();
         let now = (log.durable, log.failure.clone());
-        self.durable.send_modify(|state| *state = now);
+        self.durable_news.send_modify(|state| *state = now);
     }
 
     /// Starts a new log at `path` for the next memtable. The caller holds
@@ -285,7 +285,7 @@ impl Wal {
         // finish first.
         while log.syncing {
             log = self
-                .synced
+                .sync_ended
                 .wait(log)
                 .unwrap_or_else(PoisonError::into_inner);
         }
