@@ -238,9 +238,11 @@ mod tests {
     use crate::store::Store;
     use crate::{Error, Options};
 
-    /// Writes `text` as table `name` in `directory`, with no index: a merge
-    /// reads tables from their first line and never needs one.
-    fn table(directory: &Path, name: &str, text: &str) -> SsTable {
+    /// Writes `text` as table `name` in `directory`, for a merge to read:
+    /// with an empty index and an empty filter, so a lookup in it finds
+    /// nothing. A merge reads tables from their first line and never needs
+    /// either; a test that looks keys up uses `indexed_table`.
+    fn merge_input(directory: &Path, name: &str, text: &str) -> SsTable {
         let path = directory.join(name);
         fs::write(&path, text).unwrap();
         SsTable::with_sidecars(
@@ -270,12 +272,12 @@ mod tests {
     #[test]
     fn exercise_5_1_keys_come_out_sorted_and_the_newest_entry_wins() {
         let directory = tempfile::tempdir().unwrap();
-        let older = table(
+        let older = merge_input(
             directory.path(),
             "000001.sst",
             "kenya:capital→Nairobi\ntanzania:capital→Dar es Salaam\n",
         );
-        let newer = table(
+        let newer = merge_input(
             directory.path(),
             "000002.sst",
             "rwanda:capital→Kigali\ntanzania:capital→Dodoma\n",
@@ -291,9 +293,9 @@ mod tests {
     #[test]
     fn exercise_5_1_tombstones_pass_through_and_win_when_newer() {
         let directory = tempfile::tempdir().unwrap();
-        let oldest = table(directory.path(), "000001.sst", "a→1\nb→1\nc→1\n");
-        let middle = table(directory.path(), "000002.sst", "b→†\nd→†\n");
-        let newest = table(directory.path(), "000003.sst", "c→3\nd→3\n");
+        let oldest = merge_input(directory.path(), "000001.sst", "a→1\nb→1\nc→1\n");
+        let middle = merge_input(directory.path(), "000002.sst", "b→†\nd→†\n");
+        let newest = merge_input(directory.path(), "000003.sst", "c→3\nd→3\n");
         let expected = vec![
             ("a".to_string(), value("1")),
             ("b".to_string(), Entry::Tombstone),
@@ -307,8 +309,8 @@ mod tests {
     #[test]
     fn exercise_5_1_a_damaged_input_stops_the_merge_with_its_error() {
         let directory = tempfile::tempdir().unwrap();
-        let good = table(directory.path(), "000001.sst", "a→1\nz→1\n");
-        let damaged = table(directory.path(), "000002.sst", "b→2\nbroken\n");
+        let good = merge_input(directory.path(), "000001.sst", "a→1\nz→1\n");
+        let damaged = merge_input(directory.path(), "000002.sst", "b→2\nbroken\n");
         let error = merged(&[&damaged, &good]).unwrap_err();
         assert!(
             matches!(&error, Error::Corrupt { path, line: 2, .. } if path.ends_with("000002.sst")),
@@ -319,8 +321,8 @@ mod tests {
     #[test]
     fn exercise_5_2_tombstones_stay_unless_the_oldest_table_is_merged() {
         let directory = tempfile::tempdir().unwrap();
-        let older = table(directory.path(), "000001.sst", "a→1\nb→1\n");
-        let newer = table(directory.path(), "000002.sst", "b→†\nc→†\n");
+        let older = merge_input(directory.path(), "000001.sst", "a→1\nb→1\n");
+        let newer = merge_input(directory.path(), "000002.sst", "b→†\nc→†\n");
         let output = directory.path().join("000003.sst");
         let (_, written) = write_merged(&[&newer, &older], false, &output).unwrap();
         assert_eq!(fs::read_to_string(&output).unwrap(), "a→1\nb→†\nc→†\n");
@@ -333,7 +335,7 @@ mod tests {
     #[test]
     fn exercise_5_2_a_merge_of_only_tombstones_is_an_empty_table() {
         let directory = tempfile::tempdir().unwrap();
-        let only = table(directory.path(), "000001.sst", "a→†\n");
+        let only = merge_input(directory.path(), "000001.sst", "a→†\n");
         let output = directory.path().join("000002.sst");
         let (merged, written) = write_merged(&[&only], true, &output).unwrap();
         assert_eq!(
@@ -439,7 +441,7 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let store = store_with_tables(directory.path(), &["a→1\n", "a→2\n", "b→3\n"]);
         let before = store.shared.read_state().tables();
-        let merged = table(directory.path(), "000009.sst", "a→2\nb→3\n");
+        let merged = merge_input(directory.path(), "000009.sst", "a→2\nb→3\n");
         install(&store.shared, 1..3, merged).unwrap();
         assert!(
             !directory.path().join("000002.sst").exists(),
