@@ -16,6 +16,17 @@
 //! should name are read here too ([`Shared::live_tables`]), for the shaker
 //! and compaction to write the next manifest from.
 //!
+//! Locks, and the order they are taken in: the state's read-write lock,
+//! then the mailbox's mutex (`mailbox.rs`). A writer that freezes the
+//! memtable tells the mailbox while it holds the state's write lock, and
+//! [`Shared::lock_if`] asks the mailbox for a failure under it; nothing
+//! takes them the other way round, since the mailbox's mutex is held only
+//! for a few assignments, or while waiting on its condition variable, which
+//! lets go of it. What a poisoned lock means: the state's stops the caller
+//! (a panic in the middle of a change may have left the state half changed;
+//! `stop_on_poison`); the mailbox's cannot be poisoned (nothing under it
+//! panics), and says so if it ever is.
+//!
 //! Invariants:
 //! - no code holds the lock while it reads or writes a file, but for the
 //!   writes of `clear`;

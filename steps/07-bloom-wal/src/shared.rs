@@ -17,6 +17,22 @@
 //! the bound on memory. An async task must not wait: it asks
 //! [`Shared::takes`] whether its write fits without a freeze.
 //!
+//! Locks, and the order they are taken in: the state's read-write lock,
+//! then the log's mutex (`wal.rs`), then the mailbox's mutex
+//! (`mailbox.rs`). A writer appends its record to the log while it holds
+//! the state's write lock, and, when it freezes the memtable, rotates the
+//! log and tells the mailbox under it too; [`Shared::lock_if`] asks the
+//! mailbox for a failure under it. Nothing takes them the other way round:
+//! the log's and the mailbox's mutexes are held only for a few assignments,
+//! or while waiting on their own condition variables, which let go of them
+//! (a sync of the log is written with its mutex let go, but for a
+//! rotation's). What a poisoned lock means: the state's stops the caller (a
+//! panic in the middle of a change may have left the state half changed;
+//! `stop_on_poison`); the log's is taken anyway, since the panic has failed
+//! the log, and every wait answers with that (`Wal::failing_on_panic`); the
+//! mailbox's cannot be poisoned (nothing under it panics), and says so if
+//! it ever is.
+//!
 //! Invariants:
 //! - no code holds the lock while it reads or writes a file, but for the
 //!   writes of `clear` and of a freeze, which syncs and rotates the log;
