@@ -18,11 +18,14 @@
 //! - [`directory`]: copies of data directories;
 //! - [`strace`], [`file_system`] and [`power_loss`]: the power-loss check,
 //!   which records a server's file-system calls and opens every directory a
-//!   power cut could have left.
+//!   power cut could have left;
+//! - [`for_steps!`]: the `#[test]` wrappers that run one check against each
+//!   step, one test per step.
 
 pub mod client;
 pub mod directory;
 pub mod file_system;
+mod for_steps;
 pub mod model;
 pub mod power_loss;
 pub mod random;

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use cross_step_tests::client::{kv_path, send};
 use cross_step_tests::directory::copy_files;
+use cross_step_tests::for_steps;
 use cross_step_tests::random::Xorshift;
 use cross_step_tests::server::Server;
 use cross_step_tests::stores::Harness;
@@ -49,9 +50,11 @@ fn space_stays_bounded<S: Harness>() {
     assert_eq!(store.get(&key(7)).as_deref(), Some("city-099"));
 }
 
-#[test]
-fn solution_05_space_stays_bounded() {
-    space_stays_bounded::<solution_05::Store>();
+for_steps! {
+    space_stays_bounded::<S>();
+    solution_05_space_stays_bounded: solution_05::Store,
+    solution_06_space_stays_bounded: solution_06::Store,
+    solution_07_space_stays_bounded: solution_07::Store,
 }
 
 fn request(
@@ -162,20 +165,10 @@ fn solution_05_kill_during_compaction_loses_nothing() {
 }
 
 #[test]
-fn solution_06_space_stays_bounded() {
-    space_stays_bounded::<solution_06::Store>();
-}
-
-#[test]
 fn solution_06_kill_during_compaction_loses_nothing() {
     kill_during_compaction_loses_nothing::<solution_06::Store>(env!(
         "CARGO_BIN_EXE_serve-solution-06"
     ));
-}
-
-#[test]
-fn solution_07_space_stays_bounded() {
-    space_stays_bounded::<solution_07::Store>();
 }
 
 #[test]

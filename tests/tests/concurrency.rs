@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
+use cross_step_tests::for_steps;
 use cross_step_tests::stores::Harness;
 
 const WRITERS: usize = 2;
@@ -93,27 +94,11 @@ fn reads_never_go_back_in_time<S: Harness + Sync>() {
     }
 }
 
-#[test]
-fn solution_03_reads_never_go_back_in_time() {
-    reads_never_go_back_in_time::<solution_03::Store>();
-}
-
-#[test]
-fn solution_04_reads_never_go_back_in_time() {
-    reads_never_go_back_in_time::<solution_04::Store>();
-}
-
-#[test]
-fn solution_05_reads_never_go_back_in_time() {
-    reads_never_go_back_in_time::<solution_05::Store>();
-}
-
-#[test]
-fn solution_06_reads_never_go_back_in_time() {
-    reads_never_go_back_in_time::<solution_06::Store>();
-}
-
-#[test]
-fn solution_07_reads_never_go_back_in_time() {
-    reads_never_go_back_in_time::<solution_07::Store>();
+for_steps! {
+    reads_never_go_back_in_time::<S>();
+    solution_03_reads_never_go_back_in_time: solution_03::Store,
+    solution_04_reads_never_go_back_in_time: solution_04::Store,
+    solution_05_reads_never_go_back_in_time: solution_05::Store,
+    solution_06_reads_never_go_back_in_time: solution_06::Store,
+    solution_07_reads_never_go_back_in_time: solution_07::Store,
 }

@@ -11,6 +11,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 
 use cross_step_tests::client::{Response, kv_path, send};
+use cross_step_tests::for_steps;
 use cross_step_tests::server::Server;
 
 /// How many clients connect at once in the burst test.
@@ -263,118 +264,39 @@ fn in_flight_request_finishes_after_sigterm(binary: &str) {
     assert!(status.success(), "exit status {status}:\n{log}");
 }
 
-#[test]
-fn solution_01_keeps_the_contract() {
-    contract(env!("CARGO_BIN_EXE_serve-solution-01"));
+for_steps! {
+    contract(binary);
+    solution_01_keeps_the_contract: env!("CARGO_BIN_EXE_serve-solution-01"),
+    solution_02_keeps_the_contract: env!("CARGO_BIN_EXE_serve-solution-02"),
+    solution_03_keeps_the_contract: env!("CARGO_BIN_EXE_serve-solution-03"),
+    solution_04_keeps_the_contract: env!("CARGO_BIN_EXE_serve-solution-04"),
+    solution_05_keeps_the_contract: env!("CARGO_BIN_EXE_serve-solution-05"),
+    solution_06_keeps_the_contract: env!("CARGO_BIN_EXE_serve-solution-06"),
+    solution_07_keeps_the_contract: env!("CARGO_BIN_EXE_serve-solution-07"),
 }
 
-#[test]
-fn solution_02_keeps_the_contract() {
-    contract(env!("CARGO_BIN_EXE_serve-solution-02"));
+for_steps! {
+    in_flight_request_finishes_after_sigterm(binary);
+    solution_01_finishes_requests_in_flight_at_sigterm: env!("CARGO_BIN_EXE_serve-solution-01"),
+    solution_02_finishes_requests_in_flight_at_sigterm: env!("CARGO_BIN_EXE_serve-solution-02"),
+    solution_03_finishes_requests_in_flight_at_sigterm: env!("CARGO_BIN_EXE_serve-solution-03"),
+    solution_04_finishes_requests_in_flight_at_sigterm: env!("CARGO_BIN_EXE_serve-solution-04"),
+    solution_05_finishes_requests_in_flight_at_sigterm: env!("CARGO_BIN_EXE_serve-solution-05"),
+    solution_06_finishes_requests_in_flight_at_sigterm: env!("CARGO_BIN_EXE_serve-solution-06"),
+    solution_07_finishes_requests_in_flight_at_sigterm: env!("CARGO_BIN_EXE_serve-solution-07"),
 }
 
-#[test]
-fn solution_03_keeps_the_contract() {
-    contract(env!("CARGO_BIN_EXE_serve-solution-03"));
+for_steps! {
+    burst(binary, &tempfile::tempdir().unwrap().path().join("data"));
+    solution_01_survives_a_burst_of_connections: env!("CARGO_BIN_EXE_serve-solution-01"),
+    solution_02_survives_a_burst_of_connections: env!("CARGO_BIN_EXE_serve-solution-02"),
 }
 
-#[test]
-fn solution_04_keeps_the_contract() {
-    contract(env!("CARGO_BIN_EXE_serve-solution-04"));
-}
-
-#[test]
-fn solution_05_keeps_the_contract() {
-    contract(env!("CARGO_BIN_EXE_serve-solution-05"));
-}
-
-#[test]
-fn solution_06_keeps_the_contract() {
-    contract(env!("CARGO_BIN_EXE_serve-solution-06"));
-}
-
-#[test]
-fn solution_07_keeps_the_contract() {
-    contract(env!("CARGO_BIN_EXE_serve-solution-07"));
-}
-
-#[test]
-fn solution_01_finishes_requests_in_flight_at_sigterm() {
-    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-01"));
-}
-
-#[test]
-fn solution_02_finishes_requests_in_flight_at_sigterm() {
-    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-02"));
-}
-
-#[test]
-fn solution_03_finishes_requests_in_flight_at_sigterm() {
-    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-03"));
-}
-
-#[test]
-fn solution_04_finishes_requests_in_flight_at_sigterm() {
-    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-04"));
-}
-
-#[test]
-fn solution_05_finishes_requests_in_flight_at_sigterm() {
-    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-05"));
-}
-
-#[test]
-fn solution_06_finishes_requests_in_flight_at_sigterm() {
-    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-06"));
-}
-
-#[test]
-fn solution_07_finishes_requests_in_flight_at_sigterm() {
-    in_flight_request_finishes_after_sigterm(env!("CARGO_BIN_EXE_serve-solution-07"));
-}
-
-#[test]
-fn solution_01_survives_a_burst_of_connections() {
-    burst(
-        env!("CARGO_BIN_EXE_serve-solution-01"),
-        &tempfile::tempdir().unwrap().path().join("data"),
-    );
-}
-
-#[test]
-fn solution_02_survives_a_burst_of_connections() {
-    burst(
-        env!("CARGO_BIN_EXE_serve-solution-02"),
-        &tempfile::tempdir().unwrap().path().join("data"),
-    );
-}
-
-#[test]
-fn solution_03_survives_a_burst_of_connections() {
-    let directory = tempfile::tempdir().unwrap();
-    burst(env!("CARGO_BIN_EXE_serve-solution-03"), directory.path());
-}
-
-#[test]
-fn solution_04_survives_a_burst_of_connections() {
-    let directory = tempfile::tempdir().unwrap();
-    burst(env!("CARGO_BIN_EXE_serve-solution-04"), directory.path());
-}
-
-#[test]
-fn solution_05_survives_a_burst_of_connections() {
-    let directory = tempfile::tempdir().unwrap();
-    burst(env!("CARGO_BIN_EXE_serve-solution-05"), directory.path());
-}
-
-#[test]
-fn solution_06_survives_a_burst_of_connections() {
-    let directory = tempfile::tempdir().unwrap();
-    burst(env!("CARGO_BIN_EXE_serve-solution-06"), directory.path());
-}
-
-#[test]
-fn solution_07_survives_a_burst_of_connections() {
-    let directory = tempfile::tempdir().unwrap();
-    burst(env!("CARGO_BIN_EXE_serve-solution-07"), directory.path());
+for_steps! {
+    burst(binary, tempfile::tempdir().unwrap().path());
+    solution_03_survives_a_burst_of_connections: env!("CARGO_BIN_EXE_serve-solution-03"),
+    solution_04_survives_a_burst_of_connections: env!("CARGO_BIN_EXE_serve-solution-04"),
+    solution_05_survives_a_burst_of_connections: env!("CARGO_BIN_EXE_serve-solution-05"),
+    solution_06_survives_a_burst_of_connections: env!("CARGO_BIN_EXE_serve-solution-06"),
+    solution_07_survives_a_burst_of_connections: env!("CARGO_BIN_EXE_serve-solution-07"),
 }

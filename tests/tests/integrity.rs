@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use cross_step_tests::client::{Response, kv_path, send};
 use cross_step_tests::directory::copy_files;
+use cross_step_tests::for_steps;
 use cross_step_tests::random::Xorshift;
 use cross_step_tests::server::Server;
 use cross_step_tests::stores::{Harness, SMALL_MEMTABLE_BYTES};
@@ -132,24 +133,12 @@ fn a_second_server_is_refused(binary: &str, stop: libc::c_int) {
     }
 }
 
-#[test]
-fn solution_03_refuses_a_second_server_on_its_directory() {
-    a_second_server_is_refused(env!("CARGO_BIN_EXE_serve-solution-03"), libc::SIGTERM);
-}
-
-#[test]
-fn solution_04_refuses_a_second_server_on_its_directory() {
-    a_second_server_is_refused(env!("CARGO_BIN_EXE_serve-solution-04"), libc::SIGTERM);
-}
-
-#[test]
-fn solution_05_refuses_a_second_server_on_its_directory() {
-    a_second_server_is_refused(env!("CARGO_BIN_EXE_serve-solution-05"), libc::SIGTERM);
-}
-
-#[test]
-fn solution_06_refuses_a_second_server_on_its_directory() {
-    a_second_server_is_refused(env!("CARGO_BIN_EXE_serve-solution-06"), libc::SIGTERM);
+for_steps! {
+    a_second_server_is_refused(binary, libc::SIGTERM);
+    solution_03_refuses_a_second_server_on_its_directory: env!("CARGO_BIN_EXE_serve-solution-03"),
+    solution_04_refuses_a_second_server_on_its_directory: env!("CARGO_BIN_EXE_serve-solution-04"),
+    solution_05_refuses_a_second_server_on_its_directory: env!("CARGO_BIN_EXE_serve-solution-05"),
+    solution_06_refuses_a_second_server_on_its_directory: env!("CARGO_BIN_EXE_serve-solution-06"),
 }
 
 #[test]

@@ -23,6 +23,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cross_step_tests::client::{Response, send};
+use cross_step_tests::for_steps;
 use cross_step_tests::server::Server;
 
 /// The server's open-file limit, soft and hard (so that the server cannot
@@ -141,37 +142,20 @@ fn normal_client_is_answered_while_clients_stall(binary: &str) {
     assert!(status.success(), "{binary} exited with {status}:\n{log}");
 }
 
-#[test]
-fn solution_01_answers_a_normal_client_while_clients_stall() {
-    normal_client_is_answered_while_clients_stall(env!("CARGO_BIN_EXE_serve-solution-01"));
-}
-
-#[test]
-fn solution_02_answers_a_normal_client_while_clients_stall() {
-    normal_client_is_answered_while_clients_stall(env!("CARGO_BIN_EXE_serve-solution-02"));
-}
-
-#[test]
-fn solution_03_answers_a_normal_client_while_clients_stall() {
-    normal_client_is_answered_while_clients_stall(env!("CARGO_BIN_EXE_serve-solution-03"));
-}
-
-#[test]
-fn solution_04_answers_a_normal_client_while_clients_stall() {
-    normal_client_is_answered_while_clients_stall(env!("CARGO_BIN_EXE_serve-solution-04"));
-}
-
-#[test]
-fn solution_05_answers_a_normal_client_while_clients_stall() {
-    normal_client_is_answered_while_clients_stall(env!("CARGO_BIN_EXE_serve-solution-05"));
-}
-
-#[test]
-fn solution_06_answers_a_normal_client_while_clients_stall() {
-    normal_client_is_answered_while_clients_stall(env!("CARGO_BIN_EXE_serve-solution-06"));
-}
-
-#[test]
-fn solution_07_answers_a_normal_client_while_clients_stall() {
-    normal_client_is_answered_while_clients_stall(env!("CARGO_BIN_EXE_serve-solution-07"));
+for_steps! {
+    normal_client_is_answered_while_clients_stall(binary);
+    solution_01_answers_a_normal_client_while_clients_stall:
+        env!("CARGO_BIN_EXE_serve-solution-01"),
+    solution_02_answers_a_normal_client_while_clients_stall:
+        env!("CARGO_BIN_EXE_serve-solution-02"),
+    solution_03_answers_a_normal_client_while_clients_stall:
+        env!("CARGO_BIN_EXE_serve-solution-03"),
+    solution_04_answers_a_normal_client_while_clients_stall:
+        env!("CARGO_BIN_EXE_serve-solution-04"),
+    solution_05_answers_a_normal_client_while_clients_stall:
+        env!("CARGO_BIN_EXE_serve-solution-05"),
+    solution_06_answers_a_normal_client_while_clients_stall:
+        env!("CARGO_BIN_EXE_serve-solution-06"),
+    solution_07_answers_a_normal_client_while_clients_stall:
+        env!("CARGO_BIN_EXE_serve-solution-07"),
 }

@@ -10,6 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cross_step_tests::client::{Response, kv_path, send};
+use cross_step_tests::for_steps;
 use cross_step_tests::server::Server;
 use cross_step_tests::stores::Harness;
 
@@ -197,104 +198,49 @@ fn damaged_tables_are_reported<S: Harness>() {
     }
 }
 
-#[test]
-fn solution_03_walkthrough_survives_sigterm() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-03"), libc::SIGTERM);
+for_steps! {
+    walkthrough_survives_a_graceful_stop(binary, libc::SIGTERM);
+    solution_03_walkthrough_survives_sigterm: env!("CARGO_BIN_EXE_serve-solution-03"),
+    solution_04_walkthrough_survives_sigterm: env!("CARGO_BIN_EXE_serve-solution-04"),
+    solution_05_walkthrough_survives_sigterm: env!("CARGO_BIN_EXE_serve-solution-05"),
+    solution_06_walkthrough_survives_sigterm: env!("CARGO_BIN_EXE_serve-solution-06"),
+    solution_07_walkthrough_survives_sigterm: env!("CARGO_BIN_EXE_serve-solution-07"),
 }
 
-#[test]
-fn solution_03_walkthrough_survives_sigint() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-03"), libc::SIGINT);
+for_steps! {
+    walkthrough_survives_a_graceful_stop(binary, libc::SIGINT);
+    solution_03_walkthrough_survives_sigint: env!("CARGO_BIN_EXE_serve-solution-03"),
+    solution_04_walkthrough_survives_sigint: env!("CARGO_BIN_EXE_serve-solution-04"),
+    solution_05_walkthrough_survives_sigint: env!("CARGO_BIN_EXE_serve-solution-05"),
+    solution_06_walkthrough_survives_sigint: env!("CARGO_BIN_EXE_serve-solution-06"),
+    solution_07_walkthrough_survives_sigint: env!("CARGO_BIN_EXE_serve-solution-07"),
 }
 
-#[test]
-fn solution_03_escaping_is_pinned() {
-    escaping_is_pinned::<solution_03::Store>();
+for_steps! {
+    escaping_is_pinned::<S>();
+    solution_03_escaping_is_pinned: solution_03::Store,
+    solution_04_escaping_is_pinned: solution_04::Store,
+    solution_05_escaping_is_pinned: solution_05::Store,
+    solution_06_escaping_is_pinned: solution_06::Store,
+    solution_07_escaping_is_pinned: solution_07::Store,
 }
 
-#[test]
-fn solution_03_cut_tables_are_never_read_as_whole() {
-    cut_tables_are_never_read_as_whole::<solution_03::Store>();
+for_steps! {
+    cut_tables_are_never_read_as_whole::<S>();
+    solution_03_cut_tables_are_never_read_as_whole: solution_03::Store,
+    solution_04_cut_tables_are_never_read_as_whole: solution_04::Store,
+    solution_05_cut_tables_are_never_read_as_whole: solution_05::Store,
+    solution_06_cut_tables_are_never_read_as_whole: solution_06::Store,
+    solution_07_cut_tables_are_never_read_as_whole: solution_07::Store,
 }
 
-#[test]
-fn solution_03_damaged_tables_are_reported() {
-    damaged_tables_are_reported::<solution_03::Store>();
-}
-
-#[test]
-fn solution_04_walkthrough_survives_sigterm() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-04"), libc::SIGTERM);
-}
-
-#[test]
-fn solution_04_walkthrough_survives_sigint() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-04"), libc::SIGINT);
-}
-
-#[test]
-fn solution_04_escaping_is_pinned() {
-    escaping_is_pinned::<solution_04::Store>();
-}
-
-#[test]
-fn solution_04_cut_tables_are_never_read_as_whole() {
-    cut_tables_are_never_read_as_whole::<solution_04::Store>();
-}
-
-#[test]
-fn solution_04_damaged_tables_are_reported() {
-    damaged_tables_are_reported::<solution_04::Store>();
-}
-
-#[test]
-fn solution_05_walkthrough_survives_sigterm() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-05"), libc::SIGTERM);
-}
-
-#[test]
-fn solution_05_walkthrough_survives_sigint() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-05"), libc::SIGINT);
-}
-
-#[test]
-fn solution_05_escaping_is_pinned() {
-    escaping_is_pinned::<solution_05::Store>();
-}
-
-#[test]
-fn solution_05_cut_tables_are_never_read_as_whole() {
-    cut_tables_are_never_read_as_whole::<solution_05::Store>();
-}
-
-#[test]
-fn solution_05_damaged_tables_are_reported() {
-    damaged_tables_are_reported::<solution_05::Store>();
-}
-
-#[test]
-fn solution_06_walkthrough_survives_sigterm() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-06"), libc::SIGTERM);
-}
-
-#[test]
-fn solution_06_walkthrough_survives_sigint() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-06"), libc::SIGINT);
-}
-
-#[test]
-fn solution_06_escaping_is_pinned() {
-    escaping_is_pinned::<solution_06::Store>();
-}
-
-#[test]
-fn solution_06_cut_tables_are_never_read_as_whole() {
-    cut_tables_are_never_read_as_whole::<solution_06::Store>();
-}
-
-#[test]
-fn solution_06_damaged_tables_are_reported() {
-    damaged_tables_are_reported::<solution_06::Store>();
+for_steps! {
+    damaged_tables_are_reported::<S>();
+    solution_03_damaged_tables_are_reported: solution_03::Store,
+    solution_04_damaged_tables_are_reported: solution_04::Store,
+    solution_05_damaged_tables_are_reported: solution_05::Store,
+    solution_06_damaged_tables_are_reported: solution_06::Store,
+    solution_07_damaged_tables_are_reported: solution_07::Store,
 }
 
 /// A table of several blocks and its index, from step 06 on: the index
@@ -344,39 +290,10 @@ fn index_is_pinned_and_rebuilt<S: Harness>() {
     );
 }
 
-#[test]
-fn solution_06_index_is_pinned_and_rebuilt() {
-    index_is_pinned_and_rebuilt::<solution_06::Store>();
-}
-
-#[test]
-fn solution_07_walkthrough_survives_sigterm() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-07"), libc::SIGTERM);
-}
-
-#[test]
-fn solution_07_walkthrough_survives_sigint() {
-    walkthrough_survives_a_graceful_stop(env!("CARGO_BIN_EXE_serve-solution-07"), libc::SIGINT);
-}
-
-#[test]
-fn solution_07_escaping_is_pinned() {
-    escaping_is_pinned::<solution_07::Store>();
-}
-
-#[test]
-fn solution_07_cut_tables_are_never_read_as_whole() {
-    cut_tables_are_never_read_as_whole::<solution_07::Store>();
-}
-
-#[test]
-fn solution_07_damaged_tables_are_reported() {
-    damaged_tables_are_reported::<solution_07::Store>();
-}
-
-#[test]
-fn solution_07_index_is_pinned_and_rebuilt() {
-    index_is_pinned_and_rebuilt::<solution_07::Store>();
+for_steps! {
+    index_is_pinned_and_rebuilt::<S>();
+    solution_06_index_is_pinned_and_rebuilt: solution_06::Store,
+    solution_07_index_is_pinned_and_rebuilt: solution_07::Store,
 }
 
 /// The bloom filter and write-ahead log files, from step 07 on.
