@@ -95,15 +95,22 @@ impl Written {
     /// (a new log, until its first sync). The store's `holds_no_batch`,
     /// on bytes already read (a test keeps the two the same).
     pub fn holds_no_batch(&self) -> bool {
-        let first = self.bytes.iter().position(|&byte| byte == b'\n');
-        first.map_or(self.bytes.len(), |newline| newline + 1) == self.bytes.len()
+        let most = solution_07::format::HEADER_MOST as usize;
+        let start = &self.bytes[..self.bytes.len().min(most)];
+        match start.iter().position(|&byte| byte == b'\n') {
+            Some(newline) => newline + 1 == self.bytes.len(),
+            None => self.bytes.len() <= most,
+        }
     }
 
     /// The log's header, as the store's `LogHeader::of_file` reads it to
     /// find the chain: a whole first line within the first 4096 bytes, or
     /// `None` (a test keeps the two the same).
     pub fn header(&self) -> Option<LogHeader> {
-        let first = &self.bytes[..self.bytes.len().min(4096)];
+        let first = &self.bytes[..self
+            .bytes
+            .len()
+            .min(solution_07::format::HEADER_MOST as usize)];
         let newline = first.iter().position(|&byte| byte == b'\n')?;
         LogHeader::parse(&first[..newline])
     }
@@ -166,7 +173,12 @@ pub mod tests {
     #[test]
     fn holds_no_batch_is_the_stores() {
         let header = header(1, 4096);
-        let cases: [&[u8]; 7] = [
+        // A blob with no newline: a header cut short, or, past any header's
+        // length, no header at all (a batch, for the start: not removed).
+        let blob = [b'x'; 5000];
+        let cases: [&[u8]; 9] = [
+            &blob[..60],
+            &blob,
             b"",
             &[0; 100],
             header.as_bytes(),

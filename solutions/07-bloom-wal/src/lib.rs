@@ -113,8 +113,8 @@ pub mod format {
         compare_escaped, encode_line, escape, escaped_key, parse_line, unescape,
     };
     pub use crate::log_record::{
-        LogHeader, Op, batch_header, decode, encode, holds_no_batch, parse_batch_header,
-        written_length,
+        HEADER_MOST, LogHeader, Op, batch_header, decode, encode, holds_no_batch,
+        parse_batch_header, written_length,
     };
     pub use crate::manifest::{FILE_NAME as MANIFEST, LiveTable, Manifest, read as read_manifest};
     pub use crate::replay::End;

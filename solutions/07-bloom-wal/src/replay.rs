@@ -251,23 +251,22 @@ fn ended_by_next(lines: &mut Lines) -> io::Result<std::result::Result<Option<u64
     };
     let batch = read_batch(lines, &header)?;
     let after = lines.next()?;
-    Ok(match (batch, after) {
-        (Batch::Whole(records), None) => match records
-            .iter()
-            .map(|record| decode(record))
-            .collect::<Vec<_>>()[..]
-        {
-            [Ok(Op::Next(number))] => Ok(Some(number)),
-            _ => Err(
-                "after the batches the next log's header counts, only a `next` record may follow"
-                    .into(),
-            ),
-        },
-        (Batch::Broken { torn: true, .. }, None) => Ok(None),
-        _ => Err(
+    let only_next = || {
+        Err(
             "after the batches the next log's header counts, only a `next` record may follow"
                 .into(),
-        ),
+        )
+    };
+    Ok(match (batch, after) {
+        (Batch::Whole(records), None) => match &records[..] {
+            [record] => match decode(record) {
+                Ok(Op::Next(number)) => Ok(Some(number)),
+                _ => only_next(),
+            },
+            _ => only_next(),
+        },
+        (Batch::Broken { torn: true, .. }, None) => Ok(None),
+        _ => only_next(),
     })
 }
 

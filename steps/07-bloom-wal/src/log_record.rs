@@ -175,7 +175,7 @@ impl LogHeader {
     /// line is not a whole header (a file whose making was cut short).
     pub fn of_file(path: &Path) -> io::Result<Option<LogHeader>> {
         let mut first = Vec::new();
-        BufReader::new(File::open(path)?.take(4096)).read_until(b'\n', &mut first)?;
+        BufReader::new(File::open(path)?.take(HEADER_MOST)).read_until(b'\n', &mut first)?;
         Ok(first.strip_suffix(b"\n").and_then(LogHeader::parse))
     }
 }
@@ -227,14 +227,23 @@ pub fn decode(line: &str) -> std::result::Result<Op, String> {
     }
 }
 
+/// How many bytes a log's header line may take, newline included: far
+/// more than one ever does. Bytes without a newline past this are no header
+/// cut short.
+pub const HEADER_MOST: u64 = 4096;
+
 /// Whether the log file `file` holds no batch: nothing written after its
-/// header line (or not even a whole header line, if its creation was cut
-/// short). A new log is such a file until its first sync.
+/// header line, or not even a whole header line, if its making was cut
+/// short (then no more than [`HEADER_MOST`] bytes). A new log is such a
+/// file until its first sync. Reads at offsets: `file`'s cursor stays put.
 pub fn holds_no_batch(file: &File) -> io::Result<bool> {
     let written = written_length(file)?;
-    let mut first = Vec::new();
-    BufReader::new(file.try_clone()?.take(written)).read_until(b'\n', &mut first)?;
-    Ok(first.len() as u64 == written)
+    let mut start = vec![0; written.min(HEADER_MOST) as usize];
+    file.read_exact_at(&mut start, 0)?;
+    Ok(match start.iter().position(|&byte| byte == b'\n') {
+        Some(newline) => newline as u64 + 1 == written,
+        None => written <= HEADER_MOST,
+    })
 }
 
 /// How many bytes of the log file `file` hold its records: up to its last
@@ -261,6 +270,39 @@ mod tests {
 
     fn put(key: &str, value: &str) -> Op {
         Op::Put(key.to_string(), value.to_string())
+    }
+
+    #[test]
+    fn a_log_holds_no_batch_only_when_it_is_at_most_a_header() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.wal");
+        let header = LogHeader {
+            number: 1,
+            made: 4096,
+            after: None,
+        }
+        .line();
+        let record = encode(&put("a", "1"));
+        let batch = batch_header(1, record.as_bytes()) + &record;
+        let cases = [
+            (header.clone(), true),
+            // Its making cut short: part of a header, zeros after.
+            (header[..10].to_string() + &"\0".repeat(100), true),
+            (header.clone() + &batch, false),
+            // No newline, and longer than any header: not a header cut
+            // short, so not a leftover a start may remove.
+            ("x".repeat(HEADER_MOST as usize + 1), false),
+        ];
+        for (text, empty) in cases {
+            std::fs::write(&path, &text).unwrap();
+            let file = File::open(&path).unwrap();
+            assert_eq!(
+                holds_no_batch(&file).unwrap(),
+                empty,
+                "{:?}",
+                &text[..20.min(text.len())]
+            );
+        }
     }
 
     #[test]
