@@ -96,9 +96,17 @@ fn shake(shared: &Shared) {
 /// Writes the oldest frozen memtable to the next table, then swaps the table
 /// in for the memtable. Returns `false` when the queue is empty.
 fn flush_oldest(shared: &Shared) -> Result<bool> {
-    let Some((oldest, number)) = shared.read_state().oldest_frozen() else {
+    let state = shared.read_state();
+    let (Some((oldest, number)), Some(log_ended_by)) =
+        (state.oldest_frozen(), state.oldest_frozen_log_ended_by())
+    else {
         return Ok(false);
     };
+    drop(state);
+    // The manifest this flush writes names the log after this memtable's,
+    // so that log must be on disk first: its making ends with the `next`
+    // record of this memtable's log (see `rotation.rs`).
+    shared.wal.wait_durable(log_ended_by)?;
     // Only this thread removes frozen memtables or numbers tables, so
     // `oldest` and `number` are still the front and the next number when
     // the write below is done.

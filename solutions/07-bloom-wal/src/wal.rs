@@ -7,13 +7,13 @@
 //! the logs into a memtable: what was acknowledged is there again.
 //!
 //! This file is the log and its file: [`Wal::append`] adds a record to the
-//! records pending, a batch ends (synced, or failed and cut off the file)
-//! in `finish_batch`, and [`Wal::rotate`] moves on to a new file. Who
-//! syncs the pending records, and how the writers wait for that sync, is
-//! the group commit, in `group_commit.rs`: it uses the fields and methods
-//! of [`Wal`] and `Log` marked `pub(crate)`, which no other file touches.
-//! The records' format is in `log_record.rs`, and the replay of a log at
-//! start in `replay.rs`.
+//! records pending, and a batch ends (synced, or failed and cut off the
+//! file) in `finish_batch`. Who syncs the pending records, and how the
+//! writers wait for that sync, is the group commit, in `group_commit.rs`;
+//! moving on to a new log file is in `rotation.rs`. Both use the fields
+//! and methods of [`Wal`] and `Log` marked `pub(crate)`, which no other
+//! file touches. The records' format is in `log_record.rs`, and the replay
+//! of a log at start in `replay.rs`.
 //!
 //! Each memtable has its own log. Freezing a memtable starts a new log
 //! ([`Wal::rotate`]) whose header names the old one and where its batches
@@ -29,7 +29,7 @@
 //! Invariants:
 //! - once the log has failed, it appends nothing more: the write it refuses
 //!   is never applied to the memtable; a rotation whose new log cannot be
-//!   created fails the log too, after syncing every record so far;
+//!   created fails the log too, after syncing the old log's records;
 //! - a batch that failed is cut off the file, so that a restart does not
 //!   replay writes that were refused;
 //! - records are in the log in the order their writes reached the memtable;
@@ -43,14 +43,15 @@
 //! Read alongside chapter 7.2 of the book, "The write-ahead log and group
 //! commit".
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
 use crate::log_record::{LogHeader, Op, batch_header, encode};
+use crate::rotation::{Rotation, create_file};
 use crate::{Error, Result};
 
 // ANCHOR: wal_struct
@@ -67,32 +68,46 @@ pub struct Wal {
     /// thread while they wait: how many records are durable, and why the
     /// log failed, if it did.
     pub(crate) durable_news: watch::Sender<(u64, Option<String>)>,
-    /// How long each new log file is made up front (see [`create_file`]).
-    preallocated: u64,
+    /// How long each new log file is made up front (see `create_file` in
+    /// `rotation.rs`).
+    pub(crate) preallocated: u64,
 }
 
 /// What the log's mutex guards.
 #[derive(Debug)]
 pub(crate) struct Log {
-    /// Shared with the syncer, which writes through it without the lock.
+    /// The log file batches are written to. Shared with the syncer, which
+    /// writes through it without the lock.
     pub(crate) file: Arc<File>,
-    path: PathBuf,
-    /// Records appended but not yet written to the file.
+    /// Where `file` is.
+    pub(crate) path: PathBuf,
+    /// The number of the newest log: `file`'s, or the last rotation's.
+    pub(crate) newest: u64,
+    /// Records appended but not yet taken into a batch: the newest log's.
     pub(crate) pending: Vec<u8>,
+    /// Moves to new log files that are not on disk yet, oldest first (see
+    /// `rotation.rs`). While there are any, `file` is older than the log
+    /// `pending` belongs to, and they are written before any batch of it.
+    pub(crate) rotations: VecDeque<Rotation>,
     /// How many records have been appended, ever: the last ticket handed out.
     pub(crate) appended: u64,
-    /// How many bytes the current log file holds, its pending records
-    /// included: the store starts a new log when this grows too big.
-    bytes: u64,
+    /// How many of them have been framed into batches.
+    framed: u64,
+    /// The ticket of the last write (put, delete, clear), which a reader may
+    /// find in a memtable; the records after it, if any, are `next`s.
+    pub(crate) last_write: u64,
+    /// How many bytes the newest log holds, its pending records included:
+    /// the store starts a new log when this grows too big.
+    pub(crate) bytes: u64,
     /// How long the file was before the batch being written: where a batch
     /// that fails is cut off, so that a restart does not replay writes that
     /// were refused.
-    batch_start: u64,
+    pub(crate) batch_start: u64,
     /// How many of them are synced to disk.
     pub(crate) durable: u64,
     /// How many syncs made them durable: with many writers, far fewer than
     /// records.
-    syncs: u64,
+    pub(crate) syncs: u64,
     /// Whether a batch is being written and synced right now, by the
     /// syncer or by a writer that leads.
     pub(crate) syncing: bool,
@@ -109,24 +124,44 @@ pub(crate) struct Log {
 // ANCHOR_END: wal_struct
 
 impl Log {
-    /// Takes every pending record as one batch, its header first (see
-    /// `log_record.rs`), and counts the header in the log's size. Empty if
-    /// nothing is pending. Only one batch is written at a time (the syncer,
-    /// or `rotate` once the syncer is done), so the pending records are the
-    /// ones appended since the last batch.
+    /// Takes every pending record as the next batch to write, and notes
+    /// where it starts in the file: where it is cut off if it fails. Only
+    /// one batch is written at a time, and only once no rotation waits, so
+    /// the batch goes right after the file's last one.
     pub(crate) fn take_batch(&mut self) -> Vec<u8> {
+        let (batch, start) = self.frame_pending();
+        self.batch_start = start;
+        batch
+    }
+
+    /// Frames every pending record as one batch, its header first (see
+    /// `log_record.rs`), counts the header in the log's size, and returns
+    /// the batch and where it starts in its log. Empty if nothing is
+    /// pending.
+    pub(crate) fn frame_pending(&mut self) -> (Vec<u8>, u64) {
         let records = std::mem::take(&mut self.pending);
-        // Set even for an empty batch: a rotation that finds nothing pending
-        // still syncs, and if that fails, nothing synced may be cut off.
-        self.batch_start = self.bytes - records.len() as u64;
+        let start = self.bytes - records.len() as u64;
         if records.is_empty() {
-            return records;
+            return (records, start);
         }
-        let header = batch_header(self.appended - self.durable, &records);
+        let header = batch_header(self.appended - self.framed, &records);
+        self.framed = self.appended;
         self.bytes += header.len() as u64;
         let mut batch = header.into_bytes();
         batch.extend_from_slice(&records);
-        batch
+        (batch, start)
+    }
+
+    /// Appends `op` in a batch of its own, framed at once: a rotation's
+    /// `next` record. Returns the batch and the record's ticket.
+    pub(crate) fn frame_alone(&mut self, op: &Op) -> (Vec<u8>, u64) {
+        debug_assert!(self.pending.is_empty(), "framed after the pending records");
+        let record = encode(op);
+        self.appended += 1;
+        self.framed = self.appended;
+        let batch = batch_header(1, record.as_bytes()) + &record;
+        self.bytes += batch.len() as u64;
+        (batch.into_bytes(), self.appended)
     }
 }
 
@@ -143,8 +178,12 @@ impl Wal {
         let log = Log {
             file: Arc::new(file),
             path: path.to_path_buf(),
+            newest: header.number,
             pending: Vec::new(),
+            rotations: VecDeque::new(),
             appended: 0,
+            framed: 0,
+            last_write: 0,
             bytes: header_bytes,
             batch_start: 0,
             durable: 0,
@@ -190,6 +229,7 @@ impl Wal {
         log.pending.extend_from_slice(record.as_bytes());
         log.bytes += record.len() as u64;
         log.appended += 1;
+        log.last_write = log.appended;
         // No wakeup here: whoever waits for this record syncs it or wakes
         // the syncer (see `wait_durable` and `durable`), and a writer that
         // waits on its own thread does the sync itself, without the two
@@ -202,8 +242,7 @@ impl Wal {
     /// durable up to there, the sync is counted, and every waiter is told;
     /// on failure the batch is cut off the file, the log fails (see
     /// [`Wal::fail_batch`]) and the error is returned. `log.path` is still
-    /// the file the batch went to: [`Wal::sync_batch`] marks the log as
-    /// syncing while it writes without the lock, and `rotate` waits for it.
+    /// the file the batch went to: only a rotation's own sync moves it on.
     pub(crate) fn finish_batch(
         &self,
         log: &mut Log,
@@ -227,7 +266,7 @@ impl Wal {
         // thread may lead it, but a task that waits on the channel cannot
         // (it is not alone, or it would have led): wake the syncer (it also
         // ends its loop here once the log is closing).
-        if !log.pending.is_empty() || log.closing {
+        if !log.pending.is_empty() || !log.rotations.is_empty() || log.closing {
             self.syncer_wakeup.notify_one();
         }
         Ok(())
@@ -247,7 +286,7 @@ impl Wal {
     /// first: some of it may have reached the file, and a restart must not
     /// replay writes that were refused. (If even that fails, the failure
     /// says so: the next start may then bring back some of those writes.)
-    fn fail_batch(&self, log: &mut Log, why: impl ToString) {
+    pub(crate) fn fail_batch(&self, log: &mut Log, why: impl ToString) {
         let mut why = why.to_string();
         // Cut, then made as long as it was again: a log file never gets
         // shorter than its header says (a start refuses one that did).
@@ -265,81 +304,13 @@ impl Wal {
     }
 
     /// Tells every waiter, thread or task, how far the log is durable.
-    fn announce(&self, log: &Log) {
+    pub(crate) fn announce(&self, log: &Log) {
         self.sync_ended.notify_all();
         let now = (log.durable, log.failure.clone());
         self.durable_news.send_modify(|state| *state = now);
     }
 
-    /// Starts a new log at `path` for the next memtable. The caller holds
-    /// the store's write lock, so nothing is appended meanwhile.
-    ///
-    /// Three steps, each durable before the next, so that a start can check
-    /// the link between the two logs whatever is lost (see `log_chain.rs`):
-    /// 1. the records still pending are synced to the old log: they are
-    ///    acknowledged, and the old log's batches end here;
-    /// 2. the new log is made, its header naming the old log and that end;
-    /// 3. the old log gets a last record, `next`, naming the new one, so
-    ///    that a new log removed whole is missed.
-    pub fn rotate(&self, path: &Path) -> Result<()> {
-        let mut log = self.lock();
-        // The syncer writes through its own handle of the old file: let it
-        // finish first.
-        while log.syncing {
-            log = self
-                .sync_ended
-                .wait(log)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        if let Some(reason) = &log.failure {
-            return Err(Error::LogFailed {
-                reason: reason.clone(),
-            });
-        }
-        self.sync_last_batch(&mut log)?;
-        let header = LogHeader {
-            number: crate::files::file_number(path)?,
-            made: self.preallocated,
-            after: Some((crate::files::file_number(&log.path)?, log.bytes)),
-        };
-        let (file, header_bytes) = match create_file(path, &header) {
-            Ok(made) => made,
-            Err(error) => {
-                // Nothing is lost: every record so far is durable. But the
-                // memtable cannot be frozen without a log for the next one,
-                // so no write is taken any more (they would only pile up).
-                self.fail(&mut log, &error);
-                return Err(error);
-            }
-        };
-        let next = encode(&Op::Next(header.number));
-        log.pending.extend_from_slice(next.as_bytes());
-        log.bytes += next.len() as u64;
-        log.appended += 1;
-        // If this fails, the log has failed; the new log, which follows
-        // the old one by its header, is where the next start ends.
-        self.sync_last_batch(&mut log)?;
-        log.file = Arc::new(file);
-        log.bytes = header_bytes;
-        log.path = path.to_path_buf();
-        Ok(())
-    }
-
-    /// Writes and syncs the pending records as the current log's last
-    /// batch, and tells its writers. Unlike [`Wal::sync_batch`], it keeps
-    /// the log's lock throughout: the caller, `rotate`, holds the store's
-    /// write lock, so no writer could append meanwhile anyway, and the new
-    /// log must not take a batch before this one is durable.
-    fn sync_last_batch(&self, log: &mut Log) -> Result<()> {
-        let batch = log.take_batch();
-        let batch_end = log.appended;
-        let written = (&*log.file)
-            .write_all(&batch)
-            .and_then(|()| log.file.sync_data());
-        self.finish_batch(log, batch_end, written)
-    }
-
-    /// How many bytes the current log file holds, pending records included.
+    /// How many bytes the newest log holds, pending records included.
     pub fn bytes(&self) -> u64 {
         self.lock().bytes
     }
@@ -347,51 +318,6 @@ impl Wal {
     /// How many syncs the log has made so far.
     pub fn syncs(&self) -> u64 {
         self.lock().syncs
-    }
-}
-
-/// Creates the log file at `path`: its `header` line (see `log_record.rs`),
-/// then zeros up to the length the header gives (a sparse file), synced, and its
-/// directory synced so that its name is durable. Returns the file and the
-/// header's length, where the first batch goes.
-///
-/// Why the length up front: appending to a file changes its size, and then
-/// every `fdatasync` must write the inode as well as the data. Within the
-/// preallocated length the size does not change, and most syncs write the
-/// data alone; not all, because the first write into each block of a
-/// sparse file allocates the block, metadata its sync must persist too
-/// (RocksDB's wiki, "WAL Performance": even `fallocate` does not avoid it,
-/// only reusing an old log's blocks does). What that gained is in the
-/// book's appendix, "Logs made full-size". Replay reads up to the last
-/// byte that is not zero (`log_record::written_length`): a record ends with
-/// a newline, never with a zero. The header gives the length, so that a
-/// start can tell a log that was cut from one that was never written to.
-fn create_file(path: &Path, header: &LogHeader) -> Result<(File, u64)> {
-    let io_error = |action, source| Error::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    };
-    let preallocated = header.made;
-    let header = header.line();
-    let made = (|| {
-        let mut file = File::create(path).map_err(|source| io_error("create", source))?;
-        file.write_all(header.as_bytes())
-            .map_err(|source| io_error("write", source))?;
-        let length = preallocated.max(header.len() as u64);
-        file.set_len(length)
-            .map_err(|source| io_error("preallocate", source))?;
-        file.sync_all().map_err(|source| io_error("sync", source))?;
-        crate::files::sync_directory(path.parent().unwrap_or(Path::new(".")))?;
-        Ok(file)
-    })();
-    match made {
-        Ok(file) => Ok((file, header.len() as u64)),
-        Err(error) => {
-            // Best effort: the file is unused, and nothing names it.
-            let _ = std::fs::remove_file(path);
-            Err(error)
-        }
     }
 }
 
@@ -455,36 +381,5 @@ pub mod tests {
         drop(log);
         assert_eq!(fs::metadata(&path).unwrap().len(), synced);
         assert_eq!(after_header(&path), one_batch(&put("a", "1")));
-    }
-
-    #[test]
-    fn rotation_syncs_the_old_log_and_starts_a_new_one() {
-        let directory = tempfile::tempdir().unwrap();
-        let (first, second) = (
-            directory.path().join("000001.wal"),
-            directory.path().join("000002.wal"),
-        );
-        let wal = Wal::create(&first, 0).unwrap();
-        let ticket = wal.append(&put("a", "1")).unwrap();
-        wal.rotate(&second).unwrap();
-        // Rotating made the old log's records durable, without the syncer,
-        // and its last record names the new log.
-        wal.wait_durable(ticket).unwrap();
-        assert_eq!(
-            after_header(&first),
-            one_batch(&put("a", "1")) + &one_batch(&Op::Next(2))
-        );
-        assert_eq!(after_header(&second), "");
-        // The new log's header says where the old log's batches end: before
-        // its `next`.
-        let old = fs::read_to_string(&first).unwrap();
-        let records_end = old.find(&one_batch(&Op::Next(2))).unwrap() as u64;
-        let header = LogHeader::of_file(&second).unwrap().unwrap();
-        assert_eq!(header.after, Some((1, records_end)));
-        with_syncer(&wal, || {
-            let ticket = wal.append(&put("b", "2")).unwrap();
-            wal.wait_durable(ticket).unwrap();
-        });
-        assert_eq!(after_header(&second), one_batch(&put("b", "2")));
     }
 }

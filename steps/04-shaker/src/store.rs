@@ -470,8 +470,9 @@ mod tests {
     fn exercise_4_2_a_failed_flush_is_reported_and_refuses_later_writes() {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(&directory.path().join("data"), test_options(NEVER)).unwrap();
-        // Take the directory away: the shaker cannot create its table.
-        fs::remove_dir_all(directory.path().join("data")).unwrap();
+        // A directory where the table's temporary file goes: the shaker
+        // cannot create its table (and every other file still can be).
+        fs::create_dir(directory.path().join("data/000001.sst.tmp")).unwrap();
         let mut memtable = Memtable::new();
         memtable.put("kenya:capital", "Nairobi");
         queue_by_hand(&store, memtable);

@@ -21,15 +21,17 @@
 //! alone leads too, on its runtime thread, whose other tasks tokio moves
 //! to another thread for the length of the sync (`block_in_place`).
 //!
-//! The syncer and a writer that leads sync through `sync_batch`, and
-//! `rotate` through `sync_last_batch` (`wal.rs`); every batch ends in
+//! The syncer and a writer that leads take the next piece of work in
+//! `sync_next`: a rotation to a new log if one waits (`rotation.rs`),
+//! else the pending records, through `sync_batch`. Every batch ends in
 //! `finish_batch` (`wal.rs`), which tells the waiters.
 //!
 //! Invariants:
 //! - a write is acknowledged only after its record is synced, and a record
 //!   synced before the log failed is still acknowledged as durable;
-//! - one batch at a time is written and synced (`syncing`), by the syncer,
-//!   a leading writer or `rotate`: batches reach the file in log order;
+//! - one batch at a time is written and synced (`syncing`), by the syncer
+//!   or a leading writer, and a rotation before any batch of its new log:
+//!   batches reach the files in log order;
 //! - a panic during a sync fails the log, so that no writer waits forever.
 //!
 //! Read alongside chapter 7.2 of the book, "The write-ahead log and group
@@ -55,8 +57,9 @@ impl Wal {
             if log.failure.is_some() {
                 return;
             }
-            if log.syncing || log.pending.is_empty() {
-                if log.closing && !log.syncing && log.pending.is_empty() {
+            let idle = log.pending.is_empty() && log.rotations.is_empty();
+            if log.syncing || idle {
+                if log.closing && !log.syncing && idle {
                     return;
                 }
                 // Woken by a task that waits, by the end of a sync that
@@ -67,11 +70,23 @@ impl Wal {
                     .unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
-            let (relocked, synced) = self.sync_batch(log);
+            let (relocked, synced) = self.sync_next(log);
             log = relocked;
             if synced.is_err() {
                 return;
             }
+        }
+    }
+
+    /// Syncs the next piece of work: the oldest rotation to a new log, if
+    /// one waits, for it goes before any batch of its new log; otherwise
+    /// the pending records, as one batch. Called with the lock held and
+    /// nobody syncing; returns as [`Wal::sync_batch`] does.
+    fn sync_next<'a>(&'a self, log: MutexGuard<'a, Log>) -> (MutexGuard<'a, Log>, Result<()>) {
+        if log.rotations.is_empty() {
+            self.sync_batch(log)
+        } else {
+            self.write_rotation(log)
         }
     }
 
@@ -108,7 +123,7 @@ impl Wal {
     /// [`Wal::wait_durable`]). A panic in it fails the log, as one in the
     /// syncer does, so that this writer and every other waiter hear why.
     fn lead<'a>(&'a self, log: MutexGuard<'a, Log>) -> MutexGuard<'a, Log> {
-        match panic::catch_unwind(AssertUnwindSafe(|| self.sync_batch(log))) {
+        match panic::catch_unwind(AssertUnwindSafe(|| self.sync_next(log))) {
             Ok((log, _outcome)) => log,
             Err(payload) => {
                 self.fail_after_panic("a sync of the log panicked", &*payload);
@@ -119,7 +134,8 @@ impl Wal {
 
     /// Fails the log after a panic during a sync: `what` panicked with
     /// `payload`. The batch it was writing is not known to be durable, and
-    /// no sync is under way any more, or `rotate` would wait for it forever.
+    /// no sync is under way any more, or the writers would wait for one
+    /// forever.
     fn fail_after_panic(&self, what: &str, payload: &(dyn std::any::Any + Send)) {
         let message = panic_message(payload);
         let mut log = self.lock();
@@ -127,12 +143,12 @@ impl Wal {
         self.fail(&mut log, format!("{what}: {message}"));
     }
 
-    /// Blocks the calling thread until every record appended so far is
+    /// Blocks the calling thread until every write appended so far is
     /// synced: once it returns, so is every write a reader could have found
     /// in the memtables. Costs one lock when nothing is pending.
     pub fn wait_all_durable(&self) -> Result<()> {
         let log = self.lock();
-        let ticket = log.appended;
+        let ticket = log.last_write;
         self.wait_durable_locked(log, ticket)
     }
 

@@ -101,17 +101,17 @@ pub fn router(store: Arc<Store>) -> Router {
 
 /// A PUT runs on the runtime's own thread, unlike the other calls: it only
 /// takes the lock and appends to memory, and its wait for the log sync is an
-/// `.await`, so hundreds of PUTs can wait with no thread blocked. The PUT
-/// that would fill the memtable goes to a blocking thread instead: freezing
-/// syncs the old log and starts a new one, and may wait for room.
+/// `.await`, so hundreds of PUTs can wait with no thread blocked. A PUT
+/// that finds the memtable full and no room to freeze it goes to a blocking
+/// thread instead, where it waits for the tree shaker to make room.
 async fn put_value(State(store): State<Arc<Store>>, uri: Uri, body: Bytes) -> Result<()> {
     let key = key_from_path(uri.path())?;
     let value = String::from_utf8(body.into()).map_err(|_| Error::NotUtf8 { what: "value" })?;
     validate_put(&key, &value)?;
     match store.try_set_logged(&key, &value)? {
         Some(ticket) => store.durable(ticket).await,
-        // This write freezes the memtable, or waits for room: do it on a
-        // thread that may block, as a plain `set` does.
+        // This write waits for room: do it on a thread that may block, as
+        // a plain `set` does.
         None => off_the_runtime(move || store.set(&key, &value)).await,
     }
 }

@@ -86,6 +86,7 @@ mod memtable;
 mod options;
 mod recovery;
 mod replay;
+mod rotation;
 mod serve;
 mod shaker;
 mod shared;

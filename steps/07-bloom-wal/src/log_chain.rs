@@ -4,7 +4,7 @@
 //! The idea: the logs whose writes are in no table yet form a chain, and
 //! each link is written down twice. The manifest names the first log, the
 //! oldest one still needed (a flush moves it on, see `shaker.rs`). When the
-//! store moves from one log to the next (`Wal::rotate`), it syncs the old
+//! store moves from one log to the next (`rotation.rs`), it syncs the old
 //! log's records, then makes the new log with a header that names the old
 //! one and how many bytes of batches it holds, then ends the old log with a
 //! `next` record that names the new one. So a log removed whole leaves a

@@ -70,17 +70,13 @@ impl Store {
 
     /// Sets `key` to `value` in memory and in the log's buffer, without
     /// waiting for the disk: acknowledge it only once [`Store::durable`]
-    /// returns. Returns `None`, having done nothing, when the write would
-    /// fill the memtable: freezing it syncs the log and starts a new one,
-    /// and may have to wait for room. Otherwise it touches no file and
-    /// waits for nothing but the lock, so an async task may call it.
+    /// returns. Returns `None`, having done nothing, when the memtable is
+    /// full and the queue of frozen memtables too: the write would have to
+    /// wait for the shaker to make room. Otherwise it touches no file and
+    /// waits for nothing but the lock (a freeze it causes is a swap in
+    /// memory, see `Shared::freeze`), so an async task may call it.
     pub fn try_set_logged(&self, key: &str, value: &str) -> Result<Option<Ticket>> {
-        // The entry's size as `memtable::entry_bytes` counts it.
-        let bytes = key.len() + value.len();
-        let Some(state) = self
-            .shared
-            .lock_if(|state| self.shared.takes(state, bytes))?
-        else {
+        let Some(state) = self.shared.lock_if(|state| self.shared.has_room(state))? else {
             return Ok(None);
         };
         let op = Op::Put(key.to_string(), value.to_string());
@@ -90,12 +86,7 @@ impl Store {
 
     /// Removes `key` as [`Store::try_set_logged`] sets one.
     pub fn try_delete_logged(&self, key: &str) -> Result<Option<Ticket>> {
-        // A tombstone counts its key only.
-        let bytes = key.len();
-        let Some(state) = self
-            .shared
-            .lock_if(|state| self.shared.takes(state, bytes))?
-        else {
+        let Some(state) = self.shared.lock_if(|state| self.shared.has_room(state))? else {
             return Ok(None);
         };
         let op = Op::Delete(key.to_string());

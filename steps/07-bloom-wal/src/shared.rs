@@ -13,9 +13,10 @@
 //! A write goes ahead when the active memtable and its log have room, or
 //! when a full memtable can be frozen because the queue of frozen
 //! memtables has room ([`Shared::has_room`], [`Shared::freeze`], which
-//! also starts a new log); otherwise it waits for the shaker. That wait is
-//! the bound on memory. An async task must not wait: it asks
-//! [`Shared::takes`] whether its write fits without a freeze.
+//! also moves the log on to a new file, in memory: the file is made by
+//! the next sync); otherwise it waits for the shaker. That wait is
+//! the bound on memory. An async task must not wait: it declines when
+//! there is no room.
 //!
 //! Locks, and the order they are taken in: the state's read-write lock,
 //! then the log's mutex (`wal.rs`), then the mailbox's mutex
@@ -25,8 +26,8 @@
 //! mailbox for a failure under it. Nothing takes them the other way round:
 //! the log's and the mailbox's mutexes are held only for a few assignments,
 //! or while waiting on their own condition variables, which let go of them
-//! (a sync of the log is written with its mutex let go, but for a
-//! rotation's). What a poisoned lock means: the state's stops the caller (a
+//! (every sync of the log, a rotation's too, is written with its mutex let
+//! go). What a poisoned lock means: the state's stops the caller (a
 //! panic in the middle of a change may have left the state half changed;
 //! `stop_on_poison`); the log's is taken anyway, since the panic has failed
 //! the log, and every wait answers with that (`Wal::failing_on_panic`); the
@@ -35,7 +36,7 @@
 //!
 //! Invariants:
 //! - no code holds the lock while it reads or writes a file, but for the
-//!   writes of `clear` and of a freeze, which syncs and rotates the log;
+//!   writes of `clear`;
 //! - a writer that waits cannot miss the change it waits for: it reads the
 //!   mailbox's clock before it looks at the state (see `mailbox.rs`);
 //! - the queue holds at most `max_frozen` memtables: a freeze happens only
@@ -81,10 +82,6 @@ pub(crate) struct Shared {
 /// How many bytes of log the active memtable may have per byte of its size
 /// limit before it is frozen anyway (see `Shared::is_full`).
 pub(crate) const LOG_BYTES_PER_MEMTABLE_BYTE: u64 = 4;
-
-/// The bytes of a put's record besides its escaped key and value:
-/// `crc32hex` and a space, `put `, the separator `→` and the newline.
-const RECORD_OVERHEAD: u64 = 9 + 4 + 3 + 1;
 
 /// The message of the panic that follows a poisoned lock. A lock is poisoned
 /// only when a thread panicked while holding it, which is a bug in this
@@ -180,8 +177,9 @@ impl Shared {
             "the caller checked for room"
         );
         let next_log = files::log_path(&self.directory, state.next_log_number());
-        self.wal.rotate(&next_log)?;
-        state.freeze();
+        // In memory: the new file is made by the next sync, off this lock.
+        let ended_by = self.wal.rotate(&next_log)?;
+        state.freeze(ended_by);
         self.mailbox.memtable_frozen();
         Ok(())
     }
@@ -193,16 +191,5 @@ impl Shared {
             .iter()
             .map(LiveTable::of)
             .collect()
-    }
-
-    /// Whether the active memtable takes `bytes` more of keys and values,
-    /// and its log their record, and both stay below their limits: a write
-    /// that neither waits for room nor freezes.
-    pub(crate) fn takes(&self, state: &State, bytes: usize) -> bool {
-        // A record is at most twice its key and value (every character
-        // escaped), plus its checksum, operation, separator and newline.
-        let record = 2 * bytes as u64 + RECORD_OVERHEAD;
-        state.memtable().approximate_bytes().saturating_add(bytes) < self.memtable_bytes
-            && self.wal.bytes().saturating_add(record) < self.log_bytes()
     }
 }

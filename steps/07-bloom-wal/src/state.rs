@@ -50,9 +50,9 @@ pub(crate) struct State {
     memtable: Memtable,
     /// Memtables waiting to be flushed, oldest first.
     frozen: VecDeque<Arc<Memtable>>,
-    /// The number of each frozen memtable's log, in the same order, deleted
-    /// once its memtable is in a table.
-    frozen_logs: VecDeque<u64>,
+    /// Each frozen memtable's log, in the same order, deleted once its
+    /// memtable is in a table.
+    frozen_logs: VecDeque<FrozenLog>,
     /// The tables, oldest first, as the manifest lists them.
     tables: Arc<Vec<SsTable>>,
     /// Whether the shaker is merging tables (`clear` waits until it is not).
@@ -61,6 +61,16 @@ pub(crate) struct State {
     next_table_number: u64,
     /// The number the next log file gets.
     next_log_number: u64,
+}
+
+/// The log of a frozen memtable.
+#[derive(Debug, Clone, Copy)]
+struct FrozenLog {
+    /// Its number.
+    number: u64,
+    /// The ticket of its last record, `next`: once that is durable, the
+    /// log is complete on disk and the next log exists (see `rotation.rs`).
+    ended_by: u64,
 }
 
 impl State {
@@ -90,8 +100,7 @@ impl State {
     pub(crate) fn oldest_log(&self) -> u64 {
         self.frozen_logs
             .front()
-            .copied()
-            .unwrap_or(self.next_log_number - 1)
+            .map_or(self.next_log_number - 1, |log| log.number)
     }
 
     /// What [`State::oldest_log`] is once the oldest frozen memtable is in
@@ -100,8 +109,7 @@ impl State {
     pub(crate) fn oldest_log_after_flush(&self) -> u64 {
         self.frozen_logs
             .get(1)
-            .copied()
-            .unwrap_or(self.next_log_number - 1)
+            .map_or(self.next_log_number - 1, |log| log.number)
     }
 
     /// The memtable that takes the writes.
@@ -136,10 +144,14 @@ impl State {
     }
 
     /// Moves the active memtable to the back of the frozen queue, with its
-    /// log, and puts a fresh one in its place. The caller has just made log
-    /// number `next_log_number` the active log.
-    pub(crate) fn freeze(&mut self) {
-        self.frozen_logs.push_back(self.next_log_number - 1);
+    /// log, and puts a fresh one in its place. The caller has just moved
+    /// the log on to number `next_log_number`, and the old log's last
+    /// record has the ticket `ended_by`.
+    pub(crate) fn freeze(&mut self, ended_by: u64) {
+        self.frozen_logs.push_back(FrozenLog {
+            number: self.next_log_number - 1,
+            ended_by,
+        });
         self.next_log_number += 1;
         // Exercise 4.1: swap in a fresh memtable and queue the full one at the back
         let full = std::mem::take(&mut self.memtable);
@@ -151,6 +163,12 @@ impl State {
     pub(crate) fn oldest_frozen(&self) -> Option<(Arc<Memtable>, u64)> {
         let oldest = self.frozen.front()?;
         Some((Arc::clone(oldest), self.next_table_number))
+    }
+
+    /// The ticket of the oldest frozen memtable's last log record: once it
+    /// is durable, that log is complete and the log after it exists.
+    pub(crate) fn oldest_frozen_log_ended_by(&self) -> Option<u64> {
+        self.frozen_logs.front().map(|log| log.ended_by)
     }
 
     /// Puts `table`, just written from `flushed`, the memtable that
@@ -169,6 +187,7 @@ impl State {
         self.frozen_logs
             .pop_front()
             .expect("every frozen memtable has a log")
+            .number
     }
 
     /// Starts a merge of the tables in `range` of `seen`, a snapshot taken
@@ -223,13 +242,16 @@ impl State {
 /// code of earlier ones.
 #[cfg(test)]
 impl State {
-    /// Queues `memtable` as frozen, with the active log as its log, as
-    /// [`State::freeze`] does once the log is rotated, but without it, so
-    /// that the tests of the shaker and of reads do not depend on exercise
-    /// 4.1.
-    pub(crate) fn queue_frozen(&mut self, memtable: Memtable) {
+    /// Queues `memtable` as frozen, with the active log as its log, ended
+    /// by the record with the ticket `ended_by`, as [`State::freeze`] does
+    /// once the log is rotated, but without it, so that the tests of the
+    /// shaker and of reads do not depend on exercise 4.1.
+    pub(crate) fn queue_frozen(&mut self, memtable: Memtable, ended_by: u64) {
         self.frozen.push_back(Arc::new(memtable));
-        self.frozen_logs.push_back(self.next_log_number - 1);
+        self.frozen_logs.push_back(FrozenLog {
+            number: self.next_log_number - 1,
+            ended_by,
+        });
         self.next_log_number += 1;
     }
 

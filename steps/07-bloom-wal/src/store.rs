@@ -404,34 +404,25 @@ mod tests {
     }
 
     #[test]
-    fn a_write_that_would_freeze_is_declined() {
+    fn an_async_write_that_fills_the_memtable_freezes_it() {
         let directory = tempfile::tempdir().unwrap();
         // "kenya:capital" + "Nairobi" is 20 bytes: the second put passes 30.
         let store = Store::open(directory.path(), test_options(30)).unwrap();
-        assert!(
-            store
-                .try_set_logged("kenya:capital", "Nairobi")
-                .unwrap()
-                .is_some()
-        );
-        assert!(
-            store
-                .try_set_logged("uganda:capital", "Kampala")
-                .unwrap()
-                .is_none(),
-            "this write would fill the memtable"
-        );
-        assert!(
-            store.try_delete_logged("k").unwrap().is_some(),
-            "a tombstone of one byte fits"
-        );
-        assert_eq!(store.get("uganda:capital").unwrap(), None);
-        // A plain `set` freezes the memtable.
-        store.set("uganda:capital", "Kampala").unwrap();
+        store.try_set_logged("kenya:capital", "Nairobi").unwrap();
+        // A freeze touches no file (the next log is made by the next sync),
+        // so an async task may cause one: the write is taken.
+        let Some(ticket) = store.try_set_logged("uganda:capital", "Kampala").unwrap() else {
+            panic!("a write that freezes the memtable was declined");
+        };
         assert_eq!(
             store.memtable_bytes(),
             0,
             "a fresh memtable takes the writes"
+        );
+        store.shared.wal.wait_durable(ticket.0).unwrap();
+        assert_eq!(
+            store.get("uganda:capital").unwrap().as_deref(),
+            Some("Kampala")
         );
     }
 
@@ -491,6 +482,11 @@ mod tests {
             store.get("uganda:capital").unwrap().as_deref(),
             Some("Kampala")
         );
+        // The shaker stops rather than flush the frozen memtable: a manifest
+        // would name the next log as the oldest needed, and it is not there.
+        assert!(wait_for_the_shaker(&store).is_err());
+        assert_eq!(table_files(directory.path()), Vec::<String>::new());
+        assert!(files::log_path(directory.path(), 1).exists());
         drop(store);
         fs::remove_dir(&next).unwrap();
         let store = Store::open(directory.path(), test_options(30)).unwrap();
@@ -614,10 +610,10 @@ mod tests {
     /// to the active memtable.)
     fn freeze_by_hand(shared: &Shared, state: &mut State, memtable: Memtable) {
         let log = files::log_path(&shared.directory, state.next_log_number());
-        // A test may have taken the directory away: then the rotation fails
-        // the log, and the shaker fails before it would delete the log.
-        let _ = shared.wal.rotate(&log);
-        state.queue_frozen(memtable);
+        // A test may have failed the log: then no ticket ever becomes
+        // durable, and the shaker fails before it would name the next log.
+        let ended_by = shared.wal.rotate(&log).unwrap_or(u64::MAX);
+        state.queue_frozen(memtable, ended_by);
     }
 
     /// Queues `memtable` as frozen without calling `freeze` (the tests of
@@ -675,8 +671,9 @@ mod tests {
     fn a_failed_flush_is_reported_and_refuses_later_writes() {
         let directory = tempfile::tempdir().unwrap();
         let store = Store::open(&directory.path().join("data"), test_options(NEVER)).unwrap();
-        // Take the directory away: the shaker cannot create its table.
-        fs::remove_dir_all(directory.path().join("data")).unwrap();
+        // A directory where the table's temporary file goes: the shaker
+        // cannot create its table (and every other file still can be).
+        fs::create_dir(directory.path().join("data/000001.sst.tmp")).unwrap();
         let mut memtable = Memtable::new();
         memtable.put("kenya:capital", "Nairobi");
         queue_by_hand(&store, memtable);
