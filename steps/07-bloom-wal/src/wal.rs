@@ -435,6 +435,7 @@ pub mod tests {
         })
     }
 
+    #[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_failed_batch_is_cut_at_its_own_start_even_when_empty() {
         let directory = tempfile::tempdir().unwrap();
@@ -455,6 +456,7 @@ pub mod tests {
         assert_eq!(after_header(&path), one_batch(&put("a", "1")));
     }
 
+    #[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn rotation_syncs_the_old_log_and_starts_a_new_one() {
         let directory = tempfile::tempdir().unwrap();
