@@ -53,7 +53,8 @@ pub struct TestCase {
     /// The full name, e.g. `store::tests::exercise_1_1_get_of_missing_key`.
     pub name: String,
     pub outcome: Outcome,
-    /// The captured output libtest printed for it (failed tests only).
+    /// The captured output libtest printed for it (failed tests only), or
+    /// for an ignored test the reason it gives (`ignored, <reason>`).
     pub output: String,
 }
 
@@ -233,7 +234,7 @@ impl Report {
                 }
             } else if let Some(name) = section_header(&line) {
                 section = current.and_then(|binary| report.find(binary, name));
-            } else if let Some((name, outcome)) = result_line(&line) {
+            } else if let Some((name, outcome, reason)) = result_line(&line) {
                 let binary = match current {
                     Some(index) => index,
                     None => report.add_binary(Binary {
@@ -248,7 +249,7 @@ impl Report {
                     binary,
                     name: name.to_string(),
                     outcome,
-                    output: String::new(),
+                    output: reason.to_string(),
                 });
             }
         }
@@ -309,20 +310,21 @@ fn section_header(line: &str) -> Option<&str> {
     line.strip_prefix("---- ")?.strip_suffix(" stdout ----")
 }
 
-/// The name and outcome of a `test name ... ok` line.
-fn result_line(line: &str) -> Option<(&str, Outcome)> {
-    let (name, result) = line.strip_prefix("test ")?.rsplit_once(" ... ")?;
+/// The name and outcome of a `test name ... ok` line, and the reason of an
+/// `ignored, <reason>` one (empty otherwise).
+fn result_line(line: &str) -> Option<(&str, Outcome, &str)> {
+    let (name, result) = line.strip_prefix("test ")?.split_once(" ... ")?;
     let name = name.strip_suffix(" - should panic").unwrap_or(name);
-    let outcome = if result == "ok" {
-        Outcome::Passed
+    let (outcome, reason) = if result == "ok" {
+        (Outcome::Passed, "")
     } else if result == "FAILED" {
-        Outcome::Failed
-    } else if result.starts_with("ignored") {
-        Outcome::Ignored
+        (Outcome::Failed, "")
+    } else if let Some(rest) = result.strip_prefix("ignored") {
+        (Outcome::Ignored, rest.strip_prefix(", ").unwrap_or(""))
     } else {
         return None;
     };
-    Some((name, outcome))
+    Some((name, outcome, reason))
 }
 
 /// Removes ANSI colour codes (`ESC [ … letter`), in case a setting forced
@@ -444,6 +446,9 @@ mod tests {
                 ("src/lib.rs - f (line 1)", Outcome::Failed, 2),
             ]
         );
+        // An ignored test keeps its reason; a passing one has no output.
+        assert_eq!(find(&report, "tests::ign").output, "slow");
+        assert_eq!(find(&report, "tests::ok_one").output, "");
     }
 
     #[test]

@@ -37,6 +37,7 @@ mod layout;
 mod libtest;
 mod markers;
 mod measured_tables;
+mod needs;
 mod progress;
 mod quiz_figures;
 mod record;

@@ -57,6 +57,13 @@ impl ExerciseId {
         (rest.is_empty() || rest.starts_with('_')).then_some(id)
     }
 
+    /// Parses an id as people write it, exactly `N.M`.
+    pub fn from_dotted(text: &str) -> Option<ExerciseId> {
+        let (chapter, rest) = leading_number(text)?;
+        let (number, rest) = leading_number(rest.strip_prefix('.')?)?;
+        rest.is_empty().then_some(ExerciseId { chapter, number })
+    }
+
     /// Reads `exercise_<digits>_<digits>` and returns what follows it.
     fn parse_prefix(text: &str) -> Option<(ExerciseId, &str)> {
         let rest = text.strip_prefix("exercise_")?;

@@ -66,7 +66,17 @@ pub fn show_step(layout: &Layout, chapter: &Chapter) -> Result<StepProgress> {
         chapter.step_dir().display()
     );
     let mut command = run::cargo(&layout.root);
-    command.args(["test", "-p", &chapter.step_package(), "--no-fail-fast"]);
+    // The ignored tests too: a starter ignores the tests that need an
+    // exercise they do not test (`// needs:`, see `needs.rs`), and they
+    // count once the learner works on the step.
+    command.args([
+        "test",
+        "-p",
+        &chapter.step_package(),
+        "--no-fail-fast",
+        "--",
+        "--include-ignored",
+    ]);
     let tested = run::cargo_test(command)?;
     if tested.build_failed() {
         println!("  the step does not build yet:");
@@ -120,11 +130,11 @@ pub fn show_step(layout: &Layout, chapter: &Chapter) -> Result<StepProgress> {
             exercise.region.description
         );
     }
-    // Tests outside this chapter's exercises pass on the starter, or fail
-    // at one of its holes (`cargo xtask exercises` proves it): from step 07
-    // on, every write goes through the new layer, so tests of earlier
-    // chapters wait for its exercises too. One that fails otherwise passed
-    // on the starter, so a change to the step broke it.
+    // Tests outside this chapter's exercises pass on the starter, or are
+    // ignored there because they need one of its exercises and fail at its
+    // hole (`cargo xtask exercises` proves it): from step 07 on, every
+    // durable write waits for the log. One that fails otherwise passed on
+    // the starter, so a change to the step broke it.
     let hole_of_this_chapter = format!("(book chapter {})", chapter.chapter);
     let (waiting, broken): (Vec<&TestCase>, Vec<&TestCase>) = tested
         .report
@@ -139,7 +149,7 @@ pub fn show_step(layout: &Layout, chapter: &Chapter) -> Result<StepProgress> {
             n => (format!("{n} other tests"), "stop", "they pass"),
         };
         println!(
-            "  {count} (not named for an exercise, or of an earlier chapter) {stop} at a hole of this chapter; {pass} once its exercises do"
+            "  {count} (not named for an exercise, or of an earlier chapter; `cargo test` ignores them) {stop} at a hole of this chapter; {pass} once its exercises do"
         );
     }
     if !broken.is_empty() {

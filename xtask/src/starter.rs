@@ -12,8 +12,15 @@
 //! that got a hole or lost an anchor is run through rustfmt when asked,
 //! because `cargo fmt --all --check` covers the starters too. A crate with
 //! holes gets the starter's lint table (see `holes.rs`).
+//!
+//! A test that needs an exercise it does not test carries a marker right
+//! above its attributes, one line per exercise: `// needs: exercise 7.3`.
+//! Where that exercise is a hole, the markers become
+//! `#[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07`
+//! runs it"]`, so that a starter fails only in its exercise tests; elsewhere
+//! they are dropped. `needs.rs` has the rules and the checks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,7 +29,8 @@ use crate::error::{Error, Result};
 use crate::files::{self, File};
 use crate::holes;
 use crate::layout::{Chapter, Layout};
-use crate::markers::{self, Located, Region};
+use crate::markers::{self, ExerciseId, Located, Region};
+use crate::needs;
 
 /// A solution crate read from disk, with its exercise regions.
 #[derive(Debug)]
@@ -94,6 +102,19 @@ pub fn load(layout: &Layout, chapters: &[Chapter]) -> Result<Vec<Solution>> {
             regions,
         };
         problems.extend(markers::check_crate(chapter.chapter, &solution.located()));
+        let known: BTreeSet<ExerciseId> = solution
+            .located()
+            .iter()
+            .map(|located| located.region.id)
+            .collect();
+        for file in &solution.files {
+            if let Some(text) = as_text(&file.contents)
+                && file.path.extension().is_some_and(|ext| ext == "rs")
+            {
+                let path = chapter.solution_dir().join(&file.path);
+                problems.extend(needs::check(&path, text, &known));
+            }
+        }
         solutions.push(solution);
     }
     if problems.is_empty() {
@@ -146,6 +167,12 @@ pub fn build(solution: &Solution, recipe: &Recipe) -> Result<(Vec<File>, usize)>
     let nn = solution.chapter.nn();
     let mut holes_made = 0;
     let mut out = Vec::with_capacity(solution.files.len());
+    let holes: BTreeSet<ExerciseId> = solution
+        .located()
+        .iter()
+        .filter(|located| (recipe.pick)(&located.region))
+        .map(|located| located.region.id)
+        .collect();
     for file in &solution.files {
         let Some(text) = as_text(&file.contents) else {
             out.push(file.clone());
@@ -163,13 +190,17 @@ pub fn build(solution: &Solution, recipe: &Recipe) -> Result<(Vec<File>, usize)>
                 .count();
         }
         let punched = punched.as_deref().unwrap_or(text);
+        let is_rust = file.path.extension().is_some_and(|ext| ext == "rs");
+        let resolved = is_rust
+            .then(|| needs::resolve(punched, |id| holes.contains(&id), nn))
+            .flatten();
+        let punched = resolved.as_deref().unwrap_or(punched);
         let stripped = holes::strip_anchors(punched);
         let changed = stripped.is_some() || punched != text;
         let renamed =
             holes::rename_crate(stripped.as_deref().unwrap_or(punched), nn, recipe.package);
         // A hole's `todo!` line can be longer than the answer's lines, and a
         // dropped anchor can leave two blank lines: only rustfmt knows.
-        let is_rust = file.path.extension().is_some_and(|ext| ext == "rs");
         let text = match recipe.rustfmt_root {
             Some(root) if changed && is_rust => {
                 let origin = solution.chapter.solution_dir().join(&file.path);

@@ -425,6 +425,7 @@ mod tests {
         assert_eq!(table_names(&store), ["000003.sst"]);
     }
 
+    // needs: exercise 6.2
     #[test]
     fn a_snapshot_taken_before_the_swap_still_reads_its_tables() {
         let directory = tempfile::tempdir().unwrap();

@@ -477,6 +477,7 @@ mod tests {
         assert!(!table.path().exists());
     }
 
+    // needs: exercise 6.2
     #[test]
     fn a_removed_table_still_reads_through_its_open_file() {
         let directory = tempfile::tempdir().unwrap();

@@ -318,6 +318,7 @@ mod tests {
         );
     }
 
+    // needs: exercise 7.1
     #[test]
     fn exercise_5_2_tombstones_stay_unless_the_oldest_table_is_merged() {
         let directory = tempfile::tempdir().unwrap();
@@ -384,6 +385,7 @@ mod tests {
         files
     }
 
+    // needs: exercise 7.1
     #[test]
     fn exercise_5_3_the_merged_table_replaces_its_inputs() {
         let directory = tempfile::tempdir().unwrap();
@@ -424,6 +426,7 @@ mod tests {
         assert_eq!(store.scan().unwrap(), expected);
     }
 
+    // needs: exercise 7.1
     #[test]
     fn exercise_5_3_the_swap_survives_reopening() {
         let directory = tempfile::tempdir().unwrap();
@@ -436,6 +439,8 @@ mod tests {
         assert_eq!(table_names(&store), ["000003.sst"]);
     }
 
+    // needs: exercise 6.2
+    // needs: exercise 7.1
     #[test]
     fn a_snapshot_taken_before_the_swap_still_reads_its_tables() {
         let directory = tempfile::tempdir().unwrap();

@@ -423,6 +423,7 @@ mod tests {
         assert_eq!(key_from_path("/kv/").unwrap(), "");
     }
 
+    // needs: exercise 7.1
     #[test]
     fn writes_that_find_the_queue_full_still_succeed() {
         // Every write fills a memtable, and one frozen memtable fills the

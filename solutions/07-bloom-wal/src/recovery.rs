@@ -245,6 +245,7 @@ mod tests {
         );
     }
 
+    // needs: exercise 7.1
     #[test]
     fn a_table_the_manifest_does_not_name_is_removed() {
         let directory = tempfile::tempdir().unwrap();

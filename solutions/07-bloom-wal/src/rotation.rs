@@ -269,6 +269,7 @@ mod tests {
         assert_eq!(header.after, Some((1, records_end)));
     }
 
+    // needs: exercise 7.3
     #[test]
     fn writes_after_a_rotation_go_to_the_new_log_once_it_is_made() {
         let directory = tempfile::tempdir().unwrap();

@@ -425,6 +425,7 @@ mod tests {
         .unwrap()
     }
 
+    // needs: exercise 7.1
     #[test]
     fn exercise_6_2_lookups_find_keys_in_their_block() {
         let directory = tempfile::tempdir().unwrap();
@@ -453,6 +454,7 @@ mod tests {
         }
     }
 
+    // needs: exercise 7.1
     #[test]
     fn exercise_6_2_a_lookup_reads_at_most_one_block() {
         let directory = tempfile::tempdir().unwrap();
@@ -469,6 +471,7 @@ mod tests {
         }
     }
 
+    // needs: exercise 7.1
     #[test]
     fn exercise_6_2_a_block_that_does_not_match_its_index_is_an_error() {
         let directory = tempfile::tempdir().unwrap();
@@ -488,6 +491,7 @@ mod tests {
         assert!(error.contains("000001.sst:2: "), "{error}");
     }
 
+    // needs: exercise 7.1
     #[test]
     fn exercise_6_2_keys_whose_escapes_sort_differently_are_found() {
         // In the order of the keys, a newline comes before `A` and `é`
@@ -510,6 +514,7 @@ mod tests {
         }
     }
 
+    // needs: exercise 7.1
     #[test]
     fn removing_a_table_whose_index_is_already_gone_is_not_an_error() {
         let directory = tempfile::tempdir().unwrap();
@@ -519,6 +524,8 @@ mod tests {
         assert!(!table.path().exists());
     }
 
+    // needs: exercise 6.2
+    // needs: exercise 7.1
     #[test]
     fn a_removed_table_still_reads_through_its_open_file() {
         let directory = tempfile::tempdir().unwrap();

@@ -363,6 +363,7 @@ pub mod tests {
         })
     }
 
+    // needs: exercise 7.3
     #[test]
     fn a_failed_batch_is_cut_at_its_own_start_even_when_empty() {
         let directory = tempfile::tempdir().unwrap();

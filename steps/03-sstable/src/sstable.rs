@@ -285,12 +285,14 @@ mod tests {
         );
     }
 
+    // Every line read is unescaped.
+    #[ignore = "needs exercise 3.2 (book chapter 3): `cargo xtask check 03` runs it"]
     #[test]
     fn a_removed_table_still_reads_through_its_open_file() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000001.sst");
-        let entries = [("a", value("1")), ("b", value("2"))];
-        write(&path, entries.iter().map(|(key, entry)| (*key, entry))).unwrap();
+        // Written by hand, so that the test does not need `write`.
+        fs::write(&path, "a→1\nb→2\n").unwrap();
         let table = SsTable::written(&path).unwrap();
         let clone = table.clone();
         // What `clear` does while a reader still holds the table.

@@ -362,9 +362,12 @@ mod tests {
             panic!("a bug, while holding the lock");
         });
         assert!(poisoner.join().is_err());
-        let caught =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.get("kenya:capital")));
-        let payload = caught.expect_err("a half-changed state is not served");
+        // A writer, whose lock is taken in given code (a reader's is in
+        // exercise 4.3's answer).
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.set("kenya:capital", "Nairobi")
+        }));
+        let payload = caught.expect_err("a half-changed state is not changed further");
         assert_eq!(
             crate::error::panic_message(&*payload),
             "store lock poisoned: a thread panicked while holding it"

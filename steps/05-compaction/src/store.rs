@@ -368,9 +368,12 @@ mod tests {
             panic!("a bug, while holding the lock");
         });
         assert!(poisoner.join().is_err());
-        let caught =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.get("kenya:capital")));
-        let payload = caught.expect_err("a half-changed state is not served");
+        // A writer, whose lock is taken in given code (a reader's is in
+        // exercise 4.3's answer).
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.set("kenya:capital", "Nairobi")
+        }));
+        let payload = caught.expect_err("a half-changed state is not changed further");
         assert_eq!(
             crate::error::panic_message(&*payload),
             "store lock poisoned: a thread panicked while holding it"
@@ -455,6 +458,7 @@ mod tests {
         assert_eq!(state.next_table_number(), 3);
     }
 
+    #[ignore = "needs exercise 5.1 (book chapter 5): `cargo xtask check 05` runs it"]
     #[test]
     fn flushed_data_survives_reopening() {
         let directory = tempfile::tempdir().unwrap();
@@ -586,6 +590,7 @@ mod tests {
 
     /// The directory as a crash at each point of a merge of tables 2 and 3
     /// into table 4 would leave it, and what a restart must then read.
+    #[ignore = "needs exercise 5.1 (book chapter 5): `cargo xtask check 05` runs it"]
     #[test]
     fn every_crash_point_of_a_merge_reopens_to_the_same_data() {
         let inputs = [

@@ -419,6 +419,7 @@ mod tests {
         assert_eq!(table_names(&store), ["000003.sst"]);
     }
 
+    #[ignore = "needs exercise 6.2 (book chapter 6): `cargo xtask check 06` runs it"]
     #[test]
     fn a_snapshot_taken_before_the_swap_still_reads_its_tables() {
         let directory = tempfile::tempdir().unwrap();

@@ -453,6 +453,7 @@ mod tests {
         assert!(!table.path().exists());
     }
 
+    #[ignore = "needs exercise 6.2 (book chapter 6): `cargo xtask check 06` runs it"]
     #[test]
     fn a_removed_table_still_reads_through_its_open_file() {
         let directory = tempfile::tempdir().unwrap();

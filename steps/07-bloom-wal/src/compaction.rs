@@ -312,6 +312,7 @@ mod tests {
         );
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn exercise_5_2_tombstones_stay_unless_the_oldest_table_is_merged() {
         let directory = tempfile::tempdir().unwrap();
@@ -378,6 +379,7 @@ mod tests {
         files
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn exercise_5_3_the_merged_table_replaces_its_inputs() {
         let directory = tempfile::tempdir().unwrap();
@@ -418,6 +420,7 @@ mod tests {
         assert_eq!(store.scan().unwrap(), expected);
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn exercise_5_3_the_swap_survives_reopening() {
         let directory = tempfile::tempdir().unwrap();
@@ -430,6 +433,7 @@ mod tests {
         assert_eq!(table_names(&store), ["000003.sst"]);
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_snapshot_taken_before_the_swap_still_reads_its_tables() {
         let directory = tempfile::tempdir().unwrap();

@@ -325,6 +325,7 @@ mod tests {
         );
     }
 
+    #[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_lone_task_syncs_its_own_record_on_a_multi_threaded_runtime() {
         let directory = tempfile::tempdir().unwrap();
@@ -438,6 +439,7 @@ mod tests {
         assert!(error.to_string().contains("the log syncer panicked"));
     }
 
+    #[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_record_synced_before_the_log_failed_is_durable_and_later_appends_are_refused() {
         let directory = tempfile::tempdir().unwrap();

@@ -419,6 +419,7 @@ mod tests {
         assert_eq!(key_from_path("/kv/").unwrap(), "");
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn writes_that_find_the_queue_full_still_succeed() {
         // Every write fills a memtable, and one frozen memtable fills the

@@ -269,6 +269,7 @@ mod tests {
         assert_eq!(header.after, Some((1, records_end)));
     }
 
+    #[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn writes_after_a_rotation_go_to_the_new_log_once_it_is_made() {
         let directory = tempfile::tempdir().unwrap();

@@ -223,6 +223,7 @@ mod tests {
         Entry::Value(text.to_string())
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn written_table_is_the_sorted_text() {
         let directory = tempfile::tempdir().unwrap();
@@ -243,6 +244,7 @@ mod tests {
         );
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn write_replaces_a_leftover_temporary_file() {
         let directory = tempfile::tempdir().unwrap();

@@ -459,6 +459,7 @@ mod tests {
         assert_eq!(store.get("a").unwrap().as_deref(), Some("1"));
     }
 
+    #[ignore = "needs exercise 7.1 and 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_log_that_cannot_be_started_stops_writes_and_keeps_what_was_acknowledged() {
         let directory = tempfile::tempdir().unwrap();
@@ -497,6 +498,7 @@ mod tests {
         assert_eq!(store.scan().unwrap(), expected);
     }
 
+    #[ignore = "needs exercise 7.1 and 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_log_of_overwrites_is_rotated_at_its_size_limit() {
         let directory = tempfile::tempdir().unwrap();
@@ -550,15 +552,19 @@ mod tests {
             panic!("a bug, while holding the lock");
         });
         assert!(poisoner.join().is_err());
-        let caught =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.get("kenya:capital")));
-        let payload = caught.expect_err("a half-changed state is not served");
+        // A writer, whose lock is taken in given code (a reader's is in
+        // exercise 4.3's answer).
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.set("kenya:capital", "Nairobi")
+        }));
+        let payload = caught.expect_err("a half-changed state is not changed further");
         assert_eq!(
             crate::error::panic_message(&*payload),
             "store lock poisoned: a thread panicked while holding it"
         );
     }
 
+    #[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_full_memtable_is_frozen_not_written() {
         let directory = tempfile::tempdir().unwrap();
@@ -631,6 +637,7 @@ mod tests {
             .map(drop)
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn frozen_memtables_are_written_oldest_first() {
         let directory = tempfile::tempdir().unwrap();
@@ -650,6 +657,7 @@ mod tests {
         assert_eq!(state.next_table_number(), 3);
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn flushed_data_survives_reopening() {
         let directory = tempfile::tempdir().unwrap();
@@ -698,6 +706,7 @@ mod tests {
         assert_eq!(store.get("kenya:capital").unwrap(), None);
     }
 
+    #[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn exercise_4_3_frozen_memtables_are_read_newest_first() {
         let directory = tempfile::tempdir().unwrap();
@@ -737,6 +746,7 @@ mod tests {
         );
     }
 
+    #[ignore = "needs exercise 7.1 and 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn exercise_6_2_tables_are_read_after_memtables() {
         let directory = tempfile::tempdir().unwrap();
@@ -763,6 +773,7 @@ mod tests {
         );
     }
 
+    #[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn clear_removes_every_table() {
         let directory = tempfile::tempdir().unwrap();
@@ -781,6 +792,7 @@ mod tests {
 
     /// The directory as a crash at each point of a merge of tables 2 and 3
     /// into table 4 would leave it, and what a restart must then read.
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn every_crash_point_of_a_merge_reopens_to_the_same_data() {
         let inputs = [
@@ -845,6 +857,7 @@ mod tests {
         }
     }
 
+    #[ignore = "needs exercise 7.1 and 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn acknowledged_writes_survive_a_crash() {
         let directory = tempfile::tempdir().unwrap();
@@ -866,6 +879,7 @@ mod tests {
         );
     }
 
+    #[ignore = "needs exercise 7.1 and 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_clear_survives_a_crash() {
         let directory = tempfile::tempdir().unwrap();

@@ -421,6 +421,7 @@ mod tests {
         .unwrap()
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn exercise_6_2_lookups_find_keys_in_their_block() {
         let directory = tempfile::tempdir().unwrap();
@@ -449,6 +450,7 @@ mod tests {
         }
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn exercise_6_2_a_lookup_reads_at_most_one_block() {
         let directory = tempfile::tempdir().unwrap();
@@ -465,6 +467,7 @@ mod tests {
         }
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn exercise_6_2_a_block_that_does_not_match_its_index_is_an_error() {
         let directory = tempfile::tempdir().unwrap();
@@ -484,6 +487,7 @@ mod tests {
         assert!(error.contains("000001.sst:2: "), "{error}");
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn exercise_6_2_keys_whose_escapes_sort_differently_are_found() {
         // In the order of the keys, a newline comes before `A` and `é`
@@ -506,6 +510,7 @@ mod tests {
         }
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn removing_a_table_whose_index_is_already_gone_is_not_an_error() {
         let directory = tempfile::tempdir().unwrap();
@@ -515,6 +520,7 @@ mod tests {
         assert!(!table.path().exists());
     }
 
+    #[ignore = "needs exercise 7.1 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_removed_table_still_reads_through_its_open_file() {
         let directory = tempfile::tempdir().unwrap();

@@ -361,6 +361,7 @@ pub mod tests {
         })
     }
 
+    #[ignore = "needs exercise 7.3 (book chapter 7): `cargo xtask check 07` runs it"]
     #[test]
     fn a_failed_batch_is_cut_at_its_own_start_even_when_empty() {
         let directory = tempfile::tempdir().unwrap();
