@@ -39,6 +39,17 @@ impl Connection {
             "PUT /kv/{key} HTTP/1.1\r\nhost: bench\r\ncontent-length: {}\r\n\r\n{value}",
             value.len()
         );
+        self.send(&request).await
+    }
+
+    /// Sends one GET and returns the status code.
+    async fn get(&mut self, key: &str) -> u16 {
+        self.send(&format!("GET /kv/{key} HTTP/1.1\r\nhost: bench\r\n\r\n"))
+            .await
+    }
+
+    /// Sends `request` and reads the answer; returns its status code.
+    async fn send(&mut self, request: &str) -> u16 {
         self.stream
             .get_mut()
             .write_all(request.as_bytes())
@@ -162,6 +173,25 @@ fn report(clients: usize, puts_per_client: usize, disk_syncs: f64, results: &mut
     );
 }
 
+/// How many GETs a second one client gets from the server, one at a time,
+/// over a keep-alive connection: a round trip through HTTP and the store
+/// with no sync in it. A lone writer pays such a round trip and a sync for
+/// every PUT, so its rate is at most `1 / (1 / gets + 1 / disk_syncs)`.
+fn lone_round_trips(gets: usize) -> f64 {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_server(directory.path());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut connection = Connection::open(server.addr).await;
+        assert_eq!(connection.put("key", "value").await, 200);
+        let started = Instant::now();
+        for _ in 0..gets {
+            assert_eq!(connection.get("key").await, 200);
+        }
+        gets as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
 fn puts(c: &mut Criterion) {
     let probe = tempfile::tempdir().unwrap();
     let disk_syncs = disk_syncs_per_second(probe.path(), 2_000);
@@ -182,6 +212,14 @@ fn puts(c: &mut Criterion) {
         ],
     );
     report(1, 2_000, disk_syncs, &mut results);
+    let round_trips = lone_round_trips(2_000);
+    let bound = 1.0 / (1.0 / round_trips + 1.0 / disk_syncs);
+    println!(
+        "      one client's GETs: {round_trips:.0}/s, a round trip with no sync; so a lone writer, \
+         which pays a round trip and a sync a PUT, can reach at most {bound:.0} PUTs/s \
+         ({:.2}x the disk's syncs)",
+        bound / disk_syncs
+    );
     report(8, 2_500, disk_syncs, &mut results);
     report(64, 500, disk_syncs, &mut results);
     results
