@@ -485,7 +485,13 @@ fn bytes_after_cut(node: &Node, unsynced: Unsynced) -> Vec<u8> {
     let mut bytes: Vec<u8> = (0..written.len()).map(|at| byte(synced, at)).collect();
     if unsynced == Unsynced::Torn {
         let kept = first + (last - first) / 2;
-        bytes[first..kept].copy_from_slice(&written[first..kept]);
+        // A file cut shorter since its last sync (reopened with O_TRUNC over
+        // a leftover) has unsynced bytes past its new end: only the written
+        // ones can be kept.
+        let end = kept.min(written.len());
+        if first < end {
+            bytes[first..end].copy_from_slice(&written[first..end]);
+        }
         if first >= synced.len() {
             // An append torn: the file ends where the write was cut.
             bytes.truncate(kept);
@@ -554,6 +560,26 @@ mod tests {
         let zeroed = fs.image(&[], Unsynced::Zeroed);
         assert_eq!(file(&zeroed, "a").as_deref(), Some(&b"abcd\0\0\0\0"[..]));
         assert_eq!(fs.unsynced_files(b"fg"), [(PathBuf::from("a"), 4, true)]);
+    }
+
+    #[test]
+    fn a_synced_file_reopened_shorter_tears_within_its_new_length() {
+        // A leftover of a crash, synced, then made again with O_TRUNC and a
+        // shorter text: its unsynced bytes reach past the new end.
+        let (a, r) = (hex("/r/a"), hex("/r"));
+        let fs = run(&[
+            format!("openat(AT_FDCWD<{r}>, \"{a}\", O_WRONLY|O_CREAT, 0666) = 3<{a}>"),
+            format!("write(3<{a}>, \"{}\", 8) = 8", hex("leftover")),
+            format!("fsync(3<{a}>) = 0"),
+            format!("openat(AT_FDCWD<{r}>, \"{r}\", O_RDONLY) = 4<{r}>"),
+            format!("fsync(4<{r}>) = 0"),
+            format!("openat(AT_FDCWD<{r}>, \"{a}\", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 5<{a}>"),
+            format!("write(5<{a}>, \"{}\", 3) = 3", hex("new")),
+        ]);
+        let torn = file(&fs.image(&[], Unsynced::Torn), "a").unwrap();
+        assert_eq!(torn, b"new", "the new text, as far as it goes");
+        let zeroed = file(&fs.image(&[], Unsynced::Zeroed), "a").unwrap();
+        assert_eq!(zeroed, b"lef");
     }
 
     #[test]

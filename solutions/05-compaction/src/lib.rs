@@ -62,6 +62,7 @@ mod checksum;
 mod compaction;
 mod entries;
 mod error;
+mod file_set;
 mod files;
 pub mod http;
 mod line;

@@ -36,8 +36,8 @@ use std::thread::{self, JoinHandle};
 
 use crate::Result;
 use crate::error::panic_message;
-use crate::manifest::{self, LiveTable};
 use crate::shared::Shared;
+use crate::state::Change;
 use crate::{compaction, files, sstable};
 
 /// The name of the thread, as debuggers and `top -H` show it.
@@ -96,10 +96,8 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     let path = files::table_path(&shared.directory, number);
     let table = sstable::write(&path, oldest.iter())?;
     // On disk first: the manifest names the table before any reader sees it.
-    let mut live = shared.live_tables();
-    live.push(LiveTable::of(&table));
-    manifest::write(&shared.directory, &live)?;
-    shared.write_state().install_flushed(table, &oldest);
+    let memtable = Arc::clone(&oldest);
+    shared.log_and_apply(Change::Flushed { table, memtable })?;
     shared.mailbox.tick();
     tracing::info!(
         "flushed {} entries to {}",

@@ -64,6 +64,7 @@ mod checksum;
 mod compaction;
 mod entries;
 mod error;
+mod file_set;
 mod files;
 pub mod http;
 mod index;

@@ -12,9 +12,8 @@
 //! A write goes ahead when the active memtable has room, or when a full one
 //! can be frozen because the queue of frozen memtables has room
 //! ([`Shared::is_full`], [`Shared::freeze`]); otherwise it waits for the
-//! shaker. That wait is the bound on memory. The tables the manifest
-//! should name are read here too ([`Shared::live_tables`]), for the shaker
-//! and compaction to write the next manifest from.
+//! shaker. That wait is the bound on memory. The tables change in one
+//! place, [`Shared::log_and_apply`] (`file_set.rs`).
 //!
 //! Locks, and the order they are taken in: the state's read-write lock,
 //! then the mailbox's mutex (`mailbox.rs`). A writer that freezes the
@@ -44,7 +43,6 @@ use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::mailbox::Mailbox;
-use crate::manifest::LiveTable;
 use crate::state::State;
 use crate::{Error, Result};
 
@@ -135,14 +133,5 @@ impl Shared {
         );
         state.freeze();
         self.mailbox.memtable_frozen();
-    }
-
-    /// The tables, oldest first, as the manifest names them.
-    pub(crate) fn live_tables(&self) -> Vec<LiveTable> {
-        self.read_state()
-            .tables()
-            .iter()
-            .map(LiveTable::of)
-            .collect()
     }
 }

@@ -7,8 +7,10 @@
 //! freezes the memtable ([`State::freeze`]); the tree shaker puts a flushed
 //! table in its memtable's place ([`State::install_flushed`]), and a merge
 //! reserves its table number with [`State::begin_merge`] and swaps its
-//! table in for its inputs with [`State::install_merged`]; `clear` empties
-//! the state in one step.
+//! table in for its inputs with [`State::install_merged`]; a clear keeps
+//! the shaker idle ([`State::begin_clear`]) and empties the state in one
+//! step. The changes to the tables arrive through [`State::apply`], from
+//! `file_set.rs`, once the manifest names the tables they lead to.
 //!
 //! The list of tables is shared as a snapshot: an `Arc` of the list, cheap
 //! to clone. A reader takes the lock only to look in the memtables and to
@@ -23,12 +25,13 @@
 //!   newest;
 //! - a frozen memtable is never written to again;
 //! - a table joins `tables` only once its file is complete on disk and a
-//!   manifest that names it is too (the callers write the manifest first);
+//!   manifest that names it is too (`file_set.rs` writes it first);
 //!   the frozen memtable it came from leaves the queue in the same change,
 //!   and a merged table replaces its inputs in one change, so no read finds
 //!   the data in neither place;
 //! - at most one merge runs at a time (`compacting`), and `tables` changes
-//!   only on the shaker's thread or in `clear`, which waits for it.
+//!   only on the shaker's thread or in a clear; while a clear runs
+//!   (`clearing`), the shaker starts no flush or merge.
 //!
 //! Read alongside chapter 5 of the book, "Compaction".
 
@@ -50,6 +53,9 @@ pub(crate) struct State {
     tables: Arc<Vec<SsTable>>,
     /// Whether the shaker is merging tables (`clear` waits until it is not).
     compacting: bool,
+    /// Whether a clear is under way: until it ends, the shaker starts no
+    /// flush or merge, so that the clear is the only change of the tables.
+    clearing: bool,
     /// The number the next table file gets.
     next_table_number: u64,
 }
@@ -63,6 +69,7 @@ impl State {
             frozen: VecDeque::new(),
             tables: Arc::new(tables),
             compacting: false,
+            clearing: false,
             next_table_number,
         }
     }
@@ -80,6 +87,12 @@ impl State {
     /// Whether the shaker is merging tables.
     pub(crate) fn compacting(&self) -> bool {
         self.compacting
+    }
+
+    /// Whether the shaker has nothing under way and may not start
+    /// anything: a clear is running.
+    pub(crate) fn clearing(&self) -> bool {
+        self.clearing
     }
 
     /// The tables, oldest first, as a snapshot: a later change to the state
@@ -109,8 +122,11 @@ impl State {
     }
 
     /// The oldest frozen memtable and the number its table gets, or `None`
-    /// when the queue is empty.
+    /// when the queue is empty or a clear is under way.
     pub(crate) fn oldest_frozen(&self) -> Option<(Arc<Memtable>, u64)> {
+        if self.clearing {
+            return None;
+        }
         let oldest = self.frozen.front()?;
         Some((Arc::clone(oldest), self.next_table_number))
     }
@@ -118,7 +134,7 @@ impl State {
     /// Puts `table`, just written from `flushed`, the memtable that
     /// [`State::oldest_frozen`] gave, in that memtable's place: in one step,
     /// so that no read finds the data in neither place.
-    pub(crate) fn install_flushed(&mut self, table: SsTable, flushed: &Arc<Memtable>) {
+    fn install_flushed(&mut self, table: SsTable, flushed: &Arc<Memtable>) {
         Arc::make_mut(&mut self.tables).push(table);
         self.next_table_number += 1;
         let front = self.frozen.pop_front();
@@ -137,7 +153,7 @@ impl State {
         seen: &Arc<Vec<SsTable>>,
         range: Range<usize>,
     ) -> Option<u64> {
-        if !Arc::ptr_eq(seen, &self.tables) || range.end > self.tables.len() {
+        if self.clearing || !Arc::ptr_eq(seen, &self.tables) || range.end > self.tables.len() {
             return None;
         }
         debug_assert!(!self.compacting, "one merge at a time");
@@ -150,7 +166,7 @@ impl State {
     /// Puts `merged` in the place of the tables in `range`, in one step, and
     /// returns them: the caller removes their files. A reader that took a
     /// snapshot before this still reads them, through their open files.
-    pub(crate) fn install_merged(&mut self, range: Range<usize>, merged: SsTable) -> Vec<SsTable> {
+    fn install_merged(&mut self, range: Range<usize>, merged: SsTable) -> Vec<SsTable> {
         Arc::make_mut(&mut self.tables)
             .splice(range, [merged])
             .collect()
@@ -162,18 +178,64 @@ impl State {
         self.compacting = false;
     }
 
-    /// Empties the store: no table, an empty memtable. Returns the tables,
-    /// whose files the caller removes. The caller has written an empty
-    /// manifest first, so the clear is durable before it is visible, and
-    /// waited for the shaker, so nothing is frozen or being merged.
-    pub(crate) fn clear(&mut self) -> Arc<Vec<SsTable>> {
+    /// Starts a clear: the shaker starts no flush or merge until the
+    /// clear is applied. The caller has waited for the shaker to be idle,
+    /// so nothing is being flushed or merged now.
+    pub(crate) fn begin_clear(&mut self) {
         debug_assert!(
-            self.frozen.is_empty() && !self.compacting,
-            "clear waits for the shaker"
+            self.frozen.is_empty() && !self.compacting && !self.clearing,
+            "a clear waits for the shaker"
         );
-        self.memtable = Memtable::new();
-        std::mem::take(&mut self.tables)
+        self.clearing = true;
     }
+
+    /// Ends the clear that [`State::begin_clear`] started without applying
+    /// it: its manifest could not be written, so nothing changed.
+    pub(crate) fn abandon_clear(&mut self) {
+        self.clearing = false;
+    }
+
+    /// Applies `change`, whose manifest is written, in one step, and
+    /// returns the tables it took out: the caller removes their files. A
+    /// reader that took a snapshot before this still reads them, through
+    /// their open files.
+    pub(crate) fn apply(&mut self, change: Change) -> Vec<SsTable> {
+        match change {
+            Change::Flushed { table, memtable } => {
+                self.install_flushed(table, &memtable);
+                Vec::new()
+            }
+            Change::Merged { range, table } => self.install_merged(range, table),
+            Change::Cleared => self.clear(),
+        }
+    }
+
+    /// Empties the store: no table, no memtable, and ends the clear that
+    /// [`State::begin_clear`] started. The writes taken since it began go
+    /// too: the clear comes after them.
+    fn clear(&mut self) -> Vec<SsTable> {
+        debug_assert!(self.clearing, "a clear begins before it is applied");
+        self.clearing = false;
+        self.memtable = Memtable::new();
+        self.frozen.clear();
+        std::mem::take(Arc::make_mut(&mut self.tables))
+    }
+}
+
+/// A change of the set of tables, applied by `Shared::log_and_apply`
+/// (`file_set.rs`) once a manifest names the tables it leads to.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// `table`, written from the oldest frozen memtable, `memtable`, takes
+    /// its place (a flush).
+    Flushed {
+        table: SsTable,
+        memtable: Arc<Memtable>,
+    },
+    /// `table` takes the place of the tables in `range` (a merge).
+    Merged { range: Range<usize>, table: SsTable },
+    /// Every table goes, and every memtable (a clear).
+    Cleared,
 }
 
 /// For tests: states that the tests of later exercises build without the

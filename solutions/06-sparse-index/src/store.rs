@@ -56,13 +56,12 @@ use std::thread::JoinHandle;
 use crate::compaction::Merge;
 use crate::files;
 use crate::mailbox::Mailbox;
-use crate::manifest;
 use crate::memtable::Entry;
 use crate::recovery;
 use crate::shaker;
 use crate::shared::Shared;
 use crate::sstable::SsTable;
-use crate::state::State;
+use crate::state::{Change, State};
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -256,18 +255,24 @@ impl Storage for Store {
     }
 
     fn clear(&self) -> Result<()> {
-        // Wait until the shaker is idle: a table it is writing now would
-        // otherwise be installed after the clear and bring its keys back.
-        let mut state = self
-            .shared
-            .lock_when(|state| state.frozen().is_empty() && !state.compacting())?;
-        // An empty manifest first: from then on, whatever happens, no table
-        // is live, so the clear is atomic. The files go after it.
-        manifest::write(&self.shared.directory, &[])?;
+        // Wait until the shaker is idle, and keep it so: a table it wrote
+        // meanwhile would otherwise be installed after the clear and bring
+        // its keys back.
+        let idle =
+            |state: &State| state.frozen().is_empty() && !state.compacting() && !state.clearing();
+        self.shared.lock_when(idle)?.begin_clear();
+        // An empty manifest first, then the swap (`file_set.rs`): from then
+        // on, whatever happens, no table is live, so the clear is atomic.
+        // The lock is let go meanwhile: until the swap, readers see the
+        // tables, and the writes taken go with the clear.
+        let cleared = self.shared.log_and_apply(Change::Cleared);
+        if cleared.is_err() {
+            self.shared.write_state().abandon_clear();
+        }
+        self.shared.mailbox.tick();
         // Served as it will be recovered: the store is empty from here on,
         // even if removing a file below fails.
-        let removed = state.clear();
-        for table in removed.iter() {
+        for table in cleared? {
             // The clear is durable and served: a file that cannot be
             // removed is only logged (the next start removes it, since no
             // manifest names it), and the clear is still answered 200.
@@ -315,7 +320,7 @@ mod tests {
 
     use super::*;
     use crate::checksum::Checksum;
-    use crate::manifest::LiveTable;
+    use crate::manifest::{self, LiveTable};
     use crate::memtable::Memtable;
 
     /// A threshold no test reaches, so that only `flush` writes tables.
@@ -592,6 +597,35 @@ mod tests {
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
         assert_eq!(store.shared.read_state().next_table_number(), 3);
+    }
+
+    #[test]
+    fn a_clear_whose_manifest_cannot_be_written_changes_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
+        store.set("kenya:capital", "Nairobi").unwrap();
+        // A directory where the manifest's temporary file goes.
+        fs::create_dir(directory.path().join("MANIFEST.tmp")).unwrap();
+        assert!(store.clear().is_err());
+        assert_eq!(
+            store.get("kenya:capital").unwrap().as_deref(),
+            Some("Nairobi")
+        );
+        assert!(!store.shared.read_state().clearing(), "the clear is over");
+    }
+
+    #[test]
+    fn the_shaker_starts_nothing_while_a_clear_runs() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
+        let mut state = store.shared.write_state();
+        state.begin_clear();
+        let mut memtable = Memtable::new();
+        memtable.put("kenya:capital", "Nairobi");
+        state.queue_frozen(memtable);
+        assert!(state.oldest_frozen().is_none(), "no flush");
+        let now = state.tables();
+        assert!(state.begin_merge(&now, 0..0).is_none(), "no merge");
     }
 
     /// The files a crash left, and the tables (name, text) its manifest names.

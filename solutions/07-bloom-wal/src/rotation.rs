@@ -19,7 +19,7 @@
 //! 1. the old log's last records are synced: they are acknowledged, and the
 //!    old log's batches end here;
 //! 2. the new log is made, its header naming the old log and that end
-//!    ([`create_file`]);
+//!    (`create_file`, in `log_file.rs`);
 //! 3. the old log gets its `next` record, naming the new one, and is synced,
 //!    so that a new log removed whole is missed.
 //!
@@ -36,31 +36,13 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, MutexGuard};
 
+use crate::log_file::create_file;
 use crate::log_record::{LogHeader, Op};
-use crate::wal::{Log, Wal};
+use crate::wal::{Log, Rotation, Wal};
 use crate::{Error, Result};
-
-/// A move to a new log that [`Wal::rotate`] decided and that is not on
-/// disk yet: what [`Wal::write_rotation`] writes.
-#[derive(Debug)]
-pub(crate) struct Rotation {
-    /// The old log's last records as one batch: empty if none were pending.
-    last_batch: Vec<u8>,
-    /// Where that batch starts in the old log, and the ticket of its last
-    /// record.
-    last_batch_start: u64,
-    last_batch_end: u64,
-    /// The old log's `next` record, in a batch of its own, and its ticket:
-    /// once it is durable, the rotation is on disk.
-    next_batch: Vec<u8>,
-    next_ticket: u64,
-    /// The new log: where it goes, and its header.
-    path: PathBuf,
-    header: LogHeader,
-}
 
 /// Where a rotation's disk work stopped, if it did.
 enum Stopped {
@@ -185,54 +167,10 @@ fn end_with_next(mut old: &File, batch: &[u8]) -> std::io::Result<()> {
     old.sync_data()
 }
 
-/// Creates the log file at `path`: its `header` line (see `log_record.rs`),
-/// then zeros up to the length the header gives (a sparse file), synced, and its
-/// directory synced so that its name is durable. Returns the file and the
-/// header's length, where the first batch goes.
-///
-/// Why the length up front: appending to a file changes its size, and then
-/// every `fdatasync` must write the inode as well as the data. Within the
-/// preallocated length the size does not change, and most syncs write the
-/// data alone; not all, because the first write into each block of a
-/// sparse file allocates the block, metadata its sync must persist too
-/// (RocksDB's wiki, "WAL Performance": even `fallocate` does not avoid it,
-/// only reusing an old log's blocks does). What that gained is in the
-/// book's appendix, "Logs made full-size". Replay reads up to the last
-/// byte that is not zero (`log_record::written_length`): a record ends with
-/// a newline, never with a zero. The header gives the length, so that a
-/// start can tell a log that was cut from one that was never written to.
-pub(crate) fn create_file(path: &Path, header: &LogHeader) -> Result<(File, u64)> {
-    let io_error = |action, source| Error::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    };
-    let preallocated = header.made;
-    let header = header.line();
-    let made = (|| {
-        let mut file = File::create(path).map_err(|source| io_error("create", source))?;
-        file.write_all(header.as_bytes())
-            .map_err(|source| io_error("write", source))?;
-        let length = preallocated.max(header.len() as u64);
-        file.set_len(length)
-            .map_err(|source| io_error("preallocate", source))?;
-        file.sync_all().map_err(|source| io_error("sync", source))?;
-        crate::files::sync_directory(path.parent().unwrap_or(Path::new(".")))?;
-        Ok(file)
-    })();
-    match made {
-        Ok(file) => Ok((file, header.len() as u64)),
-        Err(error) => {
-            // Best effort: the file is unused, and nothing names it.
-            let _ = std::fs::remove_file(path);
-            Err(error)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::fs;
+    use std::path::PathBuf;
 
     use super::*;
     use crate::wal::tests::{after_header, one_batch, put};

@@ -4,10 +4,13 @@
 //! `State`, behind the store's read-write lock (`store.rs`). Every change to
 //! the state is a method here, so that the rules about what may change
 //! together live in one place, next to the fields they are about. Each
-//! frozen memtable keeps the number of its write-ahead log beside it, from
-//! [`State::freeze`] until [`State::install_flushed`] hands the log back to
-//! be deleted, and the state numbers the logs and knows the oldest one still
-//! needed, which the manifest names.
+//! frozen memtable keeps its write-ahead log beside it, from
+//! [`State::freeze`] until its table takes its place, and the state numbers
+//! the logs and knows the oldest one still needed, which the manifest
+//! names. The changes to the tables arrive through [`State::apply`], from
+//! `file_set.rs`, once the manifest names the tables they lead to; a clear
+//! empties the state when its record is logged ([`State::clear`]) and
+//! keeps the shaker idle until its manifest is written.
 //!
 //! The list of tables is shared as a snapshot: an `Arc` of the list, cheap
 //! to clone. A reader takes the lock only to look in the memtables and to
@@ -26,12 +29,13 @@
 //!   number `next_log_number - 1`; so the logs whose writes are in no table
 //!   yet are numbered from [`State::oldest_log`] up to the active one;
 //! - a table joins `tables` only once its file is complete on disk and a
-//!   manifest that names it is too (the callers write the manifest first);
+//!   manifest that names it is too (`file_set.rs` writes it first);
 //!   the frozen memtable it came from leaves the queue in the same change,
 //!   and a merged table replaces its inputs in one change, so no read finds
 //!   the data in neither place;
 //! - at most one merge runs at a time (`compacting`), and `tables` changes
-//!   only on the shaker's thread or in `clear`, which waits for it.
+//!   only on the shaker's thread or in a clear; while a clear runs
+//!   (`clearing`), the shaker starts no flush or merge.
 //!
 //! Read alongside chapter 7 of the book, "Bloom filters and a write-ahead
 //! log".
@@ -57,6 +61,9 @@ pub(crate) struct State {
     tables: Arc<Vec<SsTable>>,
     /// Whether the shaker is merging tables (`clear` waits until it is not).
     compacting: bool,
+    /// Whether a clear is under way: until it ends, the shaker starts no
+    /// flush or merge, so that the clear is the only change of the tables.
+    clearing: bool,
     /// The number the next table file gets.
     next_table_number: u64,
     /// The number the next log file gets.
@@ -65,12 +72,12 @@ pub(crate) struct State {
 
 /// The log of a frozen memtable.
 #[derive(Debug, Clone, Copy)]
-struct FrozenLog {
+pub(crate) struct FrozenLog {
     /// Its number.
-    number: u64,
+    pub(crate) number: u64,
     /// The ticket of its last record, `next`: once that is durable, the
     /// log is complete on disk and the next log exists (see `rotation.rs`).
-    ended_by: u64,
+    pub(crate) ended_by: u64,
 }
 
 impl State {
@@ -84,6 +91,7 @@ impl State {
             frozen_logs: VecDeque::new(),
             tables: Arc::new(tables),
             compacting: false,
+            clearing: false,
             next_table_number,
             next_log_number,
         }
@@ -127,6 +135,12 @@ impl State {
         self.compacting
     }
 
+    /// Whether the shaker has nothing under way and may not start
+    /// anything: a clear is running.
+    pub(crate) fn clearing(&self) -> bool {
+        self.clearing
+    }
+
     /// The tables, oldest first, as a snapshot: a later change to the state
     /// does not change it, so it can be read with no lock held.
     pub(crate) fn tables(&self) -> Arc<Vec<SsTable>> {
@@ -161,24 +175,27 @@ impl State {
     }
 
     /// The oldest frozen memtable and the number its table gets, or `None`
-    /// when the queue is empty.
+    /// when the queue is empty or a clear is under way.
     pub(crate) fn oldest_frozen(&self) -> Option<(Arc<Memtable>, u64)> {
+        if self.clearing {
+            return None;
+        }
         let oldest = self.frozen.front()?;
         Some((Arc::clone(oldest), self.next_table_number))
     }
 
-    /// The ticket of the oldest frozen memtable's last log record: once it
-    /// is durable, that log is complete and the log after it exists.
-    pub(crate) fn oldest_frozen_log_ended_by(&self) -> Option<u64> {
-        self.frozen_logs.front().map(|log| log.ended_by)
+    /// The log of the oldest frozen memtable: the caller deletes it once
+    /// the memtable's table is in a manifest.
+    pub(crate) fn oldest_frozen_log(&self) -> Option<FrozenLog> {
+        self.frozen_logs.front().copied()
     }
 
     /// Puts `table`, just written from `flushed`, the memtable that
     /// [`State::oldest_frozen`] gave, in that memtable's place: in one step,
-    /// so that no read finds the data in neither place. Returns the
-    /// number of the memtable's log, which the caller deletes: the manifest
-    /// that names the table names a newer log as the oldest needed.
-    pub(crate) fn install_flushed(&mut self, table: SsTable, flushed: &Arc<Memtable>) -> u64 {
+    /// so that no read finds the data in neither place. Its log goes from
+    /// the state too: the manifest that names the table names a newer log
+    /// as the oldest needed.
+    fn install_flushed(&mut self, table: SsTable, flushed: &Arc<Memtable>) {
         Arc::make_mut(&mut self.tables).push(table);
         self.next_table_number += 1;
         let front = self.frozen.pop_front();
@@ -186,10 +203,7 @@ impl State {
             front.is_some_and(|front| Arc::ptr_eq(&front, flushed)),
             "only the shaker removes frozen memtables, oldest first"
         );
-        self.frozen_logs
-            .pop_front()
-            .expect("every frozen memtable has a log")
-            .number
+        self.frozen_logs.pop_front();
     }
 
     /// Starts a merge of the tables in `range` of `seen`, a snapshot taken
@@ -201,7 +215,7 @@ impl State {
         seen: &Arc<Vec<SsTable>>,
         range: Range<usize>,
     ) -> Option<u64> {
-        if !Arc::ptr_eq(seen, &self.tables) || range.end > self.tables.len() {
+        if self.clearing || !Arc::ptr_eq(seen, &self.tables) || range.end > self.tables.len() {
             return None;
         }
         debug_assert!(!self.compacting, "one merge at a time");
@@ -214,7 +228,7 @@ impl State {
     /// Puts `merged` in the place of the tables in `range`, in one step, and
     /// returns them: the caller removes their files. A reader that took a
     /// snapshot before this still reads them, through their open files.
-    pub(crate) fn install_merged(&mut self, range: Range<usize>, merged: SsTable) -> Vec<SsTable> {
+    fn install_merged(&mut self, range: Range<usize>, merged: SsTable) -> Vec<SsTable> {
         Arc::make_mut(&mut self.tables)
             .splice(range, [merged])
             .collect()
@@ -226,18 +240,65 @@ impl State {
         self.compacting = false;
     }
 
-    /// Empties the store: no table, an empty memtable. Returns the tables,
-    /// whose files the caller removes. The caller has logged the clear
-    /// first, so it is durable before it is visible, and waited for the
-    /// shaker, so nothing is frozen or being merged.
+    /// Empties the store, no table and an empty memtable, and starts a
+    /// clear: the shaker starts no flush or merge until its manifest is
+    /// written and applied. Returns the tables, whose files the caller
+    /// removes once that manifest no longer names them. The caller has
+    /// appended the clear's log record under the same lock, so readers see
+    /// the clear exactly where replay puts it, and waited for the shaker,
+    /// so nothing is frozen or being merged.
     pub(crate) fn clear(&mut self) -> Arc<Vec<SsTable>> {
         debug_assert!(
-            self.frozen.is_empty() && !self.compacting,
+            self.frozen.is_empty() && !self.compacting && !self.clearing,
             "clear waits for the shaker"
         );
+        self.clearing = true;
         self.memtable = Memtable::new();
         std::mem::take(&mut self.tables)
     }
+
+    /// Ends the clear that [`State::clear`] started, once its manifest is
+    /// written, or once it could not be (its log record voids the tables at
+    /// the next start anyway).
+    pub(crate) fn end_clear(&mut self) {
+        self.clearing = false;
+    }
+
+    /// Applies `change`, whose manifest is written, in one step, and
+    /// returns the tables it took out: the caller removes their files. A
+    /// reader that took a snapshot before this still reads them, through
+    /// their open files.
+    pub(crate) fn apply(&mut self, change: Change) -> Vec<SsTable> {
+        match change {
+            Change::Flushed { table, memtable } => {
+                self.install_flushed(table, &memtable);
+                Vec::new()
+            }
+            Change::Merged { range, table } => self.install_merged(range, table),
+            // The tables left the state with the clear's log record.
+            Change::Cleared => {
+                self.end_clear();
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// A change of the set of tables, applied by `Shared::log_and_apply`
+/// (`file_set.rs`) once a manifest names the tables it leads to.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// `table`, written from the oldest frozen memtable, `memtable`, takes
+    /// its place (a flush); its log is no longer needed.
+    Flushed {
+        table: SsTable,
+        memtable: Arc<Memtable>,
+    },
+    /// `table` takes the place of the tables in `range` (a merge).
+    Merged { range: Range<usize>, table: SsTable },
+    /// No table any more (a clear, already applied in memory by
+    /// [`State::clear`] with its log record).
+    Cleared,
 }
 
 /// For tests: states that the tests of later exercises build without the

@@ -61,13 +61,12 @@ use crate::compaction::Merge;
 use crate::files;
 use crate::log_record::Op;
 use crate::mailbox::Mailbox;
-use crate::manifest;
 use crate::memtable::Entry;
 use crate::recovery;
 use crate::shaker;
 use crate::shared::{LOG_BYTES_PER_MEMTABLE_BYTE, Shared};
 use crate::sstable::SsTable;
-use crate::state::State;
+use crate::state::{Change, State};
 use crate::{Error, Options, Result};
 
 /// The storage interface from Part 1 of the series, plus `clear`.
@@ -295,18 +294,32 @@ impl Storage for Store {
     fn clear(&self) -> Result<()> {
         // Wait until the shaker is idle: a table it is writing now would
         // otherwise be installed after the clear and bring its keys back.
-        let mut state = self
-            .shared
-            .lock_when(|state| state.frozen().is_empty() && !state.compacting())?;
-        // The clear is logged first: if we crash before the end, replaying
-        // the log finishes it (a `clear` record voids every older table).
+        let mut state = self.shared.lock_when(|state| {
+            state.frozen().is_empty() && !state.compacting() && !state.clearing()
+        })?;
+        // The clear is logged and applied under the same lock, so that
+        // readers see it where replay puts it (a `clear` record voids every
+        // older table); `State::clear` also keeps the shaker idle until the
+        // manifest below is written. Served as it will be recovered: the
+        // store is empty from here on.
         let ticket = self.shared.wal.append(&Op::Clear)?;
-        self.shared.wal.wait_durable(ticket)?;
-        // Served as it will be recovered: the store is empty from here on.
+        let removed = state.clear();
+        drop(state);
+        // The disk work, with the lock let go: the record's sync (readers
+        // wait for it too, see `wait_for_log`), then an empty manifest.
+        let durable = self.shared.wal.wait_durable(ticket);
+        let written = durable
+            .is_ok()
+            .then(|| self.shared.log_and_apply(Change::Cleared));
+        if !matches!(written, Some(Ok(_))) {
+            // Not applied: the clear ends here, and the shaker goes on.
+            self.shared.write_state().end_clear();
+        }
+        self.shared.mailbox.tick();
+        durable?;
         // The clear is durable, so it is answered 200 whatever happens
         // below: the file steps are cleanup, and one that fails is logged.
-        let removed = state.clear();
-        if let Err(error) = manifest::write(&self.shared.directory, &[], state.oldest_log()) {
+        if let Some(Err(error)) = written {
             // The old manifest still names the tables, so they must stay;
             // the clear record in the log voids them at the next start.
             tracing::warn!("clear: {error}; the tables are left for the next start");
@@ -362,7 +375,7 @@ mod tests {
 
     use super::*;
     use crate::checksum::Checksum;
-    use crate::manifest::LiveTable;
+    use crate::manifest::{self, LiveTable};
     use crate::memtable::Memtable;
 
     /// A threshold no test reaches, so that only `flush` writes tables.
@@ -791,6 +804,44 @@ mod tests {
         assert_eq!(table_files(directory.path()), Vec::<String>::new());
         // Numbers are not reused, so no stale name can be mistaken for new.
         assert_eq!(store.shared.read_state().next_table_number(), 3);
+    }
+
+    // needs: exercise 7.3
+    #[test]
+    fn a_clear_whose_manifest_cannot_be_written_is_still_done() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
+        store.set("kenya:capital", "Nairobi").unwrap();
+        // A directory where the manifest's temporary file goes.
+        let blocked = directory.path().join("MANIFEST.tmp");
+        fs::create_dir(&blocked).unwrap();
+        // The clear's log record is durable: that is the clear, answered.
+        store.clear().unwrap();
+        assert_eq!(store.get("kenya:capital").unwrap(), None);
+        assert!(!store.shared.read_state().clearing(), "the clear is over");
+        drop(store);
+        fs::remove_dir(&blocked).unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
+        assert_eq!(store.get("kenya:capital").unwrap(), None);
+    }
+
+    #[test]
+    fn the_shaker_starts_nothing_while_a_clear_runs() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Store::open(directory.path(), test_options(NEVER)).unwrap();
+        let mut state = store.shared.write_state();
+        let tables = state.tables();
+        let _ = state.clear();
+        let mut memtable = Memtable::new();
+        memtable.put("kenya:capital", "Nairobi");
+        state.queue_frozen(memtable, 0);
+        assert!(state.oldest_frozen().is_none(), "no flush");
+        let now = state.tables();
+        assert!(state.begin_merge(&now, 0..0).is_none(), "no merge");
+        assert!(
+            state.begin_merge(&tables, 0..0).is_none(),
+            "nor an old plan"
+        );
     }
 
     /// The files a crash left, and the tables (name, text) its manifest names.

@@ -50,8 +50,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
+use crate::log_file::create_file;
 use crate::log_record::{LogHeader, Op, batch_header, encode};
-use crate::rotation::{Rotation, create_file};
 use crate::{Error, Result};
 
 // ANCHOR: wal_struct
@@ -69,8 +69,27 @@ pub struct Wal {
     /// log failed, if it did.
     pub(crate) durable_news: watch::Sender<(u64, Option<String>)>,
     /// How long each new log file is made up front (see `create_file` in
-    /// `rotation.rs`).
+    /// `log_file.rs`).
     pub(crate) preallocated: u64,
+}
+
+/// A move to a new log that [`Wal::rotate`] decided and that is not on
+/// disk yet: what `Wal::write_rotation` writes (see `rotation.rs`).
+#[derive(Debug)]
+pub(crate) struct Rotation {
+    /// The old log's last records as one batch: empty if none were pending.
+    pub(crate) last_batch: Vec<u8>,
+    /// Where that batch starts in the old log, and the ticket of its last
+    /// record.
+    pub(crate) last_batch_start: u64,
+    pub(crate) last_batch_end: u64,
+    /// The old log's `next` record, in a batch of its own, and its ticket:
+    /// once it is durable, the rotation is on disk.
+    pub(crate) next_batch: Vec<u8>,
+    pub(crate) next_ticket: u64,
+    /// The new log: where it goes, and its header.
+    pub(crate) path: PathBuf,
+    pub(crate) header: LogHeader,
 }
 
 /// What the log's mutex guards.

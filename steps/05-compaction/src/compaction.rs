@@ -43,10 +43,11 @@ use std::ops::Range;
 
 use crate::Result;
 use crate::files;
-use crate::manifest::{self, LiveTable};
+use crate::manifest;
 use crate::memtable::Entry;
 use crate::shared::Shared;
 use crate::sstable::{Entries, SsTable, TableWriter};
+use crate::state::Change;
 
 /// Picks the tables to merge, as a range of `sizes` (the tables' sizes in
 /// bytes, oldest first): `None` while there are fewer than `threshold`
@@ -123,11 +124,19 @@ pub fn write_merged(
 
 /// Merges the tables that [`pick`] chooses, if any, and swaps the result in.
 /// Returns whether it merged anything. Runs on the tree shaker's thread,
-/// which is the only thread that changes `tables` (`clear` waits for it).
+/// which is the only thread that flushes and merges; a clear waits for it
+/// to be idle, and keeps it so until the clear is done.
 pub fn compact_if_needed(shared: &Shared) -> Result<bool> {
     // The plan is made on a snapshot, with no lock held while the files are
     // measured; it goes ahead only if the tables are still that snapshot.
-    let tables = shared.read_state().tables();
+    let tables = {
+        let state = shared.read_state();
+        if state.clearing() {
+            // Nothing starts during a clear; its end wakes the shaker.
+            return Ok(false);
+        }
+        state.tables()
+    };
     let mut sizes = Vec::new();
     for table in tables.iter() {
         // Asked of the open file: a `clear` may remove the names meanwhile.
@@ -170,9 +179,9 @@ fn merge_and_install(
 /// writing a manifest that names it instead of them, then for readers, under
 /// the write lock, and only then removes the inputs' files.
 pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> Result<()> {
-    // TODO(exercise 5.3): write the new manifest, swap the tables under the write lock, then remove the inputs
+    // TODO(exercise 5.3): put the merged table in place of its inputs, on disk then for readers, then remove the inputs
     todo!(
-        "exercise 5.3: write the new manifest, swap the tables under the write lock, then remove the inputs (book chapter 5)"
+        "exercise 5.3: put the merged table in place of its inputs, on disk then for readers, then remove the inputs (book chapter 5)"
     )
 }
 
@@ -182,6 +191,7 @@ mod tests {
 
     use super::*;
     use crate::checksum::Checksum;
+    use crate::manifest::LiveTable;
     use crate::store::Store;
     use crate::{Error, Options};
 
@@ -300,8 +310,11 @@ mod tests {
 
     /// The file names of the store's tables, oldest first.
     fn table_names(store: &Store) -> Vec<String> {
-        let live = store.shared.live_tables();
-        live.into_iter().map(|table| table.name).collect()
+        let tables = store.shared.read_state().tables();
+        tables
+            .iter()
+            .map(|table| LiveTable::of(table).name)
+            .collect()
     }
 
     fn files(directory: &Path) -> Vec<PathBuf> {

@@ -45,8 +45,8 @@ use std::thread::{self, JoinHandle};
 
 use crate::Result;
 use crate::error::panic_message;
-use crate::manifest::{self, LiveTable};
 use crate::shared::Shared;
+use crate::state::Change;
 use crate::{compaction, files, sstable};
 
 /// The name of the thread, as debuggers and `top -H` show it.
@@ -97,8 +97,7 @@ fn shake(shared: &Shared) {
 /// in for the memtable. Returns `false` when the queue is empty.
 fn flush_oldest(shared: &Shared) -> Result<bool> {
     let state = shared.read_state();
-    let (Some((oldest, number)), Some(log_ended_by)) =
-        (state.oldest_frozen(), state.oldest_frozen_log_ended_by())
+    let (Some((oldest, number)), Some(log)) = (state.oldest_frozen(), state.oldest_frozen_log())
     else {
         return Ok(false);
     };
@@ -106,7 +105,7 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     // The manifest this flush writes names the log after this memtable's,
     // so that log must be on disk first: its making ends with the `next`
     // record of this memtable's log (see `rotation.rs`).
-    shared.wal.wait_durable(log_ended_by)?;
+    shared.wal.wait_durable(log.ended_by)?;
     // Only this thread removes frozen memtables or numbers tables, so
     // `oldest` and `number` are still the front and the next number when
     // the write below is done.
@@ -115,15 +114,12 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     // On disk first: the manifest names the table before any reader sees it.
     // It also names the log after this memtable's as the oldest one still
     // needed: from then on, a start never replays this memtable's log.
-    let mut live = shared.live_tables();
-    live.push(LiveTable::of(&table));
-    let oldest_log = shared.read_state().oldest_log_after_flush();
-    manifest::write(&shared.directory, &live, oldest_log)?;
-    let log = shared.write_state().install_flushed(table, &oldest);
+    let memtable = Arc::clone(&oldest);
+    shared.log_and_apply(Change::Flushed { table, memtable })?;
     // The memtable's data is in a table the manifest lists: its log can go.
     // No sync: if a power cut brings the log back, the manifest says it is
     // older than the oldest log needed, and the next start removes it.
-    let log = files::log_path(&shared.directory, log);
+    let log = files::log_path(&shared.directory, log.number);
     std::fs::remove_file(&log).map_err(|source| crate::Error::Io {
         action: "remove",
         path: log,

@@ -53,7 +53,6 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::files;
 use crate::mailbox::Mailbox;
-use crate::manifest::LiveTable;
 use crate::state::State;
 use crate::wal::Wal;
 use crate::{Error, Result};
@@ -182,14 +181,5 @@ impl Shared {
         state.freeze(ended_by);
         self.mailbox.memtable_frozen();
         Ok(())
-    }
-
-    /// The tables, oldest first, as the manifest names them.
-    pub(crate) fn live_tables(&self) -> Vec<LiveTable> {
-        self.read_state()
-            .tables()
-            .iter()
-            .map(LiveTable::of)
-            .collect()
     }
 }

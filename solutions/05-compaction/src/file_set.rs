@@ -1,0 +1,55 @@
+//! The one place that changes the set of tables the store serves, as
+//! LevelDB's `VersionSet::LogAndApply` is in LevelDB.
+//!
+//! The idea: a flush adds a table, a merge puts one table in the place of
+//! several, a clear takes them all away. Each is the same two steps, in
+//! this order: write a manifest that names the tables as they are after
+//! the change, then make the change for readers, under the write lock
+//! ([`Shared::log_and_apply`]). A crash between the two leaves the new
+//! manifest, which a start loads: so the store never serves a set of
+//! tables that a restart would not find. The files the change leaves
+//! unnamed are removed by the caller, after: a file no manifest names is a
+//! leftover, which the next start removes anyway.
+//!
+//! Invariants:
+//! - one change at a time, and nothing changes the tables between the
+//!   manifest and the swap, so the manifest written is the state that
+//!   readers then see. The tree shaker makes every flush and merge, one
+//!   after the other; a clear makes its change only while the shaker is
+//!   kept idle ([`State::begin_clear`]);
+//! - the manifest is written with no lock held: readers and writers go on
+//!   meanwhile, and see the tables as they were until the swap.
+//!
+//! Read alongside chapter 5 of the book, "Compaction".
+
+use crate::Result;
+use crate::manifest::{self, LiveTable};
+use crate::shared::Shared;
+use crate::sstable::SsTable;
+use crate::state::{Change, State};
+
+impl Shared {
+    /// Writes the manifest that names the tables as they are after
+    /// `change`, then applies `change` under the write lock. Returns the
+    /// tables the change took out, whose files the caller removes. If the
+    /// manifest cannot be written, nothing has changed.
+    pub(crate) fn log_and_apply(&self, change: Change) -> Result<Vec<SsTable>> {
+        let live = tables_after(&self.read_state(), &change);
+        manifest::write(&self.directory, &live)?;
+        Ok(self.write_state().apply(change))
+    }
+}
+
+/// The tables of `state` as they are once `change` is applied, as the
+/// manifest names them.
+fn tables_after(state: &State, change: &Change) -> Vec<LiveTable> {
+    let mut live: Vec<LiveTable> = state.tables().iter().map(LiveTable::of).collect();
+    match change {
+        Change::Flushed { table, .. } => live.push(LiveTable::of(table)),
+        Change::Merged { range, table } => {
+            live.splice(range.clone(), [LiveTable::of(table)]);
+        }
+        Change::Cleared => live.clear(),
+    }
+    live
+}
