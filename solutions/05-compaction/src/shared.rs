@@ -13,7 +13,7 @@
 //! can be frozen because the queue of frozen memtables has room
 //! ([`Shared::is_full`], [`Shared::freeze`]); otherwise it waits for the
 //! shaker. That wait is the bound on memory. The tables change in one
-//! place, [`Shared::log_and_apply`] (`file_set.rs`).
+//! place, `log_and_apply` (`file_set.rs`).
 //!
 //! Locks, and the order they are taken in: the state's read-write lock,
 //! then the mailbox's mutex (`mailbox.rs`). A writer that freezes the
@@ -27,8 +27,7 @@
 //! panics), and says so if it ever is.
 //!
 //! Invariants:
-//! - no code holds the lock while it reads or writes a file, but for the
-//!   writes of `clear`;
+//! - no code holds the lock while it reads or writes a file;
 //! - a writer that waits cannot miss the change it waits for: it reads the
 //!   mailbox's clock before it looks at the state (see `mailbox.rs`);
 //! - the queue holds at most `max_frozen` memtables: a freeze happens only

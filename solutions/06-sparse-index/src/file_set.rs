@@ -5,7 +5,7 @@
 //! several, a clear takes them all away. Each is the same two steps, in
 //! this order: write a manifest that names the tables as they are after
 //! the change, then make the change for readers, under the write lock
-//! ([`Shared::log_and_apply`]). A crash between the two leaves the new
+//! ([`log_and_apply`]). A crash between the two leaves the new
 //! manifest, which a start loads: so the store never serves a set of
 //! tables that a restart would not find. The files the change leaves
 //! unnamed are removed by the caller, after: a file no manifest names is a
@@ -28,16 +28,14 @@ use crate::shared::Shared;
 use crate::sstable::SsTable;
 use crate::state::{Change, State};
 
-impl Shared {
-    /// Writes the manifest that names the tables as they are after
-    /// `change`, then applies `change` under the write lock. Returns the
-    /// tables the change took out, whose files the caller removes. If the
-    /// manifest cannot be written, nothing has changed.
-    pub(crate) fn log_and_apply(&self, change: Change) -> Result<Vec<SsTable>> {
-        let live = tables_after(&self.read_state(), &change);
-        manifest::write(&self.directory, &live)?;
-        Ok(self.write_state().apply(change))
-    }
+/// Writes the manifest that names the tables as they are after
+/// `change`, then applies `change` under the write lock. Returns the
+/// tables the change took out, whose files the caller removes. If the
+/// manifest cannot be written, nothing has changed.
+pub(crate) fn log_and_apply(shared: &Shared, change: Change) -> Result<Vec<SsTable>> {
+    let live = tables_after(&shared.read_state(), &change);
+    manifest::write(&shared.directory, &live)?;
+    Ok(shared.write_state().apply(change))
 }
 
 /// The tables of `state` as they are once `change` is applied, as the

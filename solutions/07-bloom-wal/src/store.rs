@@ -58,6 +58,7 @@ use std::sync::{Arc, RwLock};
 use std::thread::{self, JoinHandle};
 
 use crate::compaction::Merge;
+use crate::file_set;
 use crate::files;
 use crate::log_record::Op;
 use crate::mailbox::Mailbox;
@@ -310,7 +311,7 @@ impl Storage for Store {
         let durable = self.shared.wal.wait_durable(ticket);
         let written = durable
             .is_ok()
-            .then(|| self.shared.log_and_apply(Change::Cleared));
+            .then(|| file_set::log_and_apply(&self.shared, Change::Cleared));
         if !matches!(written, Some(Ok(_))) {
             // Not applied: the clear ends here, and the shaker goes on.
             self.shared.write_state().end_clear();

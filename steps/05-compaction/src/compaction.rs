@@ -42,6 +42,7 @@ use std::fs;
 use std::ops::Range;
 
 use crate::Result;
+use crate::file_set;
 use crate::files;
 use crate::manifest;
 use crate::memtable::Entry;

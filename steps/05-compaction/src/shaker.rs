@@ -36,6 +36,7 @@ use std::thread::{self, JoinHandle};
 
 use crate::Result;
 use crate::error::panic_message;
+use crate::file_set;
 use crate::shared::Shared;
 use crate::state::Change;
 use crate::{compaction, files, sstable};
@@ -97,7 +98,7 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     let table = sstable::write(&path, oldest.iter())?;
     // On disk first: the manifest names the table before any reader sees it.
     let memtable = Arc::clone(&oldest);
-    shared.log_and_apply(Change::Flushed { table, memtable })?;
+    file_set::log_and_apply(shared, Change::Flushed { table, memtable })?;
     shared.mailbox.tick();
     tracing::info!(
         "flushed {} entries to {}",

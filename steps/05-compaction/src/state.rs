@@ -220,7 +220,7 @@ impl State {
     }
 }
 
-/// A change of the set of tables, applied by `Shared::log_and_apply`
+/// A change of the set of tables, applied by `log_and_apply`
 /// (`file_set.rs`) once a manifest names the tables it leads to.
 #[derive(Debug)]
 pub(crate) enum Change {

@@ -47,6 +47,7 @@
 use std::ops::Range;
 
 use crate::Result;
+use crate::file_set;
 use crate::files;
 use crate::manifest;
 use crate::memtable::Entry;
@@ -208,10 +209,13 @@ fn merge_and_install(
 /// the write lock, and only then removes the inputs' files.
 pub(crate) fn install(shared: &Shared, range: Range<usize>, merged: SsTable) -> Result<()> {
     // Exercise 5.3: put the merged table in place of its inputs, on disk then for readers, then remove the inputs
-    let replaced = shared.log_and_apply(Change::Merged {
-        range,
-        table: merged,
-    })?;
+    let replaced = file_set::log_and_apply(
+        shared,
+        Change::Merged {
+            range,
+            table: merged,
+        },
+    )?;
     // New readers no longer find the replaced tables. A reader that took
     // its snapshot before the swap may still be reading them: it reads
     // through the files it holds open, which removing the names leaves be.

@@ -54,6 +54,7 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use crate::compaction::Merge;
+use crate::file_set;
 use crate::files;
 use crate::mailbox::Mailbox;
 use crate::memtable::Entry;
@@ -263,7 +264,7 @@ impl Storage for Store {
         // on, whatever happens, no table is live, so the clear is atomic.
         // The lock is let go meanwhile: until the swap, readers see the
         // tables, and the writes taken go with the clear.
-        let cleared = self.shared.log_and_apply(Change::Cleared);
+        let cleared = file_set::log_and_apply(&self.shared, Change::Cleared);
         if cleared.is_err() {
             self.shared.write_state().abandon_clear();
         }

@@ -5,7 +5,7 @@
 //! several, a clear takes them all away. Each is the same two steps, in
 //! this order: write a manifest that names the tables as they are after
 //! the change, then make the change for readers, under the write lock
-//! ([`Shared::log_and_apply`]). A crash between the two leaves the new
+//! ([`log_and_apply`]). A crash between the two leaves the new
 //! manifest, which a start loads: so the store never serves a set of
 //! tables that a restart would not find. The manifest also names the
 //! oldest log still needed: after a flush, the log after the flushed
@@ -31,22 +31,20 @@ use crate::shared::Shared;
 use crate::sstable::SsTable;
 use crate::state::{Change, State};
 
-impl Shared {
-    /// Writes the manifest that names the tables as they are after
-    /// `change`, then applies `change` under the write lock. Returns the
-    /// tables the change took out, whose files the caller removes. If the
-    /// manifest cannot be written, nothing has changed.
-    pub(crate) fn log_and_apply(&self, change: Change) -> Result<Vec<SsTable>> {
-        let (live, oldest_log) = {
-            let state = self.read_state();
-            (
-                tables_after(&state, &change),
-                oldest_log_after(&state, &change),
-            )
-        };
-        manifest::write(&self.directory, &live, oldest_log)?;
-        Ok(self.write_state().apply(change))
-    }
+/// Writes the manifest that names the tables as they are after
+/// `change`, then applies `change` under the write lock. Returns the
+/// tables the change took out, whose files the caller removes. If the
+/// manifest cannot be written, nothing has changed.
+pub(crate) fn log_and_apply(shared: &Shared, change: Change) -> Result<Vec<SsTable>> {
+    let (live, oldest_log) = {
+        let state = shared.read_state();
+        (
+            tables_after(&state, &change),
+            oldest_log_after(&state, &change),
+        )
+    };
+    manifest::write(&shared.directory, &live, oldest_log)?;
+    Ok(shared.write_state().apply(change))
 }
 
 /// The tables of `state` as they are once `change` is applied, as the

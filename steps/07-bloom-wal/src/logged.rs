@@ -19,7 +19,7 @@
 //! A write is in the memtable before its record is synced, so a read could
 //! see it and then lose it in a crash. It does not: a read answers only once
 //! every record appended before it looked is durable
-//! ([`Shared::wait_for_log`]); when writes are in flight, that is one group
+//! (`Shared::wait_for_log`, in `shared.rs`); when writes are in flight, that is one group
 //! commit's wait, or two if a sync was already under way. If that sync fails, the read fails too, and the
 //! refused writes are never seen.
 //!
@@ -34,11 +34,10 @@
 
 use std::sync::RwLockWriteGuard;
 
+use crate::Result;
 use crate::log_record::Op;
-use crate::shared::Shared;
 use crate::state::State;
 use crate::store::Store;
-use crate::{Error, Result};
 
 impl Store {
     /// Logs `op` and applies it to the active memtable with `apply`, and
@@ -110,20 +109,3 @@ impl Store {
 /// the record's number in the log.
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket(pub(crate) u64);
-
-impl Shared {
-    /// Waits until every record appended so far is durable. A read calls it
-    /// after it looked, before it answers: the memtables may hold writes
-    /// whose records are not synced yet, and a reader must never see a
-    /// write that a crash could take back. Fails once the log has failed,
-    /// since what was read may then be a write that will never be durable.
-    pub(crate) fn wait_for_log(&self) -> Result<()> {
-        // Records are appended under the write lock that applies them, and
-        // the read has released its read lock: every write it could have
-        // seen is among the records appended so far.
-        self.wal.wait_all_durable().map_err(|error| match error {
-            Error::LogFailed { reason } => Error::ReadAfterLogFailed { reason },
-            other => other,
-        })
-    }
-}

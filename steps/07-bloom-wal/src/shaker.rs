@@ -45,6 +45,7 @@ use std::thread::{self, JoinHandle};
 
 use crate::Result;
 use crate::error::panic_message;
+use crate::file_set;
 use crate::shared::Shared;
 use crate::state::Change;
 use crate::{compaction, files, sstable};
@@ -115,7 +116,7 @@ fn flush_oldest(shared: &Shared) -> Result<bool> {
     // It also names the log after this memtable's as the oldest one still
     // needed: from then on, a start never replays this memtable's log.
     let memtable = Arc::clone(&oldest);
-    shared.log_and_apply(Change::Flushed { table, memtable })?;
+    file_set::log_and_apply(shared, Change::Flushed { table, memtable })?;
     // The memtable's data is in a table the manifest lists: its log can go.
     // No sync: if a power cut brings the log back, the manifest says it is
     // older than the oldest log needed, and the next start removes it.

@@ -35,8 +35,7 @@
 //! it ever is.
 //!
 //! Invariants:
-//! - no code holds the lock while it reads or writes a file, but for the
-//!   writes of `clear`;
+//! - no code holds the lock while it reads or writes a file;
 //! - a writer that waits cannot miss the change it waits for: it reads the
 //!   mailbox's clock before it looks at the state (see `mailbox.rs`);
 //! - the queue holds at most `max_frozen` memtables: a freeze happens only
@@ -181,5 +180,20 @@ impl Shared {
         state.freeze(ended_by);
         self.mailbox.memtable_frozen();
         Ok(())
+    }
+
+    /// Waits until every record appended so far is durable. A read calls it
+    /// after it looked, before it answers: the memtables may hold writes
+    /// whose records are not synced yet, and a reader must never see a
+    /// write that a crash could take back. Fails once the log has failed,
+    /// since what was read may then be a write that will never be durable.
+    pub(crate) fn wait_for_log(&self) -> Result<()> {
+        // Records are appended under the write lock that applies them, and
+        // the read has released its read lock: every write it could have
+        // seen is among the records appended so far.
+        self.wal.wait_all_durable().map_err(|error| match error {
+            Error::LogFailed { reason } => Error::ReadAfterLogFailed { reason },
+            other => other,
+        })
     }
 }
