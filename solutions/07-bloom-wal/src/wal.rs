@@ -73,25 +73,6 @@ pub struct Wal {
     pub(crate) preallocated: u64,
 }
 
-/// A move to a new log that [`Wal::rotate`] decided and that is not on
-/// disk yet: what `Wal::write_rotation` writes (see `rotation.rs`).
-#[derive(Debug)]
-pub(crate) struct Rotation {
-    /// The old log's last records as one batch: empty if none were pending.
-    pub(crate) last_batch: Vec<u8>,
-    /// Where that batch starts in the old log, and the ticket of its last
-    /// record.
-    pub(crate) last_batch_start: u64,
-    pub(crate) last_batch_end: u64,
-    /// The old log's `next` record, in a batch of its own, and its ticket:
-    /// once it is durable, the rotation is on disk.
-    pub(crate) next_batch: Vec<u8>,
-    pub(crate) next_ticket: u64,
-    /// The new log: where it goes, and its header.
-    pub(crate) path: PathBuf,
-    pub(crate) header: LogHeader,
-}
-
 /// What the log's mutex guards.
 #[derive(Debug)]
 pub(crate) struct Log {
@@ -141,6 +122,25 @@ pub(crate) struct Log {
     pub(crate) failure: Option<String>,
 }
 // ANCHOR_END: wal_struct
+
+/// A move to a new log that [`Wal::rotate`] decided and that is not on
+/// disk yet: what `Wal::write_rotation` writes (see `rotation.rs`).
+#[derive(Debug)]
+pub(crate) struct Rotation {
+    /// The old log's last records as one batch: empty if none were pending.
+    pub(crate) last_batch: Vec<u8>,
+    /// Where that batch starts in the old log, and the ticket of its last
+    /// record.
+    pub(crate) last_batch_start: u64,
+    pub(crate) last_batch_end: u64,
+    /// The old log's `next` record, in a batch of its own, and its ticket:
+    /// once it is durable, the rotation is on disk.
+    pub(crate) next_batch: Vec<u8>,
+    pub(crate) next_ticket: u64,
+    /// The new log: where it goes, and its header.
+    pub(crate) path: PathBuf,
+    pub(crate) header: LogHeader,
+}
 
 impl Log {
     /// Takes every pending record as the next batch to write, and notes
