@@ -1,5 +1,5 @@
-//! The one place that changes the set of tables the store serves, as
-//! LevelDB's `VersionSet::LogAndApply` is in LevelDB.
+//! The one place that changes the set of tables the store serves, after
+//! LevelDB's `VersionSet::LogAndApply`.
 //!
 //! The idea: a flush adds a table, a merge puts one table in the place of
 //! several, a clear takes them all away. Each is the same two steps, in
@@ -9,9 +9,9 @@
 //! manifest, which a start loads: so the store never serves a set of
 //! tables that a restart would not find. The manifest also names the
 //! oldest log still needed: after a flush, the log after the flushed
-//! memtable's. The files the change leaves
-//! unnamed are removed by the caller, after: a file no manifest names is a
-//! leftover, which the next start removes anyway.
+//! memtable's. The files the change leaves unnamed are removed by the
+//! caller, after: a file no manifest names is a leftover, which the next
+//! start removes anyway.
 //!
 //! Invariants:
 //! - one change at a time, and nothing changes the tables between the

@@ -1,5 +1,5 @@
-//! The one place that changes the set of tables the store serves, as
-//! LevelDB's `VersionSet::LogAndApply` is in LevelDB.
+//! The one place that changes the set of tables the store serves, after
+//! LevelDB's `VersionSet::LogAndApply`.
 //!
 //! The idea: a flush adds a table, a merge puts one table in the place of
 //! several, a clear takes them all away. Each is the same two steps, in
