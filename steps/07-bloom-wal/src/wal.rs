@@ -391,8 +391,9 @@ pub mod tests {
             wal.wait_durable(ticket).unwrap();
         });
         let synced = fs::metadata(&path).unwrap().len();
-        // A rotation with nothing pending takes an empty batch; were its
-        // sync to fail, the cut must leave the synced batch whole.
+        // A batch taken with nothing pending starts where the file ends
+        // (as a rotation's `next` does after an empty last batch); were it
+        // to fail, the cut must leave the synced batch whole.
         let mut log = wal.lock();
         assert!(log.take_batch().is_empty());
         wal.fail_batch(&mut log, "the disk is gone");
