@@ -25,7 +25,8 @@
 //! other becomes a frame, named by `history.rs`.
 //!
 //! With nothing changing, the follower thread sleeps in a blocking receive
-//! and the web server in `epoll`: no timer, no rereading. The one poll is
+//! and the web server in `epoll`: no timer, no rereading (a test counts
+//! the kernel's switches to an idle inspector's threads: none). The one poll is
 //! for a directory that is not there (yet, or any more): once a second,
 //! one `stat`, until it is there to watch.
 //!
@@ -36,9 +37,6 @@
 //!   `LOCK` and may change nothing else, so its start shows at the next
 //!   look; its stop shows at once (closing a file opened for writing is
 //!   reported);
-//! - asking about `LOCK` takes a shared lock for a moment (`lock.rs`): a
-//!   server started at that very moment is refused. Start the server
-//!   before the page, as the book does;
 //! - the timeline keeps the last [`KEPT`] frames, and each frame its tree
 //!   (the tables themselves are shared between frames, see `cache.rs`).
 //!

@@ -146,24 +146,7 @@ fn a_reader_that_goes_away_ends_the_command_without_a_panic() {
 #[test]
 fn serve_answers_with_the_commands_own_text_and_writes_nothing() {
     let directory = one_table();
-    let mut child = Command::new(INSPECT)
-        .arg(directory.path())
-        .args(["--serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let address = line
-        .split_whitespace()
-        .find_map(|word| word.strip_prefix("http://"))
-        .and_then(|rest| rest.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let (mut child, address) = serve(directory.path());
     let cli = |args: &[&str]| {
         let output = Command::new(INSPECT)
             .arg(directory.path())
@@ -201,6 +184,77 @@ fn serve_answers_with_the_commands_own_text_and_writes_nothing() {
     assert_eq!(names, ["000001.sst"], "--serve created or removed a file");
 }
 
+/// With nothing changing and a page open (its event stream connected), the
+/// inspector sleeps in the kernel: no thread of it runs at all, so it
+/// neither polls the directory nor rereads a table. Counted by the kernel's
+/// context switches of each thread, which a loop that looks once a second
+/// would move at every look.
+#[test]
+fn an_idle_inspector_does_not_run_at_all() {
+    let directory = one_table();
+    let (mut child, address) = serve(directory.path());
+    // The first look is done once frame 0 is there; then nothing changes.
+    let mut events = open_event_stream(&address);
+    read_first_event(&mut events);
+    http_get(&address, "/frame/0");
+    thread::sleep(Duration::from_millis(500));
+
+    let before = context_switches(child.id());
+    thread::sleep(Duration::from_secs(3));
+    let after = context_switches(child.id());
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        after - before,
+        0,
+        "an idle inspector ran {} times in 3 s: something polls",
+        after - before
+    );
+}
+
+/// How many times the threads of process `pid` have been switched to, so
+/// far (Linux's `/proc/PID/task/*/status`).
+fn context_switches(pid: u32) -> u64 {
+    let mut switches = 0;
+    for task in fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status = fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        for line in status.lines() {
+            if let Some(count) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                switches += count.trim().parse::<u64>().unwrap();
+            }
+        }
+    }
+    switches
+}
+
+/// `inspect DIRECTORY --serve` on a free port, and its address (`host:port`)
+/// once it says it is listening.
+fn serve(directory: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = Command::new(INSPECT)
+        .arg(directory)
+        .args(["--serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let address = line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http://"))
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    (child, address)
+}
+
 /// The body of `GET path` from the server at `address`.
 fn http_get(address: &str, path: &str) -> String {
     use std::io::Write;
@@ -218,12 +272,22 @@ fn http_get(address: &str, path: &str) -> String {
 
 /// The first event of `/events` (the stream never ends by itself).
 fn http_get_first_event(address: &str) -> String {
+    read_first_event(&mut open_event_stream(address))
+}
+
+/// A connection to `/events`, as a page holds it open.
+fn open_event_stream(address: &str) -> std::net::TcpStream {
     use std::io::Write;
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     write!(stream, "GET /events HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    stream
+}
+
+/// The stream's answer up to the end of its first event.
+fn read_first_event(stream: &mut std::net::TcpStream) -> String {
     let mut answer = Vec::new();
     let mut buffer = [0; 4096];
     while !String::from_utf8_lossy(&answer).contains("\n\n") {
