@@ -25,9 +25,9 @@
 //! - two changes that land between two looks are told apart only by the
 //!   rules above: a flush and a merge in the same instant are both named,
 //!   but a table flushed and merged away before the inspector looked is
-//!   seen only as a number the merge skipped (`and 000003, which came and
-//!   went between two looks`; logs are numbered apart from tables, so
-//!   only table names count as seen);
+//!   seen only as a number the merge skipped: counted among the merge's
+//!   inputs, with `000003.sst came and went between two looks` (logs are
+//!   numbered apart from tables, so only table names count as seen);
 //! - the entries of a flush are counted from its table, so a table that
 //!   is damaged counts its good lines only.
 //!
@@ -152,18 +152,23 @@ fn tables(out: &mut Vec<String>, before: &Tree, after: &Tree, replayed: Option<&
         let name = &table.file.name;
         let entries = plural(table.file.lines.len(), "entry", "entries");
         if merged.is_some_and(|merged| merged.file.name == *name) {
+            // The inputs as the store's log counts them: those the first
+            // look saw, then those no look saw.
             let missed = missed_between(before, after, top, table_number(name));
-            let missed = match &missed[..] {
+            let inputs: Vec<&str> = removed
+                .iter()
+                .copied()
+                .chain(missed.iter().map(String::as_str))
+                .collect();
+            let unseen = match &missed[..] {
                 [] => String::new(),
-                numbers => format!(
-                    " (and {}, which came and went between two looks)",
-                    numbers.join(", ")
-                ),
+                [one] => format!(" ({one} came and went between two looks)"),
+                many => format!(" ({} came and went between two looks)", many.join(", ")),
             };
             out.push(format!(
-                "merge: compacted {} into {name} ({entries}): {}{missed}",
-                plural(removed.len(), "table", "tables"),
-                removed.join(", ")
+                "merge: compacted {} into {name} ({entries}): {}{unseen}",
+                plural(inputs.len(), "table", "tables"),
+                inputs.join(", ")
             ));
         } else if let Some(logs) = replayed {
             out.push(format!(
@@ -179,11 +184,12 @@ fn tables(out: &mut Vec<String>, before: &Tree, after: &Tree, replayed: Option<&
     }
 }
 
-/// The table numbers between a merge's newest input `top` and its table
+/// The tables numbered between a merge's newest input `top` and its table
 /// `merged` that neither look shows: tables written and removed between
-/// the two looks (a table flushed and merged at once, most often), so the
-/// merge line does not pretend it saw every input. Only tables count:
-/// logs have numbers of their own, which say nothing about tables.
+/// the two looks (a table flushed and merged at once, most often). They
+/// were inputs of the merge: a merge takes the newest tables, and a flush
+/// during it takes a number above its table. Only tables count: logs have
+/// numbers of their own, which say nothing about tables.
 fn missed_between(
     before: &Tree,
     after: &Tree,
@@ -200,7 +206,7 @@ fn missed_between(
         .collect();
     (top + 1..merged)
         .filter(|number| !seen.contains(number))
-        .map(|number| format!("{number:06}"))
+        .map(|number| format!("{number:06}.sst"))
         .collect()
 }
 
@@ -329,11 +335,12 @@ mod tests {
             ["merge: compacted 2 tables into 000003.sst (2 entries): 000001.sst, 000002.sst"]
         );
         // A table flushed and merged between two looks is never seen: the
-        // merge says so instead of counting its inputs wrong.
+        // merge counts it among its inputs, as the store's log does, and
+        // says that no look saw it.
         let merged_unseen = directory(path, &[("000004.sst", "a→3\nb→2\n")]);
         let unseen = [
-            "merge: compacted 2 tables into 000004.sst (2 entries): 000001.sst, \
-              000002.sst (and 000003, which came and went between two looks)",
+            "merge: compacted 3 tables into 000004.sst (2 entries): 000001.sst, \
+              000002.sst, 000003.sst (000003.sst came and went between two looks)",
         ];
         assert_eq!(changes(&flushed, &merged_unseen), unseen);
         // Logs are numbered apart from tables: a log 000003.wal says
