@@ -170,7 +170,7 @@ impl SsTable {
     /// has no line for it. Reads at most one block.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
         // ANCHOR: exercise_6_2
-        // Exercise 6.2: find the block that can hold the key, read only that block, and search its lines
+        // Exercise 6.2: read only the block that can hold the key, and search its lines
         let Some(block) = self.index.block_for(key) else {
             return Ok(None);
         };

@@ -169,9 +169,9 @@ impl SsTable {
     /// Returns the entry of `key` in this table, or `None` when the table
     /// has no line for it. Reads at most one block.
     pub fn get(&self, key: &str) -> Result<Option<Entry>> {
-        // TODO(exercise 6.2): find the block that can hold the key, read only that block, and search its lines
+        // TODO(exercise 6.2): read only the block that can hold the key, and search its lines
         todo!(
-            "exercise 6.2: find the block that can hold the key, read only that block, and search its lines (book chapter 6)"
+            "exercise 6.2: read only the block that can hold the key, and search its lines (book chapter 6)"
         )
     }
 
