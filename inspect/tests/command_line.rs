@@ -7,7 +7,9 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const INSPECT: &str = env!("CARGO_BIN_EXE_inspect");
+mod common;
+
+use common::INSPECT;
 
 /// A directory as step 03 leaves it after one flush.
 fn one_table() -> tempfile::TempDir {
@@ -231,26 +233,15 @@ fn context_switches(pid: u32) -> u64 {
     switches
 }
 
-/// `inspect DIRECTORY --serve` on a free port, and its address (`host:port`)
-/// once it says it is listening.
+/// `inspect DIRECTORY --serve` on a free port, and its address
+/// (`host:port`) once it says it is listening.
 fn serve(directory: &std::path::Path) -> (std::process::Child, String) {
-    let mut child = Command::new(INSPECT)
-        .arg(directory)
-        .args(["--serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let address = line
-        .split_whitespace()
-        .find_map(|word| word.strip_prefix("http://"))
+    let directory = directory.to_str().expect("a temporary path in UTF-8");
+    let (child, url) = common::serve(std::path::Path::new("."), &[directory]);
+    let address = url
+        .strip_prefix("http://")
         .and_then(|rest| rest.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .unwrap_or_else(|| panic!("not an address: {url:?}"))
         .to_string();
     (child, address)
 }

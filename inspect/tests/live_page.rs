@@ -19,7 +19,7 @@
 //! the test's temporary directory; with `LITTLE_KV_UPDATE_SCREENSHOTS=1`
 //! also to `book/src/images/live-NN-{light,dark}.png`, the book's figures.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -30,7 +30,9 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-const INSPECT: &str = env!("CARGO_BIN_EXE_inspect");
+mod common;
+
+use common::INSPECT;
 /// How soon a change on disk must show on the page.
 const REDRAW: Duration = Duration::from_secs(2);
 
@@ -414,24 +416,9 @@ impl Inspector {
     /// (`data`), so that the screenshots show no temporary path, with `args`
     /// after it.
     fn start(working_dir: &Path, directory: &str, args: &[&str]) -> Inspector {
-        let mut process = Command::new(INSPECT)
-            .current_dir(working_dir)
-            .arg(directory)
-            .args(args)
-            .args(["--serve", "--port", "0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(process.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        // "inspect: following DIR on http://127.0.0.1:PORT/ (Ctrl-C to stop)"
-        let url = line
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
+        let mut all = vec![directory];
+        all.extend_from_slice(args);
+        let (process, url) = common::serve(working_dir, &all);
         Inspector {
             _process: Killed(process),
             url,
