@@ -7,8 +7,9 @@
 //! for the looks after each later flush (only the new table read, see
 //! `inspect/src/cache.rs`): how long from the flush's return until the
 //! timeline has the new frame (the kernel's event, the look, the summary
-//! and the name of the change), and how long drawing that frame as the
-//! page fetches it takes (picture and summary); then how many tables a
+//! and the name of the change), how long drawing that frame as the page
+//! fetches it takes (picture and summary), and the follower's CPU time per
+//! flush (every look it made); then how many tables a
 //! look after one more flush reads from disk. What the browser does with
 //! the frame (one fetch, one SVG put in the page) is not in it.
 //!
@@ -29,6 +30,34 @@ const TABLES: usize = 1_000;
 const FLUSHES: usize = 30;
 /// Keys per table.
 const KEYS: usize = 10;
+
+/// The name of the follower's thread, to find its CPU time.
+const FOLLOWER: &str = "follower";
+
+/// The CPU time the follower's thread has used so far (user and system),
+/// from `/proc/self/task/*/stat`, in the kernel's clock ticks (10 ms).
+fn follower_cpu() -> Duration {
+    for task in std::fs::read_dir("/proc/self/task").expect("Linux's /proc") {
+        let task = task.unwrap().path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if name.trim() != FOLLOWER {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.join("stat")).unwrap();
+        // The fields after the name, which is in parentheses: utime and
+        // stime are the 14th and 15th fields of the line, the 12th and 13th
+        // after ")".
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<u64> = after_name
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|field| field.parse().unwrap())
+            .collect();
+        return Duration::from_millis(10 * (fields[0] + fields[1]));
+    }
+    panic!("no thread named {FOLLOWER}");
+}
 
 /// Writes one table's keys and flushes them: one more table.
 fn flush_one_table(store: &Store, table: usize) {
@@ -89,12 +118,17 @@ fn main() {
     let timeline = Arc::new(Timeline::new(directory.path(), None));
     let follower = Arc::clone(&timeline);
     let started = Instant::now();
-    std::thread::spawn(move || live::follow(&follower));
+    std::thread::Builder::new()
+        .name(FOLLOWER.to_string())
+        .spawn(move || live::follow(&follower))
+        .unwrap();
     let first_look = wait_for_frame(&timeline, 0, Duration::from_secs(60)) - started;
     let (first_draw, first_svg) = draw(&timeline, 0);
 
     let mut looks = Vec::new();
     let mut draws = Vec::new();
+    std::thread::sleep(Duration::from_millis(100));
+    let cpu_before = follower_cpu();
     for flush in 0..FLUSHES {
         // Lets the follower settle, so each flush is a look of its own.
         std::thread::sleep(Duration::from_millis(100));
@@ -104,6 +138,8 @@ fn main() {
         looks.push(wait_for_frame(&timeline, frames, Duration::from_secs(10)) - flushed);
         draws.push(draw(&timeline, frames).0);
     }
+    std::thread::sleep(Duration::from_millis(100));
+    let cpu_per_flush = (follower_cpu() - cpu_before) / FLUSHES as u32;
     let last = *timeline.seen.borrow() - 1;
     let tables_now = timeline
         .frame(last)
@@ -136,6 +172,10 @@ fn main() {
         "| after one flush, slowest | {} | {} |",
         ms(most(&mut looks)),
         ms(most(&mut draws))
+    );
+    println!(
+        "the follower's CPU time per flush (its looks and the frame's naming): {}",
+        ms(cpu_per_flush)
     );
     let mut cache = TableCache::default();
     timeline.read(&mut cache).unwrap();

@@ -20,7 +20,9 @@
 //!   for at most [`BUSY`]: a frame shows the tree between two steps of the
 //!   store, not in the middle of one.
 //!
-//! A look reads only the tables that changed (`cache.rs`). A look whose
+//! A look reads only the tables that changed (`cache.rs`), and answers
+//! every event that came before it began: a flush is a dozen events, and
+//! one look each would read the directory a dozen times. A look whose
 //! summary is the one before shows nothing new and makes no frame; any
 //! other becomes a frame, named by `history.rs`.
 //!
@@ -305,6 +307,9 @@ pub fn follow(timeline: &Timeline) -> notify::Result<()> {
         }
         let first = Instant::now();
         loop {
+            // Each signal already sent is of a change made before this look
+            // begins, which it will see: one look answers them all.
+            while signals.try_recv().is_ok() {}
             let read = timeline.read(&mut cache);
             let left = BUSY.saturating_sub(first.elapsed());
             if left.is_zero() || !read.as_ref().is_ok_and(busy) {
