@@ -28,9 +28,9 @@
 //!
 //! With nothing changing, the follower thread sleeps in a blocking receive
 //! and the web server in `epoll`: no timer, no rereading (a test counts
-//! the kernel's switches to an idle inspector's threads: none). The one poll is
-//! for a directory that is not there (yet, or any more): once a second,
-//! one `stat`, until it is there to watch.
+//! the kernel's switches to an idle inspector's threads: none). The one
+//! poll is for a directory that is not there (yet, or any more): once a
+//! second, one `stat`, until it is there to watch.
 //!
 //! Shortcuts, and what they cost:
 //! - the inspector's own reads open files, which the kernel reports too:
