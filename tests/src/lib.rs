@@ -22,7 +22,6 @@
 //! - [`for_steps!`]: the `#[test]` wrappers that run one check against each
 //!   step, one test per step.
 
-pub mod child;
 pub mod client;
 pub mod directory;
 pub mod file_system;

@@ -48,15 +48,15 @@ impl Server {
             }
             None => Command::new(binary),
         };
-        command
+        let mut child = command
             .arg("--port=0")
             .arg("--working-dir")
             .arg(working_dir)
             .args(extra_args)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = crate::child::spawn(&mut command)
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
         let log = Arc::new(Mutex::new(String::new()));
         // The server may also log to stderr: collect it so it never fills

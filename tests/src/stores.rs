@@ -120,8 +120,7 @@ impl Harness for solution_03::Store {
 
     fn try_open(directory: &Path, memtable_bytes: usize) -> Result<Self, String> {
         let options = solution_03::Options { memtable_bytes };
-        crate::child::while_no_child_starts(|| solution_03::Store::open(directory, options))
-            .map_err(|error| error.to_string())
+        solution_03::Store::open(directory, options).map_err(|error| error.to_string())
     }
     fn set(&self, key: &str, value: &str) {
         solution_03::Storage::set(self, key, value).unwrap()
@@ -152,8 +151,7 @@ impl Harness for solution_04::Store {
             memtable_bytes,
             max_frozen_memtables: FROZEN_MEMTABLES,
         };
-        crate::child::while_no_child_starts(|| solution_04::Store::open(directory, options))
-            .map_err(|error| error.to_string())
+        solution_04::Store::open(directory, options).map_err(|error| error.to_string())
     }
     fn set(&self, key: &str, value: &str) {
         solution_04::Storage::set(self, key, value).unwrap()
@@ -185,8 +183,7 @@ impl Harness for solution_05::Store {
             max_frozen_memtables: FROZEN_MEMTABLES,
             compaction_threshold: COMPACTION_THRESHOLD,
         };
-        crate::child::while_no_child_starts(|| solution_05::Store::open(directory, options))
-            .map_err(|error| error.to_string())
+        solution_05::Store::open(directory, options).map_err(|error| error.to_string())
     }
     fn set(&self, key: &str, value: &str) {
         solution_05::Storage::set(self, key, value).unwrap()
@@ -218,8 +215,7 @@ impl Harness for solution_06::Store {
             max_frozen_memtables: FROZEN_MEMTABLES,
             compaction_threshold: COMPACTION_THRESHOLD,
         };
-        crate::child::while_no_child_starts(|| solution_06::Store::open(directory, options))
-            .map_err(|error| error.to_string())
+        solution_06::Store::open(directory, options).map_err(|error| error.to_string())
     }
     fn set(&self, key: &str, value: &str) {
         solution_06::Storage::set(self, key, value).unwrap()
@@ -251,8 +247,7 @@ impl Harness for solution_07::Store {
             max_frozen_memtables: FROZEN_MEMTABLES,
             compaction_threshold: COMPACTION_THRESHOLD,
         };
-        crate::child::while_no_child_starts(|| solution_07::Store::open(directory, options))
-            .map_err(|error| error.to_string())
+        solution_07::Store::open(directory, options).map_err(|error| error.to_string())
     }
     fn set(&self, key: &str, value: &str) {
         solution_07::Storage::set(self, key, value).unwrap()

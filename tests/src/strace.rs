@@ -14,7 +14,7 @@
 //! contents can be mistaken for strace's own punctuation.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The system calls [`wrapper`] records: everything that changes a file or
 /// a directory, makes it durable, or answers a client. (A regular
@@ -28,14 +28,10 @@ const TRACED: &str = "/^(open|openat|creat|write|writev|pwrite64|pwritev|pwritev
 
 /// Whether `strace` can be run here.
 pub fn available() -> bool {
-    let mut version = Command::new("strace");
-    version
+    Command::new("strace")
         .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    crate::child::spawn(&mut version)
-        .and_then(|mut strace| strace.wait())
-        .is_ok_and(|status| status.success())
+        .output()
+        .is_ok_and(|output| output.status.success())
 }
 
 /// Whether strace can run; if not, says so where the learner sees it (the

@@ -172,15 +172,15 @@ fn acknowledged_writes_survive_kill_9(workload: Workload) {
 /// Starts the server on `directory` and kills it `after_ms` milliseconds
 /// later, most often before it listens: in the middle of its recovery.
 fn kill_during_recovery(binary: &str, directory: &Path, args: &[&str], after_ms: u64) {
-    let mut command = std::process::Command::new(binary);
-    command
+    let mut child = std::process::Command::new(binary)
         .arg("--port=0")
         .arg("--working-dir")
         .arg(directory)
         .args(args)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut child = cross_step_tests::child::spawn(&mut command).expect("start the server");
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server");
     std::thread::sleep(Duration::from_millis(after_ms));
     let _ = child.kill();
     let _ = child.wait();

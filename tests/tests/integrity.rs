@@ -24,7 +24,6 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cross_step_tests::child;
 use cross_step_tests::client::{Response, kv_path, send};
 use cross_step_tests::directory::copy_files;
 use cross_step_tests::for_steps;
@@ -54,16 +53,15 @@ fn get(addr: SocketAddr, key: &str) -> (u16, String) {
 /// and what it printed, or fails if it is still running after ten seconds
 /// (it would be serving the same directory).
 fn second_start(binary: &str, working_dir: &Path) -> (bool, String) {
-    let mut command = Command::new(binary);
-    command
+    let mut child = Command::new(binary)
         .arg("--port=0")
         .arg("--working-dir")
         .arg(working_dir)
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child =
-        child::spawn(&mut command).unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = child.try_wait().expect("wait for the second server") {
