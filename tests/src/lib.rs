@@ -26,6 +26,7 @@ pub mod client;
 pub mod directory;
 pub mod file_system;
 mod for_steps;
+pub mod lent_lock;
 pub mod model;
 pub mod power_loss;
 pub mod random;

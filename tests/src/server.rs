@@ -12,6 +12,27 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::lent_lock;
+
+/// A server that exited before it listened: which, how, and its log.
+#[derive(Debug)]
+struct Exited {
+    binary: String,
+    status: ExitStatus,
+    log: String,
+}
+
+impl std::fmt::Display for Exited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Exited {
+            binary,
+            status,
+            log,
+        } = self;
+        write!(f, "{binary} exited ({status}) before listening:\n{log}")
+    }
+}
+
 /// A running server process. Dropping it kills the process.
 pub struct Server {
     child: Child,
@@ -34,12 +55,27 @@ impl Server {
     /// Like [`Server::start`], with `binary` run by the command `wrapper`
     /// (e.g. `strace -o trace.txt --`); an empty wrapper runs it directly.
     /// Signals then go to the wrapper's child, the server itself.
+    /// A start refused because of the directory's lock is tried again for
+    /// a moment (see `lent_lock.rs`).
     pub fn start_under(
         wrapper: &[String],
         binary: &str,
         working_dir: &Path,
         extra_args: &[&str],
     ) -> Server {
+        lent_lock::again_while_lent(|| {
+            Server::try_start_under(wrapper, binary, working_dir, extra_args)
+        })
+        .unwrap_or_else(|exited| panic!("{exited}"))
+    }
+
+    /// Starts the server once; how it ended if it exits before listening.
+    fn try_start_under(
+        wrapper: &[String],
+        binary: &str,
+        working_dir: &Path,
+        extra_args: &[&str],
+    ) -> Result<Server, Exited> {
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
                 let mut command = Command::new(program);
@@ -70,23 +106,29 @@ impl Server {
             log.lock().unwrap().push_str(&line);
             if read == 0 {
                 let status = child.wait().expect("wait for the server");
-                panic!(
-                    "{binary} exited ({status}) before listening:\n{}",
-                    log.lock().unwrap()
-                );
+                // Its stderr is at its end too: all of the log is in.
+                for collector in collectors {
+                    collector.join().expect("a log collector panicked");
+                }
+                let log = log.lock().unwrap().clone();
+                return Err(Exited {
+                    binary: binary.to_string(),
+                    status,
+                    log,
+                });
             }
             if let Some(addr) = listening_address(&line) {
                 break addr;
             }
         };
         collectors.push(collect(stdout, Arc::clone(&log)));
-        Server {
+        Ok(Server {
             child,
             wrapped: !wrapper.is_empty(),
             addr,
             log,
             collectors,
-        }
+        })
     }
 
     /// Sends `signal` (e.g. `libc::SIGTERM`) and waits for the process to
