@@ -162,8 +162,7 @@ fn tables(out: &mut Vec<String>, before: &Tree, after: &Tree, replayed: Option<&
                 .collect();
             let unseen = match &missed[..] {
                 [] => String::new(),
-                [one] => format!(" ({one} came and went between two looks)"),
-                many => format!(" ({} came and went between two looks)", many.join(", ")),
+                names => format!(" ({} came and went between two looks)", names.join(", ")),
             };
             out.push(format!(
                 "merge: compacted {} into {name} ({entries}): {}{unseen}",
