@@ -17,6 +17,12 @@
 //!   nothing of its files' bytes.
 //!
 //! Only what is under `root` is modelled; `root` itself is taken as durable.
+//!
+//! A call the server's process died in (see [`crate::strace`]) may or may
+//! not have happened. [`FileSystem::settle`] decides each one by what the
+//! directory holds once the process is gone, and refuses to go on if no
+//! choice explains it: a model that has lost track of the directory would
+//! judge the store on images that could never be.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -26,6 +32,7 @@ use crate::strace::Call;
 
 /// The files and directories under the root: what the server sees, what a
 /// power cut keeps for sure, and the changes of names in between.
+#[derive(Clone)]
 pub struct FileSystem {
     root: PathBuf,
     /// Every file and directory ever made, by number.
@@ -41,7 +48,7 @@ pub struct FileSystem {
     open: HashMap<i32, OpenFile>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Node {
     is_directory: bool,
     /// The bytes as the server sees them.
@@ -277,6 +284,84 @@ impl FileSystem {
         }
     }
 
+    /// Decides the calls the server's process died in (`cut_short`, in the
+    /// order strace printed them): applies the fewest of them that make
+    /// what the server sees equal `found`, the directory as it was read
+    /// once the process had gone. The fewest, so that a sync the process
+    /// died in, which changes nothing one can see, counts as not done.
+    ///
+    /// # Panics
+    ///
+    /// If no choice of them gives `found`: the model has lost track of the
+    /// directory, and no image it builds from here can be trusted.
+    pub fn settle(&mut self, cut_short: &[&Call], found: &Image) {
+        let mut choices: Vec<Vec<bool>> = every_subset(cut_short.len());
+        choices.sort_by_key(|applied| applied.iter().filter(|&&a| a).count());
+        for applied in &choices {
+            let mut candidate = self.clone();
+            for (call, _) in cut_short.iter().zip(applied).filter(|(_, a)| **a) {
+                candidate.apply(call);
+            }
+            if candidate.seen() == *found {
+                *self = candidate;
+                return;
+            }
+        }
+        let seen = self.seen();
+        let differences: Vec<String> = seen
+            .keys()
+            .chain(found.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|path| seen.get(*path) != found.get(*path))
+            .map(|path| {
+                let what = |entry: Option<&Entry>| match entry {
+                    None => "nothing".to_string(),
+                    Some(Entry::Directory) => "a directory".to_string(),
+                    Some(Entry::File(bytes)) => format!("{} bytes", bytes.len()),
+                };
+                format!(
+                    "{}: the model has {}, the directory {}",
+                    path.display(),
+                    what(seen.get(path)),
+                    what(found.get(path))
+                )
+            })
+            .collect();
+        let calls: Vec<String> = cut_short
+            .iter()
+            .map(|call| format!("{}({})", call.name, call.args))
+            .collect();
+        panic!(
+            "the power-loss model has lost track of the directory: no choice of the calls \
+             the server died in ({}) explains what it holds:\n  {}\n\
+             teach the model what the trace does not show (tests/src/file_system.rs)",
+            if calls.is_empty() {
+                "none".to_string()
+            } else {
+                calls.join(", ")
+            },
+            differences.join("\n  ")
+        );
+    }
+
+    /// Everything under the root as the server sees it (the root left out).
+    pub fn seen(&self) -> Image {
+        self.names
+            .iter()
+            .filter(|(path, _)| !path.as_os_str().is_empty())
+            .map(|(path, &node)| {
+                let node = &self.nodes[node];
+                let entry = if node.is_directory {
+                    Entry::Directory
+                } else {
+                    Entry::File(node.written.clone())
+                };
+                (path.clone(), entry)
+            })
+            .collect()
+    }
+
     /// The changes of names not yet durable, oldest first.
     pub fn pending(&self) -> &[NameChange] {
         &self.pending
@@ -337,7 +422,9 @@ impl FileSystem {
 
     fn open_file(&mut self, call: &Call) {
         let fd = call.result as i32;
-        self.open.remove(&fd);
+        if !call.cut_short {
+            self.open.remove(&fd);
+        }
         let Some(Some(path)) = self.paths_of(call).into_iter().next() else {
             return;
         };
@@ -356,6 +443,10 @@ impl FileSystem {
             }
             None => return,
         };
+        if call.cut_short {
+            // Its descriptor never came back, and its process is gone.
+            return;
+        }
         self.open.insert(
             fd,
             OpenFile {
@@ -445,6 +536,36 @@ impl FileSystem {
             .ok()
             .map(Path::to_path_buf)
     }
+}
+
+/// Every subset of `count` things, as which of them are in it.
+pub fn every_subset(count: usize) -> Vec<Vec<bool>> {
+    (0..1u32 << count)
+        .map(|bits| (0..count).map(|i| bits & (1 << i) != 0).collect())
+        .collect()
+}
+
+/// Reads what is under `root` now, as an image (the root left out): what a
+/// model of the same directory must see.
+pub fn read_tree(root: &Path) -> std::io::Result<Image> {
+    let mut image = Image::new();
+    let mut directories = vec![root.to_path_buf()];
+    while let Some(directory) = directories.pop() {
+        for entry in std::fs::read_dir(&directory)? {
+            let path = entry?.path();
+            let relative = path
+                .strip_prefix(root)
+                .expect("a path read under the root")
+                .to_path_buf();
+            if path.is_dir() {
+                image.insert(relative, Entry::Directory);
+                directories.push(path);
+            } else {
+                image.insert(relative, Entry::File(std::fs::read(&path)?));
+            }
+        }
+    }
+    Ok(image)
 }
 
 /// Where a file's written bytes differ from its synced ones: from the first
@@ -619,5 +740,100 @@ mod tests {
         assert_eq!(fs.pending().len(), 1, "the directory's own name is pending");
         assert!(fs.image(&[false], Unsynced::Kept).is_empty());
         assert_eq!(fs.image(&[true], Unsynced::Kept).len(), 2);
+    }
+
+    /// A manifest replaced (written, synced, renamed over the old one) by
+    /// a process whose `rename` was cut short by `kill -9`, and `left`:
+    /// what the test found in the directory afterwards.
+    fn a_manifest_renamed_as_the_process_died() -> (Vec<String>, Image) {
+        let (m, t, r) = (hex("/r/MANIFEST"), hex("/r/MANIFEST.tmp"), hex("/r"));
+        let lines = vec![
+            format!("openat(AT_FDCWD<{r}>, \"{m}\", O_WRONLY|O_CREAT, 0666) = 3<{m}>"),
+            format!("write(3<{m}>, \"{}\", 3) = 3", hex("old")),
+            format!("fsync(3<{m}>) = 0"),
+            format!("openat(AT_FDCWD<{r}>, \"{r}\", O_RDONLY) = 4<{r}>"),
+            format!("fsync(4<{r}>) = 0"),
+            format!("openat(AT_FDCWD<{r}>, \"{t}\", O_WRONLY|O_CREAT, 0666) = 5<{t}>"),
+            format!("write(5<{t}>, \"{}\", 3) = 3", hex("new")),
+            format!("fsync(5<{t}>) = 0"),
+            format!("rename(\"{t}\", \"{m}\") = ?"),
+        ];
+        let left = Image::from([(PathBuf::from("MANIFEST"), Entry::File(b"new".to_vec()))]);
+        (lines, left)
+    }
+
+    /// Follows `lines`, settling the calls cut short by `left`.
+    fn run_and_settle(lines: &[String], left: &Image) -> FileSystem {
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let calls = parse(&trace(&lines));
+        let mut fs = FileSystem::new(Path::new("/r"));
+        for call in calls.iter().filter(|call| !call.cut_short) {
+            fs.apply(call);
+        }
+        let cut_short: Vec<&Call> = calls.iter().filter(|call| call.cut_short).collect();
+        fs.settle(&cut_short, left);
+        fs
+    }
+
+    #[test]
+    fn a_rename_the_process_died_in_counts_if_the_directory_shows_it() {
+        // What the CI caught: the restart reads the new manifest, syncs the
+        // directory and removes a table the old one names. A model that
+        // dropped the rename kept the old manifest durable, and judged the
+        // store by an image that could never be.
+        let (lines, left) = a_manifest_renamed_as_the_process_died();
+        let fs = run_and_settle(&lines, &left);
+        assert_eq!(fs.seen(), left);
+        let renamed = fs.pending().iter().any(|change| {
+            *change
+                == NameChange::Rename {
+                    from: "MANIFEST.tmp".into(),
+                    to: "MANIFEST".into(),
+                }
+        });
+        assert!(renamed, "the rename is pending: {:?}", fs.pending());
+        let mut fs = fs;
+        let r = hex("/r");
+        for call in parse(&trace(&[
+            &format!("openat(AT_FDCWD<{r}>, \"{r}\", O_RDONLY) = 6<{r}>"),
+            &format!("fsync(6<{r}>) = 0"),
+        ])) {
+            fs.apply(&call);
+        }
+        let image = fs.image(&[], Unsynced::Lost);
+        assert_eq!(file(&image, "MANIFEST").as_deref(), Some(&b"new"[..]));
+    }
+
+    #[test]
+    fn a_call_the_process_died_in_counts_as_not_done_if_the_directory_does_not_show_it() {
+        let (lines, _) = a_manifest_renamed_as_the_process_died();
+        let left = Image::from([
+            (PathBuf::from("MANIFEST"), Entry::File(b"old".to_vec())),
+            (PathBuf::from("MANIFEST.tmp"), Entry::File(b"new".to_vec())),
+        ]);
+        let fs = run_and_settle(&lines, &left);
+        assert_eq!(fs.seen(), left);
+        assert_eq!(fs.pending().len(), 1, "only the temporary file's creation");
+    }
+
+    #[test]
+    fn a_sync_the_process_died_in_counts_as_not_done() {
+        let (a, r) = (hex("/r/a"), hex("/r"));
+        let lines = vec![
+            format!("openat(AT_FDCWD<{r}>, \"{a}\", O_WRONLY|O_CREAT, 0666) = 3<{a}>"),
+            format!("write(3<{a}>, \"{}\", 3) = 3", hex("abc")),
+            format!("fsync(3<{a}>) = ?"),
+        ];
+        let left = Image::from([(PathBuf::from("a"), Entry::File(b"abc".to_vec()))]);
+        let fs = run_and_settle(&lines, &left);
+        assert_eq!(fs.unsynced_files(b"abc"), [(PathBuf::from("a"), 3, true)]);
+    }
+
+    #[test]
+    #[should_panic(expected = "the power-loss model has lost track of the directory")]
+    fn a_directory_no_choice_explains_stops_the_check() {
+        let (lines, mut left) = a_manifest_renamed_as_the_process_died();
+        left.insert(PathBuf::from("stray"), Entry::File(Vec::new()));
+        run_and_settle(&lines, &left);
     }
 }

@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::client::{Response, kv_path, send_from};
-use crate::file_system::{Entry, FileSystem, Image, NameChange, Unsynced};
+use crate::file_system::{Entry, FileSystem, Image, NameChange, Unsynced, every_subset};
 use crate::stores::Harness;
 use crate::strace::Call;
 
@@ -150,15 +150,31 @@ pub struct Summary {
     pub promised: usize,
 }
 
-/// Checks every crash image of a recorded run. `root` is the directory the
+/// One run of the server under strace, from its start until its process
+/// was gone (killed, or stopped).
+pub struct Run {
+    /// What the test put under the root just before the run: on the disk
+    /// for sure.
+    pub added: Image,
+    /// The server's calls, as [`crate::strace::parse`] read them.
+    pub calls: Vec<Call>,
+    /// What was under the root once the process was gone, before the test
+    /// added anything: it decides the calls the process died in.
+    pub left: Image,
+}
+
+/// The calls of `run` that returned, in order.
+fn completed(run: &Run) -> Vec<&Call> {
+    run.calls.iter().filter(|call| !call.cut_short).collect()
+}
+
+/// Checks every crash image of recorded runs. `root` is the directory the
 /// trace was taken in: the server's working directory is `root/data`.
-/// `runs` are the server's calls, in order, one list per process (each
-/// after the last was killed or stopped); `added[i]` is what the test put
-/// under the root just before run `i` (on the disk for sure).
+/// `runs` are the server's runs in order, each after the last was killed
+/// or stopped.
 pub fn check<S: Harness>(
     root: &Path,
-    added: &[Image],
-    runs: &[Vec<Call>],
+    runs: &[Run],
     workload: &Workload,
     promise: Promise,
     memtable_bytes: usize,
@@ -171,20 +187,19 @@ pub fn check<S: Harness>(
             Op::Clear => None,
         })
         .collect();
-    let calls: Vec<&Call> = runs.iter().flatten().collect();
-    // Where each run after the first starts.
-    let restarts: Vec<usize> = runs
+    let calls: Vec<&Call> = runs.iter().flat_map(completed).collect();
+    // Where each run ends in `calls`.
+    let ends: Vec<usize> = runs
         .iter()
-        .take(runs.len().saturating_sub(1))
-        .scan(0, |start, run| {
-            *start += run.len();
-            Some(*start)
+        .scan(0, |end, run| {
+            *end += completed(run).len();
+            Some(*end)
         })
         .collect();
     let mut timeline = Timeline::new(&operations);
     let mut fs = FileSystem::new(root);
-    if let Some(first) = added.first() {
-        fs.add_durable(first);
+    if let Some(first) = runs.first() {
+        fs.add_durable(&first.added);
     }
     let mut crash_points = 0;
     // What each distinct image read back, so that an image that many crash
@@ -198,10 +213,14 @@ pub fn check<S: Harness>(
     let mut first_unkeyed: Option<(String, String)> = None;
 
     for index in 0..=calls.len() {
-        if let Some(run) = restarts.iter().position(|&start| start == index) {
-            timeline.restart();
-            if let Some(added) = added.get(run + 1) {
-                fs.add_durable(added);
+        for (run, _) in ends.iter().enumerate().filter(|&(_, &end)| end == index) {
+            // The process is gone: what it died in is decided by what it
+            // left, before the next run starts (or the last cut is made).
+            let cut_short: Vec<&Call> = runs[run].calls.iter().filter(|c| c.cut_short).collect();
+            fs.settle(&cut_short, &runs[run].left);
+            if let Some(next) = runs.get(run + 1) {
+                timeline.restart();
+                fs.add_durable(&next.added);
             }
         }
         let call = calls.get(index).copied();
@@ -439,9 +458,7 @@ fn changes_what_is_durable(call: &Call) -> bool {
 /// "all but one" and every "only one".
 fn subsets(count: usize) -> Vec<Vec<bool>> {
     if count <= 5 {
-        return (0..1u32 << count)
-            .map(|mask| (0..count).map(|bit| mask & (1 << bit) != 0).collect())
-            .collect();
+        return every_subset(count);
     }
     let mut subsets = BTreeSet::new();
     for n in 0..=count {

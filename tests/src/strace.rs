@@ -8,6 +8,13 @@
 //! is what the power-loss check needs: a sync has happened once it has
 //! returned, and the server can only answer a client after that.
 //!
+//! A call the process died in (`kill -9`, or a thread still in a call when
+//! the process exits) never returns: strace prints `= ?`, or only its first
+//! half. Such a call may or may not have taken effect: a `rename` the kill
+//! landed in has usually happened, an `unlink` sometimes has not. [`parse`]
+//! keeps it, marked [`Call::cut_short`], and the power-loss check settles
+//! it by what the directory holds once the process is gone.
+//!
 //! `-yy` prints each file descriptor with what it is (`3</tmp/d/000001.wal>`,
 //! `12<TCP:[127.0.0.1:8080->127.0.0.1:41572]>`), and `-xx` prints every
 //! string, paths included, as `\xNN` escapes, so that no byte of a file's
@@ -79,7 +86,7 @@ pub fn wrapper(trace: &Path) -> Vec<String> {
     .collect()
 }
 
-/// One completed system call.
+/// One system call: completed, or cut short by the death of its process.
 #[derive(Debug, Clone)]
 pub struct Call {
     /// The thread that made it.
@@ -87,8 +94,12 @@ pub struct Call {
     pub name: String,
     /// The arguments as strace printed them, between the parentheses.
     pub args: String,
-    /// The return value: a count, a new file descriptor, an offset, or -1.
+    /// The return value: a count, a new file descriptor, an offset, or -1;
+    /// 0 for a call cut short, whose result no one saw.
     pub result: i64,
+    /// The process died in this call, before it returned: it may or may not
+    /// have taken effect (see the module doc).
+    pub cut_short: bool,
     /// What a returned file descriptor is (its path, `TCP:[…]`), decoded.
     pub result_is: Option<String>,
 }
@@ -119,7 +130,9 @@ impl Call {
     /// The bytes a write call wrote: its strings up to its result.
     pub fn written(&self) -> Vec<u8> {
         let mut bytes: Vec<u8> = self.strings().concat();
-        bytes.truncate(usize::try_from(self.result).unwrap_or(0));
+        if !self.cut_short {
+            bytes.truncate(usize::try_from(self.result).unwrap_or(0));
+        }
         bytes
     }
 
@@ -147,9 +160,9 @@ impl Call {
     }
 }
 
-/// Reads a trace written through [`wrapper`]. Lines that are not calls
-/// (a process that was killed, say) are skipped; a call killed before it
-/// returned never happened as far as the check is concerned.
+/// Reads a trace written through [`wrapper`]: the completed calls in the
+/// order they completed, then the calls cut short (see the module doc).
+/// Lines that are not calls (a process that was killed, say) are skipped.
 pub fn parse(text: &str) -> Vec<Call> {
     let mut calls = Vec::new();
     // The first half of each thread's interrupted call.
@@ -180,11 +193,39 @@ pub fn parse(text: &str) -> Vec<Call> {
             calls.push(call);
         }
     }
-    calls
+    // A first half never resumed: its thread died in the call. (Sorted by
+    // thread, so that the same trace always reads the same.)
+    let mut never_resumed: Vec<(u32, String)> = unfinished.into_iter().collect();
+    never_resumed.sort();
+    for (thread, first) in never_resumed {
+        calls.extend(cut_short(thread, &first));
+    }
+    // Cut-short calls go after the completed ones: the process died after
+    // the last call that returned.
+    let (completed, cut): (Vec<Call>, Vec<Call>) =
+        calls.into_iter().partition(|call| !call.cut_short);
+    completed.into_iter().chain(cut).collect()
 }
 
-/// `name(args) = result` → a call; `None` for a call without a result
-/// (`= ?`, the process died in it).
+/// A call whose first half is `first` (`name(args`, maybe with a trailing
+/// comma) and whose process died before it returned.
+fn cut_short(thread: u32, first: &str) -> Option<Call> {
+    let open = first.find('(')?;
+    Some(Call {
+        thread,
+        name: first[..open].to_string(),
+        args: first[open + 1..]
+            .trim_end()
+            .trim_end_matches(',')
+            .to_string(),
+        result: 0,
+        cut_short: true,
+        result_is: None,
+    })
+}
+
+/// `name(args) = result` → a call; `name(args) = ?` (the process died in
+/// it) → a call cut short; `None` for anything else.
 fn parse_call(thread: u32, text: &str) -> Option<Call> {
     let open = text.find('(')?;
     let name = text[..open].to_string();
@@ -193,6 +234,16 @@ fn parse_call(thread: u32, text: &str) -> Option<Call> {
     let args = text[..equals].trim_end().strip_suffix(')')?;
     let args = args.get(open + 1..)?.trim_end().to_string();
     let result_text = text[equals + 3..].trim();
+    if result_text == "?" {
+        return Some(Call {
+            thread,
+            name,
+            args,
+            result: 0,
+            cut_short: true,
+            result_is: None,
+        });
+    }
     let digits_end = result_text
         .find(|c: char| !(c.is_ascii_digit() || c == '-' || c == 'x'))
         .unwrap_or(result_text.len());
@@ -207,6 +258,7 @@ fn parse_call(thread: u32, text: &str) -> Option<Call> {
         name,
         args,
         result,
+        cut_short: false,
         result_is,
     })
 }
@@ -329,6 +381,35 @@ mod tests {
             Some("TCP:[127.0.0.1:18777->127.0.0.1:41572]")
         );
         assert_eq!(calls[2].result, 12);
+    }
+
+    #[test]
+    fn calls_the_process_died_in_are_kept_after_the_rest_marked_cut_short() {
+        let text = "\
+7 rename(\"\\x61\", \"\\x62\") = ?\n\
+8 unlink(\"\\x63\" <unfinished ...>\n\
+9 write(3<\\x2f\\x61>, \"\\x62\\x63\", 2 <unfinished ...>\n\
+6 fsync(4<\\x2f\\x64>) = 0\n\
+9 <... write resumed>) = ?\n\
+7 +++ killed by SIGKILL +++\n";
+        let calls = parse(text);
+        let summary: Vec<(&str, bool)> = calls
+            .iter()
+            .map(|call| (call.name.as_str(), call.cut_short))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("fsync", false),
+                ("rename", true),
+                ("write", true),
+                ("unlink", true)
+            ]
+        );
+        assert_eq!(calls[1].strings(), [b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(calls[3].strings(), [b"c".to_vec()]);
+        // No count came back: every byte it was asked to write may be there.
+        assert_eq!(calls[2].written(), b"bc");
     }
 
     #[test]

@@ -21,8 +21,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cross_step_tests::file_system::{Entry, Image};
-use cross_step_tests::power_loss::{self, Op, Promise, Workload};
+use cross_step_tests::file_system::{self, Entry, Image};
+use cross_step_tests::power_loss::{self, Op, Promise, Run, Workload};
 use cross_step_tests::random::Xorshift;
 use cross_step_tests::server::Server;
 use cross_step_tests::stores::Harness;
@@ -105,23 +105,22 @@ fn leftover_of_an_interrupted_write(data: &Path) -> Image {
     )])
 }
 
-/// Records a run of `binary` in `root` (its data in `root/data`, which the
-/// server creates): writes, a clear, more writes, `kill -9`, the leftover of
-/// [`leftover_of_an_interrupted_write`], a restart that recovers, more
-/// writes, SIGTERM. Returns the server's calls, one list per run, and what
-/// the test added before each run.
+/// Records two runs of `binary` in `root` (its data in `root/data`, which
+/// the server creates): writes, a clear, more writes, `kill -9`, the
+/// leftover of [`leftover_of_an_interrupted_write`], a restart that
+/// recovers, more writes, SIGTERM. Returns each run: what the test added
+/// before it, the server's calls, and what it left under the root.
 fn record(
     binary: &str,
     root: &Path,
     args: &[&str],
     clients: Clients,
     workload: &Arc<Workload>,
-) -> (Vec<Vec<strace::Call>>, Vec<Image>) {
+) -> Vec<Run> {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let data = root.join("data");
     let trace = |n: usize| root.with_extension(format!("trace{n}"));
-    let mut calls = Vec::new();
-    let mut added = Vec::new();
+    let mut runs = Vec::new();
     for run in 0..2 {
         let before = if run == 0 {
             Image::new()
@@ -133,7 +132,6 @@ fn record(
                 std::fs::write(root.join(path), bytes).expect("write the leftover");
             }
         }
-        added.push(before);
         let server = Server::start_under(&strace::wrapper(&trace(run)), binary, &data, args);
         let addr = server.addr;
         runtime.block_on(async {
@@ -154,9 +152,13 @@ fn record(
         let (status, log) = server.stop_with(signal);
         assert!(run == 0 || status.success(), "the server failed: {log}");
         let text = std::fs::read_to_string(trace(run)).expect("read the trace");
-        calls.push(strace::parse(&text));
+        runs.push(Run {
+            added: before,
+            calls: strace::parse(&text),
+            left: file_system::read_tree(root).expect("read what the run left"),
+        });
     }
-    (calls, added)
+    runs
 }
 
 fn a_power_cut_keeps_what_was_promised<S: Harness>(
@@ -169,8 +171,8 @@ fn a_power_cut_keeps_what_was_promised<S: Harness>(
     let root = parent.path().join("root");
     std::fs::create_dir(&root).expect("make the root");
     let workload = Workload::new();
-    let (runs, added) = record(&server_to_record(binary), &root, args, clients, &workload);
-    match power_loss::check::<S>(&root, &added, &runs, &workload, promise, MEMTABLE_BYTES) {
+    let runs = record(&server_to_record(binary), &root, args, clients, &workload);
+    match power_loss::check::<S>(&root, &runs, &workload, promise, MEMTABLE_BYTES) {
         Ok(summary) => {
             assert!(
                 summary.promised > 40,
