@@ -269,9 +269,9 @@ fn others(out: &mut Vec<String>, before: &Tree, after: &Tree) {
     }
 }
 
-/// What the page says is not on disk, for `step`: the memtable, and from
-/// step 07 where its writes are instead.
-pub fn not_on_disk(step: Step) -> &'static str {
+/// What the page's Memtable box says, for `step`: that the memtable's
+/// writes are in memory only, or from step 07 where else they are.
+pub fn memtable_note(step: Step) -> &'static str {
     if step.has_filter_and_logs() {
         "The memtable lives in the server's memory, but every write it holds is \
          also in a log: the records below, which a start replays into a table. \

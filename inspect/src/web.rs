@@ -14,7 +14,7 @@
 //!                           {"run", "number", "at_ms", "changes"}, the kept ones
 //!                           first, then each new one as it is seen
 //! GET /frame/N              JSON: the frame's changes, step, live tables
-//!                           (newest first), SVG, summary, what is not on disk
+//!                           (newest first), SVG, summary, where the memtable is
 //! GET /get?frame=N&key=K    text/plain: `cargo inspect DIR get K` on frame N
 //! ```
 //!
@@ -128,8 +128,8 @@ struct Shown {
     tables: Vec<String>,
     svg: String,
     summary: String,
-    /// What is not on disk, in a sentence.
-    not_on_disk: String,
+    /// Where the memtable's writes are, in a sentence.
+    memtable_note: String,
     /// Step 07: the records of the logs a start replays, oldest first, one
     /// line each (a log's `next` too).
     logged: Vec<String>,
@@ -195,7 +195,7 @@ fn show(frame: Frame) -> Shown {
         tables: Vec::new(),
         svg: String::new(),
         summary: String::new(),
-        not_on_disk: String::new(),
+        memtable_note: String::new(),
         logged: Vec::new(),
         error: None,
     };
@@ -214,7 +214,7 @@ fn show(frame: Frame) -> Shown {
         .collect();
     shown.svg = picture::draw(&tree);
     shown.summary = summary::render(&tree);
-    shown.not_on_disk = history::not_on_disk(tree.step).to_string();
+    shown.memtable_note = history::memtable_note(tree.step).to_string();
     for log in tree.logs.iter().rev() {
         for record in &log.records {
             let op = match &record.op {

@@ -181,7 +181,7 @@ async fn step_04(driver: &Driver) {
             .ends_with("flushed 2 entries to 000001.sst"),
         "{changes:#?}"
     );
-    let memory = page.text("not-on-disk").await;
+    let memory = page.text("memtable-note").await;
     assert!(memory.contains("only in the server's memory"), "{memory}");
     page.explain("rwanda:capital").await;
     page.screenshots("04").await;
