@@ -13,7 +13,9 @@
 //!    before every call that makes something durable or changes a name,
 //!    build the crash images a power cut there could leave: unsynced bytes
 //!    lost, torn, zeroed or kept, and any subset of the unsynced changes of
-//!    names;
+//!    names. A call the server died in (the `kill -9` lands in one now and
+//!    then) may or may not have happened: what the directory holds once
+//!    the process is gone decides ([`FileSystem::settle`]);
 //! 3. open every distinct image with the step's store and read every key:
 //!    each must hold what its last promised operation left, or what a later
 //!    operation that had already reached the server would leave.
