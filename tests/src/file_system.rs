@@ -48,7 +48,7 @@ pub struct FileSystem {
     open: HashMap<i32, OpenFile>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Node {
     is_directory: bool,
     /// The bytes as the server sees them.
