@@ -10,8 +10,8 @@
 //!
 //! A call the process died in (`kill -9`, or a thread still in a call when
 //! the process exits) never returns: strace prints `= ?`, or only its first
-//! half. Such a call may or may not have taken effect: a `rename` the kill
-//! landed in has usually happened, an `unlink` sometimes has not. [`parse`]
+//! half. Such a call may or may not have taken effect (tried: an `unlink`
+//! printed `= ?` had removed its file one time, and not another). [`parse`]
 //! keeps it, marked [`Call::cut_short`], and the power-loss check settles
 //! it by what the directory holds once the process is gone.
 //!
